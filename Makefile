@@ -1,0 +1,40 @@
+# GPT Answers — `make run` serves the app, `make test` runs every test.
+# Both set everything up first (Python venv, pinned packages, front-end assets).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := static/vendor
+
+.PHONY: run test test-setup assets setup clean
+
+run: setup
+	$(BIN)/python -m app
+
+test: setup test-setup
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed $(VENDOR)/.copied
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js $(VENDOR)/
+	touch $@
+
+# Browser tests drive Debian's Chromium; install it when it is missing (needs root).
+test-setup:
+	@test -x /usr/bin/chromium || { echo "installing chromium…"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+assets: $(VENDOR)/.copied
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR)

@@ -1,0 +1,42 @@
+"""`python -m app`: serve GPT Answers with Hypercorn."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HypercornConfig
+
+from . import create_app
+from .config import Config, ConfigError
+
+
+def main() -> int:
+    """Read the settings, then serve until interrupted; a bad setting is one line on stderr."""
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    app = create_app(config)
+    server = HypercornConfig()
+    server.bind = [f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}"]
+    server.accesslog = None
+    server.graceful_timeout = 10
+    print(f"GPT Answers on http://{config.host}:{config.port}/ (model: {config.model_name})", flush=True)
+    asyncio.run(_serve(app, server))
+    return 0
+
+
+async def _serve(app: object, server: HypercornConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for name in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(name, stop.set)
+    await serve(app, server, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The model client: any OpenAI-compatible server, streamed, or the built-in demo model."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx2
+import openai
+import orjson
+from quart import Quart, current_app
+
+from .config import Config
+
+
+class ModelError(Exception):
+    """The model could not answer; the message is meant for the person who asked."""
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts reported by the model once the answer ends."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class Model(Protocol):
+    """Anything that streams an answer to a list of chat messages."""
+
+    name: str
+
+    def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
+        """Yield the answer's text as it arrives; fill `usage` at the end."""
+        ...
+
+    async def close(self) -> None:
+        """Release the HTTP connections."""
+        ...
+
+
+def make_model(config: Config) -> Model:
+    """Build the model the configuration asks for."""
+    return DemoModel(config.demo_delay) if config.demo else OpenAIModel(config)
+
+
+class OpenAIModel:
+    """An OpenAI-compatible server, read as a raw event stream to keep per-chunk work small."""
+
+    def __init__(self, config: Config) -> None:
+        self.name = config.llm_model
+        self.timeout = config.llm_timeout
+        self.base_url = config.llm_base_url or "https://api.openai.com/v1"
+        self.max_tokens = config.max_tokens
+        self.temperature = config.temperature
+        self.client = openai.AsyncOpenAI(
+            # Local servers (Ollama, llama.cpp, vLLM) accept any key but the SDK wants one.
+            api_key=config.openai_api_key or "not-needed",
+            base_url=self.base_url,
+            timeout=httpx2.Timeout(config.llm_timeout, connect=min(config.llm_timeout, 10.0)),
+            max_retries=2,
+        )
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
+        params: dict[str, Any] = {
+            "model": self.name,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": self.max_tokens,
+        }
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        finished = False
+        try:
+            # The deadline covers connecting, retries and the first token; after that
+            # the client's read timeout catches a model that goes quiet.
+            async with asyncio.timeout(self.timeout) as deadline:
+                async with self.client.chat.completions.with_streaming_response.create(
+                    **params
+                ) as response:
+                    async for line in response.iter_lines():
+                        if not line.startswith("data:"):
+                            continue
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            finished = True
+                            break
+                        chunk = _parse_chunk(data)
+                        if error := chunk.get("error"):
+                            raise ModelError(f"The model failed while answering: {_error_text(error)}")
+                        if counts := chunk.get("usage"):
+                            usage.prompt_tokens = counts.get("prompt_tokens")
+                            usage.completion_tokens = counts.get("completion_tokens")
+                        for choice in chunk.get("choices") or ():
+                            if choice.get("finish_reason"):
+                                finished = True
+                            text = (choice.get("delta") or {}).get("content")
+                            if text:
+                                if deadline.when() is not None:
+                                    deadline.reschedule(None)
+                                yield text
+        except ModelError:
+            raise
+        except TimeoutError:
+            raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
+        except openai.APITimeoutError:
+            raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
+        except openai.APIStatusError as error:
+            raise ModelError(_status_message(error, self.name)) from None
+        except openai.APIConnectionError:
+            raise ModelError(f"Could not reach the model server at {self.base_url}.") from None
+        except httpx2.TimeoutException:
+            raise ModelError(f"The model stopped sending for {self.timeout:g} s; the answer is cut off.") from None
+        except httpx2.HTTPError:
+            raise ModelError("The connection to the model dropped; the answer is cut off.") from None
+        if not finished:
+            raise ModelError("The model ended the answer early; it may be cut off.")
+
+
+def _parse_chunk(data: str) -> dict[str, Any]:
+    try:
+        chunk = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise ModelError("The model sent a response this app cannot read.") from None
+    if not isinstance(chunk, dict):
+        raise ModelError("The model sent a response this app cannot read.")
+    return chunk
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message") or "unknown error")[:300]
+    return str(error)[:300]
+
+
+def _status_message(error: openai.APIStatusError, model: str) -> str:
+    status = error.status_code
+    if status in (401, 403):
+        return f"The model server refused the API key ({status}). Check OPENAI_API_KEY."
+    if status == 404:
+        return f"The model server does not know the model “{model}” (404). Check LLM_MODEL."
+    if status == 429:
+        return "The model server is busy or out of quota (429). Try again in a moment."
+    if status >= 500:
+        return f"The model server failed ({status}). Try again in a moment."
+    detail = error.body.get("message") if isinstance(error.body, dict) else None
+    return f"The model server rejected the question ({status}): {detail or error.message}"[:500]
+
+
+DEMO_ANSWER = """\
+**This is the demo model**, built into GPT Answers so you can try the whole app offline. \
+No real model read your question ({chars} characters); it was stored, and this answer \
+streams in at a realistic pace and is stored too. Find both on the *History* page.
+
+To get real answers, set one of these and restart:
+
+- `OPENAI_API_KEY` — answers from OpenAI (`LLM_MODEL` picks the model, default `gpt-4o-mini`).
+- `LLM_BASE_URL` — any OpenAI-compatible server, for example Ollama \
+(`http://127.0.0.1:11434/v1`), vLLM or llama.cpp, with `LLM_MODEL` naming its model.
+
+```sh
+OPENAI_API_KEY=sk-... make run
+```
+"""
+
+_TOKENS = re.compile(r"\S+\s*|\s+")
+
+
+class DemoModel:
+    """A canned, honest answer streamed word by word, for a first run with no model configured."""
+
+    name = "demo"
+
+    def __init__(self, delay: float = 0.03) -> None:
+        self.delay = delay
+
+    async def close(self) -> None:
+        return None
+
+    async def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
+        question = messages[-1]["content"]
+        tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))
+        for token in tokens:
+            await asyncio.sleep(self.delay)
+            yield token
+        usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        usage.completion_tokens = len(tokens)
+
+
+def init_app(app: Quart) -> None:
+    """Make one model client per process before serving; close it after."""
+
+    @app.before_serving
+    async def open_model() -> None:
+        app.extensions["model"] = make_model(app.config["ANSWERS"])
+
+    @app.after_serving
+    async def close_model() -> None:
+        model = app.extensions.pop("model", None)
+        if model is not None:
+            await model.close()
+
+
+def get_model() -> Model:
+    """The model of the app handling the current request."""
+    return current_app.extensions["model"]

@@ -1,0 +1,119 @@
+"""Queries on exchanges: one question, its answer, and how the answer went."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import Executor, Row
+from .dialects import utcnow
+
+PENDING = "pending"
+STREAMING = "streaming"
+DONE = "done"
+ERROR = "error"
+STOPPED = "stopped"
+INTERRUPTED = "interrupted"
+FINISHED = frozenset({DONE, ERROR, STOPPED, INTERRUPTED})
+
+_COLUMNS = (
+    "id, conversation_id, owner, question, answer, status, model, prompt_tokens,"
+    " completion_tokens, latency_ms, error, created_at, answered_at"
+)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How an answer ended, as it is written back to its exchange."""
+
+    answer: str
+    status: str
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: int | None = None
+    error: str | None = None
+
+
+async def create(db: Executor, conversation_id: int, owner: str, question: str) -> int:
+    """Store a question as pending and return the exchange id."""
+    now = utcnow()
+    result = await db.execute(
+        "INSERT INTO exchanges (conversation_id, owner, question, status, created_at)"
+        " VALUES (:conversation_id, :owner, :question, 'pending', :now)",
+        {"conversation_id": conversation_id, "owner": owner, "question": question, "now": now},
+    )
+    await db.execute(
+        "UPDATE conversations SET updated_at = :now WHERE id = :id",
+        {"now": now, "id": conversation_id},
+    )
+    assert result.lastrowid is not None
+    return result.lastrowid
+
+
+async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:
+    """Return the owner's exchange, or None."""
+    return await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM exchanges WHERE id = :id AND owner = :owner",
+        {"id": exchange_id, "owner": owner},
+    )
+
+
+async def claim(db: Executor, exchange_id: int) -> bool:
+    """Mark a pending exchange as streaming; only one caller anywhere ever wins."""
+    result = await db.execute(
+        "UPDATE exchanges SET status = 'streaming' WHERE id = :id AND status = 'pending'",
+        {"id": exchange_id},
+    )
+    return result.rowcount == 1
+
+
+async def finish(db: Executor, exchange_id: int, outcome: Outcome) -> None:
+    """Write how the answer ended."""
+    await db.execute(
+        "UPDATE exchanges SET answer = :answer, status = :status, model = :model,"
+        " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
+        " latency_ms = :latency_ms, error = :error, answered_at = :now WHERE id = :id",
+        {
+            "id": exchange_id,
+            "answer": outcome.answer,
+            "status": outcome.status,
+            "model": outcome.model,
+            "prompt_tokens": outcome.prompt_tokens,
+            "completion_tokens": outcome.completion_tokens,
+            "latency_ms": outcome.latency_ms,
+            "error": (outcome.error or "")[:1000] or None,
+            "now": utcnow(),
+        },
+    )
+
+
+async def context(db: Executor, conversation_id: int, before_id: int, limit: int) -> list[Row]:
+    """Return the last answered exchanges before one, oldest first, to give the model context."""
+    if limit <= 0:
+        return []
+    rows = await db.fetch_all(
+        "SELECT question, answer FROM exchanges"
+        " WHERE conversation_id = :conversation_id AND id < :before"
+        " AND status IN ('done', 'stopped', 'interrupted') AND answer IS NOT NULL"
+        " ORDER BY id DESC LIMIT :limit",
+        {"conversation_id": conversation_id, "before": before_id, "limit": limit},
+    )
+    rows.reverse()
+    return rows
+
+
+async def in_conversation(db: Executor, conversation_id: int) -> list[Row]:
+    """Return every exchange of a conversation, oldest first."""
+    return await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM exchanges WHERE conversation_id = :id ORDER BY id",
+        {"id": conversation_id},
+    )
+
+
+async def history(db: Executor, owner: str, before: int | None, limit: int) -> list[Row]:
+    """Return a page of the owner's exchanges, newest first, older than `before`."""
+    return await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM exchanges WHERE owner = :owner AND id < :before"
+        " ORDER BY id DESC LIMIT :limit",
+        {"owner": owner, "before": before if before is not None else 2**62, "limit": limit},
+    )

@@ -1,0 +1,82 @@
+"""Schema changes as small numbered steps, each recorded once in the migrations table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from .base import Database, Executor
+from .dialects import ddl, utcnow
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Executor, str], Awaitable[None]]
+MIGRATIONS: list[tuple[str, Step]] = []
+
+
+def migration(step: Step) -> Step:
+    """Register a step; its name orders it, so name steps m001_, m002_, …"""
+    MIGRATIONS.append((step.__name__, step))
+    return step
+
+
+@migration
+async def m001_conversations_and_exchanges(db: Executor, dialect: str) -> None:
+    await db.execute(ddl(dialect, """
+        CREATE TABLE conversations (
+            id {pk},
+            owner VARCHAR(64) NOT NULL,
+            title VARCHAR(200) NOT NULL DEFAULT '',
+            created_at {datetime} NOT NULL,
+            updated_at {datetime} NOT NULL
+        ) {table_options}"""))
+    await db.execute("CREATE INDEX conversations_owner ON conversations (owner, updated_at, id)")
+    await db.execute(ddl(dialect, """
+        CREATE TABLE exchanges (
+            id {pk},
+            conversation_id {fk} NOT NULL,
+            owner VARCHAR(64) NOT NULL,
+            question {text} NOT NULL,
+            answer {text},
+            status VARCHAR(16) NOT NULL DEFAULT 'pending',
+            model VARCHAR(100),
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            latency_ms INTEGER,
+            error VARCHAR(1000),
+            created_at {datetime} NOT NULL,
+            answered_at {datetime},
+            FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE
+        ) {table_options}"""))
+    await db.execute("CREATE INDEX exchanges_conversation ON exchanges (conversation_id, id)")
+    await db.execute("CREATE INDEX exchanges_owner ON exchanges (owner, id)")
+
+
+async def migrate(db: Database) -> list[str]:
+    """Apply the steps not yet recorded, in order, and return their names."""
+    await db.execute(ddl(db.dialect, """
+        CREATE TABLE IF NOT EXISTS migrations (
+            name VARCHAR(100) NOT NULL PRIMARY KEY,
+            applied_at {datetime} NOT NULL
+        ) {table_options}"""))
+    applied: list[str] = []
+    async with db.transaction() as tx:
+        if db.dialect == "mysql":
+            # Several processes may start at once; one applies, the others wait.
+            await tx.fetch_one("SELECT GET_LOCK('answers_migrations', 60) AS locked")
+        try:
+            done = {row["name"] for row in await tx.fetch_all("SELECT name FROM migrations")}
+            for name, step in sorted(MIGRATIONS):
+                if name in done:
+                    continue
+                log.info("applying migration %s", name)
+                await step(tx, db.dialect)
+                await tx.execute(
+                    "INSERT INTO migrations (name, applied_at) VALUES (:name, :now)",
+                    {"name": name, "now": utcnow()},
+                )
+                applied.append(name)
+        finally:
+            if db.dialect == "mysql":
+                await tx.fetch_one("SELECT RELEASE_LOCK('answers_migrations') AS released")
+    return applied

@@ -1,0 +1,138 @@
+"""The chat: the page, asking a question, and the answer's event stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from quart import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
+
+from .. import answering, sse
+from ..config import current_config
+from ..htmx import is_htmx, render
+from ..llm import get_model
+from ..security import owner
+from ..storage import conversations, exchanges, get_db
+from ..storage.exchanges import PENDING
+
+bp = Blueprint("chat", __name__)
+
+
+@bp.get("/")
+async def index() -> Response:
+    """Show an empty conversation, ready for a first question."""
+    return await render("chat/index.html", conversation=None, exchanges=[])
+
+
+@bp.get("/c/<int:conversation_id>")
+async def show(conversation_id: int) -> Response:
+    """Show one of the visitor's conversations with every exchange in it."""
+    db = get_db()
+    conversation = await conversations.get(db, conversation_id, owner())
+    if conversation is None:
+        abort(404, "This conversation does not exist, or it belongs to another browser.")
+    rows = await exchanges.in_conversation(db, conversation_id)
+    return await render("chat/index.html", conversation=conversation, exchanges=rows)
+
+
+@bp.post("/ask")
+async def ask() -> Response:
+    """Store a question, then hand back its bubble and a live answer (or, without htmx, the answer)."""
+    form = await request.form
+    question = (form.get("question") or "").strip()
+    limit = current_config().max_question_chars
+    if not question:
+        return await _composer_error("Type a question first.")
+    if len(question) > limit:
+        return await _composer_error(
+            f"Your question is {len(question):,} characters long; the limit is {limit:,}. "
+            "Shorten it and send again."
+        )
+    db = get_db()
+    who = owner()
+    conversation_id = _conversation_id(form.get("conversation_id"))
+    async with db.transaction() as tx:
+        if conversation_id is None:
+            conversation_id = await conversations.create(tx, who, conversations.title_from(question))
+            new_conversation = True
+        elif await conversations.get(tx, conversation_id, who) is None:
+            abort(404, "This conversation does not exist, or it belongs to another browser.")
+        else:
+            new_conversation = False
+        exchange_id = await exchanges.create(tx, conversation_id, who, question)
+    exchange = await exchanges.get(db, exchange_id, who)
+    page = url_for("chat.show", conversation_id=conversation_id)
+    if not is_htmx():
+        await _answer_in_full(exchange)
+        return redirect(f"{page}#answer-{exchange_id}", 303)
+    response = await render(
+        "chat/index.html", "exchange", "conversation_field",
+        exchange=exchange, conversation={"id": conversation_id},
+    )
+    if new_conversation:
+        response.headers["HX-Push-Url"] = page
+    return response
+
+
+@bp.get("/answers/<int:exchange_id>/stream")
+async def stream_answer(exchange_id: int) -> Response:
+    """Stream an answer as server-sent events: text batches, the final HTML, then `done`."""
+    db = get_db()
+    who = owner()
+    exchange = await exchanges.get(db, exchange_id, who)
+
+    @stream_with_context
+    async def events() -> AsyncIterator[bytes]:
+        if exchange is None:
+            html = await render_template("partials/_answer_missing.html", exchange_id=exchange_id)
+            yield sse.event("final", html)
+        elif exchange["status"] == PENDING and await exchanges.claim(db, exchange_id):
+            async for text in answering.answer(db, get_model(), current_config(), exchange):
+                yield sse.event("delta", text)
+            yield sse.event("final", await _answer_html(exchange_id))
+        else:
+            finished = await answering.wait_until_finished(db, exchange, who)
+            yield sse.event("final", await render_template("partials/_answer.html", exchange=finished))
+        yield sse.event("done", "")
+
+    return sse.response(events())
+
+
+async def _answer_html(exchange_id: int) -> str:
+    exchange = await exchanges.get(get_db(), exchange_id, owner())
+    return await render_template("partials/_answer.html", exchange=exchange)
+
+
+async def _answer_in_full(exchange: dict | None) -> None:
+    """Answer without a browser stream, for visitors without JavaScript."""
+    if exchange is None or not await exchanges.claim(get_db(), exchange["id"]):
+        return
+    async for _ in answering.answer(get_db(), get_model(), current_config(), exchange):
+        pass
+
+
+async def _composer_error(message: str) -> Response:
+    """Report a question that cannot be sent, keeping what the visitor typed."""
+    if is_htmx():
+        response = await render("chat/index.html", "composer_error", status=422, error=message)
+        response.headers["HX-Retarget"] = "#composer-error"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    form = await request.form
+    conversation_id = _conversation_id(form.get("conversation_id"))
+    conversation = rows = None
+    if conversation_id is not None:
+        conversation = await conversations.get(get_db(), conversation_id, owner())
+    if conversation is not None:
+        rows = await exchanges.in_conversation(get_db(), conversation_id)
+    return await render(
+        "chat/index.html", status=422, error=message, draft=form.get("question", ""),
+        conversation=conversation, exchanges=rows or [],
+    )
+
+
+def _conversation_id(raw: str | None) -> int | None:
+    try:
+        value = int(raw or "")
+    except ValueError:
+        return None
+    return value if value > 0 else None
