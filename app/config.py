@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from dotenv import load_dotenv
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
@@ -62,6 +64,8 @@ class Config:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         """Build the settings from environment variables, raising ConfigError on a bad one."""
+        if environ is None:
+            load_dotenv(ROOT / ".env", override=False)
         env = os.environ if environ is None else environ
         instance = Path(env.get("INSTANCE_PATH") or INSTANCE)
         values: dict[str, Any] = {"instance_path": instance}
@@ -81,43 +85,57 @@ class Config:
         return cls(**values)
 
 
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _float(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+
+
 def _positive_int(raw: str) -> int:
-    value = int(raw)
+    value = _int(raw)
     if value <= 0:
         raise ValueError("must be a positive whole number")
     return value
 
 
 def _non_negative_int(raw: str) -> int:
-    value = int(raw)
+    value = _int(raw)
     if value < 0:
         raise ValueError("must be zero or a positive whole number")
     return value
 
 
 def _positive_float(raw: str) -> float:
-    value = float(raw)
+    value = _float(raw)
     if not value > 0:
         raise ValueError("must be a positive number")
     return value
 
 
 def _non_negative_float(raw: str) -> float:
-    value = float(raw)
+    value = _float(raw)
     if not value >= 0:
         raise ValueError("must be zero or a positive number")
     return value
 
 
 def _temperature(raw: str) -> float:
-    value = float(raw)
+    value = _float(raw)
     if not 0 <= value <= 2:
         raise ValueError("must be a number from 0 to 2")
     return value
 
 
 def _port(raw: str) -> int:
-    value = int(raw)
+    value = _int(raw)
     if not 0 < value < 65536:
         raise ValueError("must be a port number from 1 to 65535")
     return value

@@ -23,7 +23,8 @@
   // After a question is accepted, clear the composer; a refused one keeps its text.
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.elt !== composer()) return;
-    if (event.detail.successful) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status >= 200 && status < 300) {
       var field = question();
       field.value = "";
       field.style.height = "";

@@ -1,0 +1,151 @@
+"""A real app process served by Hypercorn, and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from tests.fake_llm import FakeLLM
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Records CSP violations the page reports, before any page script runs.
+WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+window.__deltas = 0;
+document.addEventListener("htmx:sseMessage", (e) => {
+  if (e.detail && e.detail.type === "delta") window.__deltas += 1;
+});
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AppServer:
+    """`python -m app` in a child process, on a free port, with its own instance folder."""
+
+    def __init__(self, instance: Path, model_url: str, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = instance / "server.log"
+        environment = {
+            **os.environ,
+            "PORT": str(self.port),
+            "INSTANCE_PATH": str(instance),
+            "DATABASE_URL": f"sqlite:///{instance / 'answers.db'}",
+            "LLM_BASE_URL": model_url,
+            "OPENAI_API_KEY": "test-key",
+            "LLM_MODEL": "fake-model",
+            "LLM_TIMEOUT": "5",
+            **env,
+        }
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait_until_up()
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the app exited:\n{self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the app did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from Debian's package."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make test does it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path, model: FakeLLM) -> Iterator[AppServer]:
+    """The app served by Hypercorn against the fake model."""
+    server = AppServer(tmp_path, model.url)
+    yield server
+    server.stop()
+
+
+class Problems:
+    """Console errors and CSP violations seen by a page; a test fails if any appear."""
+
+    def __init__(self) -> None:
+        self.console: list[str] = []
+        self.expected: list[str] = []
+
+    def allow(self, text: str) -> None:
+        """Expect a console line containing this text (a refused request logs its status)."""
+        self.expected.append(text)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
+            if not any(text in message.text for text in self.expected):
+                self.console.append(f"{message.type}: {message.text}")
+
+
+@pytest.fixture
+def problems() -> Problems:
+    """What the page logged that nobody expected."""
+    return Problems()
+
+
+@pytest.fixture
+def page(browser: Browser, problems: Problems, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context and page that fail the test on any console error or CSP violation."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.add_init_script(WATCH_CSP)
+    page.on("console", problems.on_console)
+    page.on("pageerror", lambda error: problems.console.append(f"pageerror: {error}"))
+    yield page
+    violations = page.evaluate("window.__cspViolations || []") if not page.is_closed() else []
+    OUTPUT.mkdir(exist_ok=True)
+    if not page.is_closed():
+        page.screenshot(path=OUTPUT / f"{request.node.name}.png", full_page=True)
+    context.close()
+    assert problems.console == [], problems.console
+    assert violations == [], violations
