@@ -18,6 +18,11 @@ from tests.fake_llm import FakeLLM
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last: while sync Playwright runs, no other test may start an event loop."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(scope="session")
 def fake_llm() -> Iterator[FakeLLM]:
     """A fake OpenAI-compatible server on 127.0.0.1, shared by the whole run."""

@@ -90,9 +90,9 @@ class AppServer:
             self.process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium from Debian's package."""
+    """Headless Chromium from Debian's package (per module: sync Playwright owns the loop while alive)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make test does it)")
     with sync_playwright() as playwright:
