@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
-from .. import answering, sse
+from .. import answering, limits, sse
 from ..config import current_config
 from ..htmx import is_htmx, render
 from ..llm import get_model
@@ -35,8 +35,11 @@ async def show(conversation_id: int) -> Response:
 
 
 @bp.post("/ask")
+@limits.limited_by("ask_rate")
 async def ask() -> Response:
     """Store a question, then hand back its bubble and a live answer (or, without htmx, the answer)."""
+    if await limits.streams_full():
+        abort(429, limits.STREAMS_FULL)
     form = await request.form
     question = (form.get("question") or "").strip()
     limit = current_config().max_question_chars
@@ -85,9 +88,12 @@ async def stream_answer(exchange_id: int) -> Response:
         if exchange is None:
             html = await render_template("partials/_answer_missing.html", exchange_id=exchange_id)
             yield sse.event("final", html)
+        elif exchange["status"] == PENDING and await limits.streams_full():
+            yield sse.event("final", await render_template("partials/_answer_busy.html", exchange=exchange))
         elif exchange["status"] == PENDING and await exchanges.claim(db, exchange_id):
-            async for text in answering.answer(db, get_model(), current_config(), exchange):
-                yield sse.event("delta", text)
+            async with limits.stream_slot():
+                async for text in answering.answer(db, get_model(), current_config(), exchange):
+                    yield sse.event("delta", text)
             yield sse.event("final", await _answer_html(exchange_id))
         else:
             finished = await answering.wait_until_finished(db, exchange, who)
@@ -106,8 +112,9 @@ async def _answer_in_full(exchange: dict | None) -> None:
     """Answer without a browser stream, for visitors without JavaScript."""
     if exchange is None or not await exchanges.claim(get_db(), exchange["id"]):
         return
-    async for _ in answering.answer(get_db(), get_model(), current_config(), exchange):
-        pass
+    async with limits.stream_slot():
+        async for _ in answering.answer(get_db(), get_model(), current_config(), exchange):
+            pass
 
 
 async def _composer_error(message: str) -> Response:
