@@ -8,6 +8,7 @@ from quart import Quart
 
 from . import errors, limits, llm, security, storage, templating
 from .config import ROOT, Config
+from .ids import IdConverter
 
 
 def create_app(config: Config | None = None) -> Quart:
@@ -28,6 +29,7 @@ def create_app(config: Config | None = None) -> Quart:
     app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    app.url_map.converters["int"] = IdConverter
     security.init_app(app)
     limits.init_app(app)
     storage.init_app(app)

@@ -9,6 +9,7 @@ from quart import Blueprint, Response, abort, redirect, render_template, request
 from .. import answering, limits, sse
 from ..config import current_config
 from ..htmx import is_htmx, render
+from ..ids import parse_id
 from ..llm import get_model
 from ..security import owner
 from ..storage import conversations, exchanges, get_db
@@ -52,7 +53,7 @@ async def ask() -> Response:
         )
     db = get_db()
     who = owner()
-    conversation_id = _conversation_id(form.get("conversation_id"))
+    conversation_id = parse_id(form.get("conversation_id"))
     async with db.transaction() as tx:
         if conversation_id is None:
             conversation_id = await conversations.create(tx, who, conversations.title_from(question))
@@ -125,7 +126,7 @@ async def _composer_error(message: str) -> Response:
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     form = await request.form
-    conversation_id = _conversation_id(form.get("conversation_id"))
+    conversation_id = parse_id(form.get("conversation_id"))
     conversation = rows = None
     if conversation_id is not None:
         conversation = await conversations.get(get_db(), conversation_id, owner())
@@ -135,11 +136,3 @@ async def _composer_error(message: str) -> Response:
         "chat/index.html", status=422, error=message, draft=form.get("question", ""),
         conversation=conversation, exchanges=rows or [],
     )
-
-
-def _conversation_id(raw: str | None) -> int | None:
-    try:
-        value = int(raw or "")
-    except ValueError:
-        return None
-    return value if value > 0 else None
