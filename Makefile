@@ -6,13 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test test-setup assets setup clean
+.PHONY: run test soak test-setup assets setup clean
 
 run: setup
 	$(BIN)/python -m app
 
 test: setup test-setup
 	$(BIN)/python -m pytest
+
+# 200 concurrent chats for SOAK_SECONDS (60) against Hypercorn; not part of `make test`.
+soak: setup
+	$(BIN)/python -m tests.perf.soak
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 

@@ -6,8 +6,9 @@ import logging
 
 from quart import Quart
 
-from . import errors, llm, security, storage, templating
+from . import errors, limits, llm, security, storage, templating
 from .config import ROOT, Config
+from .ids import IdConverter
 
 
 def create_app(config: Config | None = None) -> Quart:
@@ -28,15 +29,18 @@ def create_app(config: Config | None = None) -> Quart:
     app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    app.url_map.converters["int"] = IdConverter
     security.init_app(app)
+    limits.init_app(app)
     storage.init_app(app)
     llm.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 
-    from .views import chat, health, history
+    from .views import auth, chat, health, history
 
     app.register_blueprint(chat.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
     return app

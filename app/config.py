@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -26,6 +28,24 @@ class ConfigError(ValueError):
     """A setting has a value the app cannot run with; the message names the variable."""
 
 
+# A URL-encoded form spends up to 12 bytes on one character (4 UTF-8 bytes, each as %XX).
+BYTES_PER_FORM_CHAR = 12
+FORM_OVERHEAD_BYTES = 4096
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `count` requests per `seconds`, per client."""
+
+    count: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds:g}s"
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting of the app, with its default."""
@@ -43,8 +63,14 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 5000
     max_question_chars: int = 8000
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = 128 * 1024
     demo_delay: float = 0.03
+    app_password: str = field(default="", repr=False)
+    redis_url: str = field(default="", repr=False)
+    ask_rate: Rate = Rate(20, 60)
+    login_rate: Rate = Rate(5, 60)
+    max_streams_per_client: int = 4
+    trusted_proxies: tuple[Network, ...] = ()
     instance_path: Path = INSTANCE
 
     @property
@@ -82,7 +108,14 @@ class Config:
             values["database_url"] = _database_url_from_parts(env, instance)
         if not values.get("secret_key"):
             values["secret_key"] = _stored_secret_key(instance)
-        return cls(**values)
+        config = cls(**values)
+        needed = config.max_question_chars * BYTES_PER_FORM_CHAR + FORM_OVERHEAD_BYTES
+        if config.max_body_bytes < needed:
+            raise ConfigError(
+                f"MAX_BODY_BYTES: must be at least {needed} so that a question of MAX_QUESTION_CHARS "
+                f"({config.max_question_chars}) characters fits in a form (got {config.max_body_bytes})"
+            )
+        return config
 
 
 def _int(raw: str) -> int:
@@ -163,6 +196,35 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _redis_url(raw: str) -> str:
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must look like redis://127.0.0.1:6379/0 (or rediss://, unix://)")
+    return raw
+
+
+_PERIODS = {
+    **dict.fromkeys(("s", "sec", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hour", "hours"), 3600),
+}
+_RATE = re.compile(r"(\d+)\s*/\s*(\d*)\s*([a-z]+)")
+
+
+def _rate(raw: str) -> Rate:
+    match = _RATE.fullmatch(raw.lower())
+    unit = match and _PERIODS.get(match.group(3))
+    if not match or not unit or int(match.group(1)) <= 0 or match.group(2) == "0":
+        raise ValueError("must look like 20/minute, 5/30s or 100/hour")
+    return Rate(int(match.group(1)), int(match.group(2) or 1) * unit)
+
+
+def _networks(raw: str) -> tuple[Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError("must be a comma-separated list of IP addresses or networks, like 10.0.0.0/8") from None
+
+
 _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "openai_api_key": ("OPENAI_API_KEY", _text),
     "llm_base_url": ("LLM_BASE_URL", _http_url),
@@ -179,6 +241,12 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_question_chars": ("MAX_QUESTION_CHARS", _positive_int),
     "max_body_bytes": ("MAX_BODY_BYTES", _positive_int),
     "demo_delay": ("DEMO_DELAY", _non_negative_float),
+    "app_password": ("APP_PASSWORD", _text),
+    "redis_url": ("REDIS_URL", _redis_url),
+    "ask_rate": ("ASK_RATE_LIMIT", _rate),
+    "login_rate": ("LOGIN_RATE_LIMIT", _rate),
+    "max_streams_per_client": ("MAX_STREAMS_PER_CLIENT", _positive_int),
+    "trusted_proxies": ("TRUSTED_PROXIES", _networks),
 }
 
 assert set(_PARSERS) | {"instance_path"} == {f.name for f in fields(Config)}

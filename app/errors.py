@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response
-from werkzeug.exceptions import HTTPException
+from quart import Quart, Response, current_app
+from quart_rate_limiter import RateLimitExceeded
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .htmx import is_htmx, render
+from .limits import too_many_message
 
 log = logging.getLogger(__name__)
 
 _PLAIN = {
+    400: "The request could not be understood. Reload the page and try again.",
+    401: "Sign in first.",
     404: "There is nothing at this address.",
     405: "This address does not accept that kind of request.",
-    413: "What you sent is too large.",
     429: "Too many requests; wait a moment and try again.",
 }
 
@@ -25,8 +28,22 @@ async def _http_error(error: HTTPException) -> Response:
     # Werkzeug's stock descriptions are written for developers; keep ours, replace theirs.
     if description == type(error).description:
         description = _PLAIN.get(status, description)
-    message = description
-    return await _error_response(status, message or "The request could not be handled.")
+    if isinstance(error, RequestEntityTooLarge):
+        description = _too_large_message()
+    elif isinstance(error, RateLimitExceeded):
+        description = too_many_message(error.retry_after)
+    response = await _error_response(status, description or "The request could not be handled.")
+    if isinstance(error, RateLimitExceeded):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _too_large_message() -> str:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return (
+        f"What you sent is larger than the {limit // 1024:,} KB this app accepts, so nothing was stored. "
+        "Shorten it and send it again."
+    )
 
 
 async def _unexpected_error(error: Exception) -> Response:

@@ -16,6 +16,11 @@ from quart import Quart, current_app
 from .config import Config
 
 
+RETRIES = 2
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+BACKOFF_SECONDS = 0.5
+
+
 class ModelError(Exception):
     """The model could not answer; the message is meant for the person who asked."""
 
@@ -61,7 +66,9 @@ class OpenAIModel:
             api_key=config.openai_api_key or "not-needed",
             base_url=self.base_url,
             timeout=httpx2.Timeout(config.llm_timeout, connect=min(config.llm_timeout, 10.0)),
-            max_retries=2,
+            # Retries happen in stream(), within the answer's deadline, so a failing
+            # server is reported as itself rather than as a timeout.
+            max_retries=0,
         )
 
     async def close(self) -> None:
@@ -82,30 +89,35 @@ class OpenAIModel:
             # The deadline covers connecting, retries and the first token; after that
             # the client's read timeout catches a model that goes quiet.
             async with asyncio.timeout(self.timeout) as deadline:
-                async with self.client.chat.completions.with_streaming_response.create(
-                    **params
-                ) as response:
-                    async for line in response.iter_lines():
-                        if not line.startswith("data:"):
-                            continue
-                        data = line[5:].strip()
-                        if data == "[DONE]":
-                            finished = True
-                            break
-                        chunk = _parse_chunk(data)
-                        if error := chunk.get("error"):
-                            raise ModelError(f"The model failed while answering: {_error_text(error)}")
-                        if counts := chunk.get("usage"):
-                            usage.prompt_tokens = counts.get("prompt_tokens")
-                            usage.completion_tokens = counts.get("completion_tokens")
-                        for choice in chunk.get("choices") or ():
-                            if choice.get("finish_reason"):
-                                finished = True
-                            text = (choice.get("delta") or {}).get("content")
-                            if text:
-                                if deadline.when() is not None:
-                                    deadline.reschedule(None)
-                                yield text
+                for attempt in range(RETRIES + 1):
+                    try:
+                        async with self.client.chat.completions.with_streaming_response.create(
+                            **params
+                        ) as response:
+                            async for line in response.iter_lines():
+                                if not line.startswith("data:"):
+                                    continue
+                                data = line[5:].strip()
+                                if data == "[DONE]":
+                                    finished = True
+                                    break
+                                chunk = _parse_chunk(data)
+                                if error := chunk.get("error"):
+                                    raise ModelError(f"The model failed while answering: {_error_text(error)}")
+                                if counts := chunk.get("usage"):
+                                    usage.prompt_tokens = counts.get("prompt_tokens")
+                                    usage.completion_tokens = counts.get("completion_tokens")
+                                for choice in chunk.get("choices") or ():
+                                    if choice.get("finish_reason"):
+                                        finished = True
+                                    text = (choice.get("delta") or {}).get("content")
+                                    if text:
+                                        if deadline.when() is not None:
+                                            deadline.reschedule(None)
+                                        yield text
+                        break
+                    except (openai.APIStatusError, openai.APIConnectionError) as error:
+                        await _pause_before_retry(error, attempt, deadline)
         except ModelError:
             raise
         except TimeoutError:
@@ -122,6 +134,34 @@ class OpenAIModel:
             raise ModelError("The connection to the model dropped; the answer is cut off.") from None
         if not finished:
             raise ModelError("The model ended the answer early; it may be cut off.")
+
+
+async def _pause_before_retry(
+    error: openai.APIStatusError | openai.APIConnectionError, attempt: int, deadline: asyncio.Timeout
+) -> None:
+    """Wait before trying again, or re-raise when retrying cannot help or would miss the deadline."""
+    if isinstance(error, openai.APITimeoutError) or attempt >= RETRIES:
+        raise error
+    if isinstance(error, openai.APIStatusError) and error.status_code not in RETRY_STATUSES:
+        raise error
+    wait = _retry_after(error) or BACKOFF_SECONDS * 2**attempt
+    when = deadline.when()
+    if when is not None and asyncio.get_running_loop().time() + wait >= when:
+        raise error
+    await asyncio.sleep(wait)
+
+
+def _retry_after(error: openai.APIStatusError | openai.APIConnectionError) -> float | None:
+    """The wait a 429 or 503 asked for, in seconds (None when it asked for none)."""
+    headers = error.response.headers if isinstance(error, openai.APIStatusError) else {}
+    for name, scale in (("retry-after-ms", 1000), ("retry-after", 1)):
+        try:
+            value = float(headers.get(name, "")) / scale
+        except ValueError:
+            continue
+        if 0 < value < 60:
+            return value
+    return None
 
 
 def _parse_chunk(data: str) -> dict[str, Any]:

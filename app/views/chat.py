@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
-from .. import answering, sse
+from .. import answering, limits, sse
 from ..config import current_config
 from ..htmx import is_htmx, render
+from ..ids import parse_id
 from ..llm import get_model
 from ..security import owner
 from ..storage import conversations, exchanges, get_db
@@ -35,8 +36,11 @@ async def show(conversation_id: int) -> Response:
 
 
 @bp.post("/ask")
+@limits.limited_by("ask_rate")
 async def ask() -> Response:
     """Store a question, then hand back its bubble and a live answer (or, without htmx, the answer)."""
+    if await limits.streams_full():
+        abort(429, limits.STREAMS_FULL)
     form = await request.form
     question = (form.get("question") or "").strip()
     limit = current_config().max_question_chars
@@ -49,7 +53,7 @@ async def ask() -> Response:
         )
     db = get_db()
     who = owner()
-    conversation_id = _conversation_id(form.get("conversation_id"))
+    conversation_id = parse_id(form.get("conversation_id"))
     async with db.transaction() as tx:
         if conversation_id is None:
             conversation_id = await conversations.create(tx, who, conversations.title_from(question))
@@ -85,9 +89,12 @@ async def stream_answer(exchange_id: int) -> Response:
         if exchange is None:
             html = await render_template("partials/_answer_missing.html", exchange_id=exchange_id)
             yield sse.event("final", html)
+        elif exchange["status"] == PENDING and await limits.streams_full():
+            yield sse.event("final", await render_template("partials/_answer_busy.html", exchange=exchange))
         elif exchange["status"] == PENDING and await exchanges.claim(db, exchange_id):
-            async for text in answering.answer(db, get_model(), current_config(), exchange):
-                yield sse.event("delta", text)
+            async with limits.stream_slot():
+                async for text in answering.answer(db, get_model(), current_config(), exchange):
+                    yield sse.event("delta", text)
             yield sse.event("final", await _answer_html(exchange_id))
         else:
             finished = await answering.wait_until_finished(db, exchange, who)
@@ -106,8 +113,9 @@ async def _answer_in_full(exchange: dict | None) -> None:
     """Answer without a browser stream, for visitors without JavaScript."""
     if exchange is None or not await exchanges.claim(get_db(), exchange["id"]):
         return
-    async for _ in answering.answer(get_db(), get_model(), current_config(), exchange):
-        pass
+    async with limits.stream_slot():
+        async for _ in answering.answer(get_db(), get_model(), current_config(), exchange):
+            pass
 
 
 async def _composer_error(message: str) -> Response:
@@ -118,7 +126,7 @@ async def _composer_error(message: str) -> Response:
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     form = await request.form
-    conversation_id = _conversation_id(form.get("conversation_id"))
+    conversation_id = parse_id(form.get("conversation_id"))
     conversation = rows = None
     if conversation_id is not None:
         conversation = await conversations.get(get_db(), conversation_id, owner())
@@ -128,11 +136,3 @@ async def _composer_error(message: str) -> Response:
         "chat/index.html", status=422, error=message, draft=form.get("question", ""),
         conversation=conversation, exchanges=rows or [],
     )
-
-
-def _conversation_id(raw: str | None) -> int | None:
-    try:
-        value = int(raw or "")
-    except ValueError:
-        return None
-    return value if value > 0 else None
