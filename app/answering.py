@@ -34,13 +34,25 @@ def build_messages(system_prompt: str, context: list[Row], question: str) -> lis
     return messages
 
 
-async def answer(db: Database, model: Model, config: Config, exchange: Row) -> AsyncIterator[str]:
-    """Yield escaped text batches of a new answer, storing the outcome when it ends.
+async def claim(db: Database, exchange: Row, context_size: int) -> list[Row] | None:
+    """Claim a pending exchange and read its context in one transaction; None if another request won.
 
-    The caller must have claimed the exchange. The outcome is written even when the
-    consumer goes away mid-answer: then the partial answer is kept as interrupted.
+    Both or neither: if the database goes away before the commit, the exchange stays
+    pending and the next request for its stream answers it.
     """
-    context = await exchanges.context(db, exchange["conversation_id"], exchange["id"], config.context_size)
+    async with db.transaction() as tx:
+        if not await exchanges.claim(tx, exchange["id"]):
+            return None
+        return await exchanges.context(tx, exchange["conversation_id"], exchange["id"], context_size)
+
+
+async def answer(model: Model, config: Config, exchange: Row, context: list[Row]) -> AsyncIterator[str]:
+    """Yield escaped text batches of a claimed exchange's answer, storing the outcome when it ends.
+
+    No database connection is held while the model streams. The outcome is written even
+    when the consumer goes away mid-answer (the partial answer is kept as interrupted),
+    and spooled locally if the database cannot take it.
+    """
     messages = build_messages(config.system_prompt, context, exchange["question"])
     usage = Usage()
     parts: list[str] = []

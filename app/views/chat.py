@@ -87,6 +87,7 @@ async def stream_answer(exchange_id: int) -> Response:
     """Stream an answer as server-sent events: text batches, the final HTML, then `done`."""
     db = get_db()
     who = owner()
+    config = current_config()
     exchange = await exchanges.get(db, exchange_id, who)
 
     @stream_with_context
@@ -94,8 +95,11 @@ async def stream_answer(exchange_id: int) -> Response:
         if exchange is None:
             html = await render_template("partials/_answer_missing.html", exchange_id=exchange_id)
             yield sse.event("final", html)
-        elif exchange["status"] == PENDING and await exchanges.claim(db, exchange_id):
-            async for text in answering.answer(db, get_model(), current_config(), exchange):
+        elif (
+            exchange["status"] == PENDING
+            and (context := await answering.claim(db, exchange, config.context_size)) is not None
+        ):
+            async for text in answering.answer(get_model(), config, exchange, context):
                 yield sse.event("delta", text)
             yield sse.event("final", await _answer_html(exchange_id))
         else:
@@ -113,9 +117,10 @@ async def _answer_html(exchange_id: int) -> str:
 
 async def _answer_in_full(exchange: dict | None) -> None:
     """Answer without a browser stream, for visitors without JavaScript."""
-    if exchange is None or not await exchanges.claim(get_db(), exchange["id"]):
+    config = current_config()
+    if exchange is None or (context := await answering.claim(get_db(), exchange, config.context_size)) is None:
         return
-    async for _ in answering.answer(get_db(), get_model(), current_config(), exchange):
+    async for _ in answering.answer(get_model(), config, exchange, context):
         pass
 
 
