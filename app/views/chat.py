@@ -13,7 +13,7 @@ from ..htmx import is_htmx, render
 from ..llm import get_model
 from ..security import owner
 from ..storage import DatabaseUnavailable, conversations, exchanges, get_db
-from ..storage.exchanges import PENDING
+from ..storage.exchanges import ERROR, PENDING
 
 bp = Blueprint("chat", __name__)
 
@@ -21,6 +21,7 @@ DATABASE_AWAY = (
     "The database is not answering right now, so your question was not sent. "
     "It is still here: send it again in a moment."
 )
+ANSWER_AWAY = "The database is not answering right now; reload the page in a moment to see this answer."
 
 
 @bp.get("/")
@@ -92,19 +93,23 @@ async def stream_answer(exchange_id: int) -> Response:
 
     @stream_with_context
     async def events() -> AsyncIterator[bytes]:
-        if exchange is None:
-            html = await render_template("partials/_answer_missing.html", exchange_id=exchange_id)
-            yield sse.event("final", html)
-        elif (
-            exchange["status"] == PENDING
-            and (context := await answering.claim(db, exchange, config.context_size)) is not None
-        ):
-            async for text in answering.answer(get_model(), config, exchange, context):
-                yield sse.event("delta", text)
-            yield sse.event("final", await _answer_html(exchange_id))
-        else:
-            finished = await answering.wait_until_finished(db, exchange, who)
-            yield sse.event("final", await render_template("partials/_answer.html", exchange=finished))
+        try:
+            if exchange is None:
+                html = await render_template("partials/_answer_missing.html", exchange_id=exchange_id)
+                yield sse.event("final", html)
+            elif (
+                exchange["status"] == PENDING
+                and (context := await answering.claim(db, exchange, config.context_size)) is not None
+            ):
+                async for text in answering.answer(get_model(), config, exchange, context):
+                    yield sse.event("delta", text)
+                yield sse.event("final", await _answer_html(exchange_id))
+            else:
+                finished = await answering.wait_until_finished(db, exchange, who)
+                yield sse.event("final", await render_template("partials/_answer.html", exchange=finished))
+        except DatabaseUnavailable:
+            away = {"id": exchange_id, "status": ERROR, "error": ANSWER_AWAY}
+            yield sse.event("final", await render_template("partials/_answer.html", exchange=away))
         yield sse.event("done", "")
 
     return sse.response(events())
