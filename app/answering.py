@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from .config import Config
 from .llm import Model, ModelError, Usage
-from .storage import Database, Row, exchanges, get_spool
+from .storage import Database, DatabaseUnavailable, Row, exchanges, get_spool
 from .storage.exchanges import DONE, ERROR, FINISHED, INTERRUPTED, Outcome
 from .storage.spool import NOTICE
 
@@ -40,10 +40,19 @@ async def claim(db: Database, exchange: Row, context_size: int) -> list[Row] | N
     Both or neither: if the database goes away before the commit, the exchange stays
     pending and the next request for its stream answers it.
     """
-    async with db.transaction() as tx:
-        if not await exchanges.claim(tx, exchange["id"]):
-            return None
-        return await exchanges.context(tx, exchange["conversation_id"], exchange["id"], context_size)
+    context: list[Row] | None = None
+    try:
+        async with db.transaction() as tx:
+            if not await exchanges.claim(tx, exchange["id"]):
+                return None
+            context = await exchanges.context(tx, exchange["conversation_id"], exchange["id"], context_size)
+    except DatabaseUnavailable:
+        if context is None:
+            raise
+        # Only the commit's reply was lost, so the claim may have landed: answering anyway
+        # (the outcome is written by id) beats leaving the exchange claimed by no one.
+        log.warning("claim of exchange %s may or may not have been committed; answering it", exchange["id"])
+    return context
 
 
 async def answer(model: Model, config: Config, exchange: Row, context: list[Row]) -> AsyncIterator[str]:

@@ -58,6 +58,13 @@ async def m002_search_index(db: Executor, dialect: str) -> None:
         await db.execute(statement)
 
 
+@migration
+async def m003_ask_key(db: Executor, dialect: str) -> None:
+    # The composer form's one-time key: a question re-sent after a lost reply is stored once.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN ask_key VARCHAR(64)")
+    await db.execute("CREATE UNIQUE INDEX exchanges_ask_key ON exchanges (owner, ask_key)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(ddl(db.dialect, """
