@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test soak test-setup assets setup clean
+.PHONY: run test soak test-setup assets setup clean bench-storage
 
 run: setup
 	$(BIN)/python -m app
@@ -37,6 +37,10 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root).
 test-setup:
 	@test -x /usr/bin/chromium || { echo "installing chromium…"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Inserts/s and chats/s at 50 concurrent chats on SQLite and MariaDB (not part of `make test`).
+bench-storage: setup
+	$(BIN)/python -m tests.perf.bench_storage
 
 assets: $(VENDOR)/.copied
 

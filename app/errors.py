@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .htmx import is_htmx, render
 from .limits import too_many_message
+from .storage import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,11 @@ def _too_large_message() -> str:
     )
 
 
+async def _database_unavailable(error: DatabaseUnavailable) -> Response:
+    log.warning("database unavailable: %s", error)
+    return await _error_response(503, "The database is not answering right now. Try again in a moment.")
+
+
 async def _unexpected_error(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return await _error_response(500, "Something went wrong on our side. Try again in a moment.")
@@ -63,4 +69,5 @@ async def _error_response(status: int, message: str) -> Response:
 def init_app(app: Quart) -> None:
     """Register the handlers."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DatabaseUnavailable, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)

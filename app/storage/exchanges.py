@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .base import Executor, Row
 from .dialects import utcnow
@@ -32,15 +32,18 @@ class Outcome:
     completion_tokens: int | None = None
     latency_ms: int | None = None
     error: str | None = None
+    answered_at: str = field(default_factory=utcnow)
 
 
-async def create(db: Executor, conversation_id: int, owner: str, question: str) -> int:
+async def create(
+    db: Executor, conversation_id: int, owner: str, question: str, ask_key: str | None = None
+) -> int:
     """Store a question as pending and return the exchange id."""
     now = utcnow()
     result = await db.execute(
-        "INSERT INTO exchanges (conversation_id, owner, question, status, created_at)"
-        " VALUES (:conversation_id, :owner, :question, 'pending', :now)",
-        {"conversation_id": conversation_id, "owner": owner, "question": question, "now": now},
+        "INSERT INTO exchanges (conversation_id, owner, question, status, ask_key, created_at)"
+        " VALUES (:conversation_id, :owner, :question, 'pending', :ask_key, :now)",
+        {"conversation_id": conversation_id, "owner": owner, "question": question, "ask_key": ask_key, "now": now},
     )
     await db.execute(
         "UPDATE conversations SET updated_at = :now WHERE id = :id",
@@ -58,6 +61,14 @@ async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:
     )
 
 
+async def by_ask_key(db: Executor, owner: str, ask_key: str) -> Row | None:
+    """Return the owner's exchange stored from the composer form with this key, or None."""
+    return await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM exchanges WHERE owner = :owner AND ask_key = :ask_key",
+        {"owner": owner, "ask_key": ask_key},
+    )
+
+
 async def claim(db: Executor, exchange_id: int) -> bool:
     """Mark a pending exchange as streaming; only one caller anywhere ever wins."""
     result = await db.execute(
@@ -68,7 +79,7 @@ async def claim(db: Executor, exchange_id: int) -> bool:
 
 
 async def finish(db: Executor, exchange_id: int, outcome: Outcome) -> None:
-    """Write how the answer ended."""
+    """Write how the answer ended; writing the same outcome twice changes nothing more."""
     await db.execute(
         "UPDATE exchanges SET answer = :answer, status = :status, model = :model,"
         " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
@@ -82,7 +93,7 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome) -> None:
             "completion_tokens": outcome.completion_tokens,
             "latency_ms": outcome.latency_ms,
             "error": (outcome.error or "")[:1000] or None,
-            "now": utcnow(),
+            "now": outcome.answered_at,
         },
     )
 

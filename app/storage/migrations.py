@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from .base import Database, Executor
-from .dialects import ddl, utcnow
+from .dialects import ddl, search_index, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,19 @@ async def m001_conversations_and_exchanges(db: Executor, dialect: str) -> None:
         ) {table_options}"""))
     await db.execute("CREATE INDEX exchanges_conversation ON exchanges (conversation_id, id)")
     await db.execute("CREATE INDEX exchanges_owner ON exchanges (owner, id)")
+
+
+@migration
+async def m002_search_index(db: Executor, dialect: str) -> None:
+    for statement in search_index(dialect):
+        await db.execute(statement)
+
+
+@migration
+async def m003_ask_key(db: Executor, dialect: str) -> None:
+    # The composer form's one-time key: a question re-sent after a lost reply is stored once.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN ask_key VARCHAR(64)")
+    await db.execute("CREATE UNIQUE INDEX exchanges_ask_key ON exchanges (owner, ask_key)")
 
 
 async def migrate(db: Database) -> list[str]:
