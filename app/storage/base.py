@@ -62,6 +62,11 @@ class Database(Executor):
     def transaction(self) -> AbstractAsyncContextManager[Executor]:
         """Run the statements of the block atomically on one connection."""
 
+    @property
+    @abstractmethod
+    def connections_in_use(self) -> int:
+        """How many connections are borrowed right now (0 when idle: nothing leaked)."""
+
     async def ping(self) -> bool:
         """Tell whether the database answers a trivial query."""
         try:

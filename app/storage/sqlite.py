@@ -62,6 +62,10 @@ class SQLiteDatabase(Database):
             raise DatabaseUnavailable("the SQLite database is not open")
         return self._connection
 
+    @property
+    def connections_in_use(self) -> int:
+        return 1 if self._lock.locked() else 0
+
     async def fetch_all(self, sql: str, params: Params = None) -> list[Row]:
         async with self._lock:
             with _unavailable_as_such():

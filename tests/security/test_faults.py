@@ -70,7 +70,7 @@ async def test_each_model_fault_ends_in_a_stored_error_bubble_in_time(fault, app
     row = await db.fetch_one("SELECT status, error FROM exchanges WHERE id = :id", {"id": exchange_id})
     assert row["status"] == "error" and expected in row["error"]
     await settled(app, model)
-    assert not db._lock.locked()
+    assert db.connections_in_use == 0
     figures.add("faults", handled=1)
     figures.at_least("faults", "slowest_ms", round(elapsed * 1000))
 
