@@ -6,7 +6,7 @@ import logging
 
 from quart import Quart
 
-from . import errors, llm, security, storage, templating
+from . import answering, errors, llm, security, storage, templating
 from .config import ROOT, Config
 
 
@@ -29,14 +29,17 @@ def create_app(config: Config | None = None) -> Quart:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     security.init_app(app)
+    # Before storage: running answers are stored at shutdown, before the database closes.
+    answering.init_app(app)
     storage.init_app(app)
     llm.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 
-    from .views import chat, health, history
+    from .views import chat, conversations, health, history
 
     app.register_blueprint(chat.bp)
+    app.register_blueprint(conversations.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(health.bp)
     return app
