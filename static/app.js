@@ -48,6 +48,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // A conversation opens at its latest answer, unless the address names another place.
+    if (!window.location.hash && document.querySelector("#messages .exchange")) follow(true);
     var button = sidebarToggle();
     if (!button || !document.getElementById("sidebar")) return;
     button.hidden = false;

@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import OUTPUT
+
 pytestmark = pytest.mark.browser
 
 LONG = dict(tokens=400, delay=0.03)
@@ -25,6 +27,8 @@ def test_stop_button_keeps_the_partial_answer(page, server, model):
     ask(page, "a long story please")
     answer = page.locator("article.answer")
     expect(answer).to_contain_text("w5")
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=OUTPUT / "chat-desktop-light-streaming.png")
     page.get_by_role("button", name="Stop this answer").click()
     expect(answer.locator(".answer-note")).to_have_text("Stopped.")
     expect(answer).not_to_have_class(re.compile(r"\blive\b"))
@@ -117,13 +121,14 @@ def test_code_blocks_are_highlighted_and_copied(page, server, model):
 
 
 def test_the_keyboard_alone_can_ask_and_focus_is_visible(page, server, model):
-    page.goto(server.url)
+    page.goto(server.url + "/list")
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent")
     assert focused == "Skip to content"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
-    page.get_by_label("Your question").focus()
+    page.goto(server.url)
+    expect(page.get_by_label("Your question")).to_be_focused()
     page.keyboard.type("typed only")
     page.keyboard.press("Shift+Enter")
     page.keyboard.type("second line")
