@@ -54,7 +54,7 @@ class Run:
         self._text = ""
         self._joined = 0
         self._changed = asyncio.Event()
-        self._halted = asyncio.Event()
+        self.halted = asyncio.Event()
 
     def text(self) -> str:
         """The answer so far (joined once per new part, not once per reader)."""
@@ -64,6 +64,7 @@ class Run:
         return self._text
 
     def add(self, text: str) -> None:
+        """Append a piece of the answer and wake the readers."""
         self.parts.append(text)
         self._wake()
 
@@ -71,7 +72,7 @@ class Run:
         """End the answer early with this status; the text so far is kept."""
         if self.halt is None:
             self.halt = status
-            self._halted.set()
+            self.halted.set()
 
     @property
     def changed(self) -> asyncio.Event:
@@ -82,7 +83,8 @@ class Run:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def _end(self) -> None:
+    def end(self) -> None:
+        """Mark the answer stored and wake every reader one last time."""
         self.finished = True
         self._wake()
 
@@ -101,9 +103,11 @@ def start(db: Database, model: Model, config: Config, exchange: Row) -> Run:
     async def go() -> None:
         try:
             await _answer(db, model, config, exchange, run)
+        except Exception:
+            log.exception("answer %s could not run", run.exchange_id)
         finally:
             active.pop(run.exchange_id, None)
-            run._end()
+            run.end()
 
     run.task = asyncio.get_running_loop().create_task(go(), name=f"answer-{run.exchange_id}")
     return run
@@ -121,7 +125,7 @@ async def _answer(db: Database, model: Model, config: Config, exchange: Row, run
 
     started = time.perf_counter()
     producer = asyncio.create_task(produce())
-    halted = asyncio.create_task(run._halted.wait())
+    halted = asyncio.create_task(run.halted.wait())
     status, error = INTERRUPTED, None
     saved = 0
     try:
@@ -130,13 +134,9 @@ async def _answer(db: Database, model: Model, config: Config, exchange: Row, run
             if producer.done() or run.halt is not None:
                 break
             text = run.text()
-            if len(text) > saved:
-                streaming = await exchanges.save_partial(db, exchange["id"], text)
-                saved = len(text)
-            else:
-                streaming = await exchanges.status(db, exchange["id"]) == STREAMING
-            if not streaming:
+            if not await _save(db, exchange["id"], text, saved):
                 run.stop()
+            saved = len(text)
         if run.halt is not None:
             status = run.halt
         elif (failure := producer.exception()) is None:
@@ -158,6 +158,18 @@ async def _answer(db: Database, model: Model, config: Config, exchange: Row, run
         )
         # Shielded: the outcome must land even if this task is cancelled.
         await asyncio.shield(_wrap_up(db, exchange["id"], producer, outcome, started))
+
+
+async def _save(db: Database, exchange_id: int, text: str, saved: int) -> bool:
+    """Save the text so far if it grew; say whether the answer may go on (nobody asked to stop it)."""
+    try:
+        if len(text) > saved:
+            return await exchanges.save_partial(db, exchange_id, text)
+        return await exchanges.status(db, exchange_id) == STREAMING
+    except Exception:
+        # A database hiccup must not cut the answer; the outcome is written at the end.
+        log.warning("answer %s: could not save the text so far", exchange_id, exc_info=True)
+        return True
 
 
 async def _wrap_up(db: Database, exchange_id: int, producer: asyncio.Task[None], outcome: Outcome, started: float) -> None:
@@ -191,10 +203,11 @@ async def follow(db: Database, exchange_id: int, offset: int) -> AsyncIterator[t
                 return
             await changed.wait()
             await asyncio.sleep(BATCH_SECONDS)
-    while True:
-        row = await exchanges.progress(db, exchange_id)
-        if row is None:
-            return
+    row = await exchanges.progress(db, exchange_id)
+    # An answer finished before this stream began is sent whole as final HTML, not as text.
+    if row is None or row["status"] in FINISHED:
+        return
+    while row is not None:
         text = row["answer"] or ""
         if len(text) > offset:
             yield text[offset:], len(text)
@@ -202,6 +215,7 @@ async def follow(db: Database, exchange_id: int, offset: int) -> AsyncIterator[t
         if row["status"] in FINISHED:
             return
         await asyncio.sleep(POLL_SECONDS)
+        row = await exchanges.progress(db, exchange_id)
 
 
 def init_app(app: Quart) -> None:
