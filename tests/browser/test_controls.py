@@ -152,6 +152,13 @@ def test_without_javascript_every_control_still_works(browser, server, model):
         page.get_by_role("button", name="Regenerate").click()
         expect(page.locator("article.answer")).to_contain_text("Regenerated without script.")
 
+        model.configure(answer="Edited without script.")
+        page.get_by_text("Edit", exact=True).click()
+        page.get_by_label("Change the question").fill("edited, no script")
+        page.get_by_role("button", name="Send again").click()
+        expect(page.locator(".bubble")).to_have_text("edited, no script")
+        expect(page.locator("article.answer")).to_contain_text("Edited without script.")
+
         page.goto(server.url + "/conversations")
         page.locator(".conversation summary").click()
         page.get_by_label("Title").fill("Renamed without script")

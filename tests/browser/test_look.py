@@ -118,8 +118,9 @@ def test_screenshots_and_accessibility(browser, server, conversation, scheme, si
         expect(page.locator("#history-rows > tr")).to_have_count(3)
         screenshot(page, f"history-{size}-{scheme}", full_page=True)
         assert axe_violations(page) == []
-        page.goto(server.url + "/")
-        assert axe_violations(page) == []
+        for path in ("/", "/conversations"):
+            page.goto(server.url + path)
+            assert axe_violations(page) == []
 
 
 def test_the_phone_layout_fits_without_sideways_scrolling(browser, server, conversation):
@@ -131,6 +132,15 @@ def test_the_phone_layout_fits_without_sideways_scrolling(browser, server, conve
         page.get_by_role("button", name="Chats").click()
         page.get_by_role("link", name=re.compile("How do I count words")).click()
         expect(page.locator(".bubble")).to_have_text("How do I count words in a file?")
+        # A chat started before the drawer ever opened is listed once when it does.
+        page.get_by_role("link", name="New chat").first.click()
+        page.get_by_label("Your question").fill("A third chat")
+        page.get_by_label("Your question").press("Enter")
+        expect(page.locator(".answer-meta")).to_have_count(1)
+        page.get_by_role("button", name="Chats").click()
+        expect(page.locator(".conversation > a")).to_have_text(
+            ["A third chat", "How do I reverse a list in Python?", "How do I count words in a file?"]
+        )
 
 
 def test_the_first_load_stays_within_the_weight_budget(browser, server):
