@@ -30,6 +30,7 @@ def test_chats_are_listed_newest_first_and_each_reloads_to_its_own_state(page, s
     expect(page.locator("#conversation-list .none")).to_have_text("No chats yet.")
     ask(page, "First chat about  cats")
     expect(chats(page)).to_have_text(["First chat about cats"])
+    expect(page.locator("#conversation-list .none")).to_be_hidden()
     first_url = page.url
     page.get_by_role("link", name="New chat").first.click()
     expect(page).to_have_url(server.url + "/")
