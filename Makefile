@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test soak test-setup assets setup clean bench-storage
+.PHONY: run test soak test-setup assets setup clean bench-storage bench-weight
 
 run: setup
 	$(BIN)/python -m app
@@ -33,6 +33,10 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js $(VENDOR)/
 	touch $@
+
+# Prints the first load's requests and bytes (uncompressed and gzip), measured in Chromium.
+bench-weight: setup test-setup
+	$(BIN)/python -m tests.perf.bench_page_weight
 
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root).
 test-setup:

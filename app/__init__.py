@@ -6,7 +6,7 @@ import logging
 
 from quart import Quart
 
-from . import errors, limits, llm, security, storage, templating
+from . import answering, errors, limits, llm, security, storage, templating
 from .config import ROOT, Config
 from .ids import IdConverter
 
@@ -32,14 +32,17 @@ def create_app(config: Config | None = None) -> Quart:
     app.url_map.converters["int"] = IdConverter
     security.init_app(app)
     limits.init_app(app)
+    # Before storage: running answers are stored at shutdown, before the database closes.
+    answering.init_app(app)
     storage.init_app(app)
     llm.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 
-    from .views import auth, chat, health, history
+    from .views import auth, chat, conversations, health, history
 
     app.register_blueprint(chat.bp)
+    app.register_blueprint(conversations.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)

@@ -1,4 +1,10 @@
-"""One answer, start to end: claim the exchange, stream the model, store how it ended."""
+"""One answer, start to end: claim the exchange, run the model, let any number of streams follow it.
+
+An answer runs as a task of its own, not as part of the request that started it: a
+browser that reloads or loses its connection mid-answer loses nothing, and the next
+stream request picks the answer back up. The text so far is stored about once a
+second, so a stream served by another process can follow it from the database.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +14,24 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from markupsafe import escape
+from quart import Quart, current_app
 
 from .config import Config
 from .llm import Model, ModelError, Usage
 from .storage import Database, DatabaseUnavailable, Row, exchanges, get_spool
-from .storage.exchanges import DONE, ERROR, FINISHED, INTERRUPTED, Outcome
-from .storage.spool import NOTICE
+from .storage.exchanges import DONE, ERROR, FINISHED, INTERRUPTED, STOPPED, STREAMING, Outcome
+from .storage.spool import NOTICE, Spool
 
 log = logging.getLogger(__name__)
 
 # Text reaches the browser in batches: often enough to look live, rarely enough
 # that a fast model does not cost one browser event per token.
 BATCH_SECONDS = 0.04
-WAIT_POLL_SECONDS = 0.5
+# How often a running answer is saved, and a stop asked through another process noticed.
+SAVE_SECONDS = 1.0
+# How often a stream whose answer runs in another process reads it from the database.
+POLL_SECONDS = 0.5
+SHUTDOWN_SECONDS = 5.0
 
 
 def build_messages(system_prompt: str, context: list[Row], question: str) -> list[dict[str, str]]:
@@ -55,44 +65,110 @@ async def claim(db: Database, exchange: Row, context_size: int) -> list[Row] | N
     return context
 
 
-async def answer(model: Model, config: Config, exchange: Row, context: list[Row]) -> AsyncIterator[str]:
-    """Yield escaped text batches of a claimed exchange's answer, storing the outcome when it ends.
+class Run:
+    """An answer being written in this process: its text so far, and who waits for more."""
 
-    No database connection is held while the model streams. The outcome is written even
-    when the consumer goes away mid-answer (the partial answer is kept as interrupted),
-    and spooled locally if the database cannot take it.
+    def __init__(self, exchange_id: int) -> None:
+        self.exchange_id = exchange_id
+        self.parts: list[str] = []
+        self.finished = False
+        self.halt: str | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._text = ""
+        self._joined = 0
+        self._changed = asyncio.Event()
+        self.halted = asyncio.Event()
+
+    def text(self) -> str:
+        """The answer so far (joined once per new part, not once per reader)."""
+        if self._joined < len(self.parts):
+            self._text += "".join(self.parts[self._joined:])
+            self._joined = len(self.parts)
+        return self._text
+
+    def add(self, text: str) -> None:
+        """Append a piece of the answer and wake the readers."""
+        self.parts.append(text)
+        self._wake()
+
+    def stop(self, status: str = STOPPED) -> None:
+        """End the answer early with this status; the text so far is kept."""
+        if self.halt is None:
+            self.halt = status
+            self.halted.set()
+
+    @property
+    def changed(self) -> asyncio.Event:
+        """An event set when more text arrives or the answer ends (take it before reading the text)."""
+        return self._changed
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def end(self) -> None:
+        """Mark the answer stored and wake every reader one last time."""
+        self.finished = True
+        self._wake()
+
+
+def runs(app: Quart | None = None) -> dict[int, Run]:
+    """The answers running in this process, by exchange id."""
+    return (app or current_app).extensions["runs"]
+
+
+def start(db: Database, model: Model, config: Config, exchange: Row, context: list[Row]) -> Run:
+    """Run the answer of an exchange the caller has claimed (with its context), in a task of its own."""
+    active = runs()
+    spool = get_spool()
+    run = Run(exchange["id"])
+    active[run.exchange_id] = run
+
+    async def go() -> None:
+        try:
+            await _answer(db, spool, model, config, exchange, context, run)
+        except Exception:
+            log.exception("answer %s could not run", run.exchange_id)
+        finally:
+            active.pop(run.exchange_id, None)
+            run.end()
+
+    run.task = asyncio.get_running_loop().create_task(go(), name=f"answer-{run.exchange_id}")
+    return run
+
+
+async def _answer(
+    db: Database, spool: Spool, model: Model, config: Config, exchange: Row, context: list[Row], run: Run
+) -> None:
+    """Stream the model into the run, saving as it goes, and store how the answer ended.
+
+    No database connection is held while the model streams; the outcome is spooled
+    locally if the database cannot take it when the answer ends.
     """
     messages = build_messages(config.system_prompt, context, exchange["question"])
     usage = Usage()
-    parts: list[str] = []
-    pending: list[str] = []
-    wake = asyncio.Event()
 
     async def produce() -> None:
-        try:
-            async for text in model.stream(messages, usage):
-                parts.append(text)
-                pending.append(text)
-                wake.set()
-        finally:
-            wake.set()
+        async for text in model.stream(messages, usage):
+            run.add(text)
 
     started = time.perf_counter()
     producer = asyncio.create_task(produce())
+    halted = asyncio.create_task(run.halted.wait())
     status, error = INTERRUPTED, None
+    saved = 0
     try:
-        while True:
-            await wake.wait()
-            wake.clear()
-            if pending:
-                text = "".join(pending)
-                pending.clear()
-                yield str(escape(text))
-            if producer.done():
+        while not producer.done() and run.halt is None:
+            await asyncio.wait({producer, halted}, timeout=SAVE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            if producer.done() or run.halt is not None:
                 break
-            await asyncio.sleep(BATCH_SECONDS)
-        failure = producer.exception()
-        if failure is None:
+            text = run.text()
+            if not await _save(db, exchange["id"], text, saved):
+                run.stop()
+            saved = len(text)
+        if run.halt is not None:
+            status = run.halt
+        elif (failure := producer.exception()) is None:
             status = DONE
         elif isinstance(failure, ModelError):
             status, error = ERROR, str(failure)
@@ -100,24 +176,39 @@ async def answer(model: Model, config: Config, exchange: Row, context: list[Row]
             log.error("answer %s failed", exchange["id"], exc_info=failure)
             status, error = ERROR, "Something went wrong while answering. Try again."
     finally:
+        halted.cancel()
         outcome = Outcome(
-            answer="".join(parts),
+            answer=run.text(),
             status=status,
             model=model.name,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             error=error,
         )
-        # Shielded: a browser that leaves cancels this task, but the outcome must land.
-        await asyncio.shield(_wrap_up(exchange["id"], producer, outcome, started))
+        # Shielded: the outcome must land even if this task is cancelled.
+        await asyncio.shield(_wrap_up(spool, exchange["id"], producer, outcome, started))
 
 
-async def _wrap_up(exchange_id: int, producer: asyncio.Task[None], outcome: Outcome, started: float) -> None:
+async def _save(db: Database, exchange_id: int, text: str, saved: int) -> bool:
+    """Save the text so far if it grew; say whether the answer may go on (nobody asked to stop it)."""
+    try:
+        if len(text) > saved:
+            return await exchanges.save_partial(db, exchange_id, text)
+        return await exchanges.status(db, exchange_id) == STREAMING
+    except Exception:
+        # A database hiccup must not cut the answer; the outcome is written at the end.
+        log.warning("answer %s: could not save the text so far", exchange_id, exc_info=True)
+        return True
+
+
+async def _wrap_up(
+    spool: Spool, exchange_id: int, producer: asyncio.Task[None], outcome: Outcome, started: float
+) -> None:
     if not producer.done():
         producer.cancel()
         await asyncio.gather(producer, return_exceptions=True)
     outcome.latency_ms = round((time.perf_counter() - started) * 1000)
-    stored = await get_spool().finish(exchange_id, outcome)
+    stored = await spool.finish(exchange_id, outcome)
     log.info(
         "answer %s %s model=%s tokens=%s/%s latency_ms=%s%s",
         exchange_id, outcome.status, outcome.model,
@@ -134,9 +225,48 @@ async def finished_exchange(db: Database, exchange_id: int, owner: str) -> Row |
     return {"id": exchange_id, **dataclasses.asdict(held), "notice": NOTICE}
 
 
-async def wait_until_finished(db: Database, exchange: Row, owner: str) -> Row:
-    """Wait for an answer another request is streaming, then return the finished exchange."""
-    while exchange["status"] not in FINISHED:
-        await asyncio.sleep(WAIT_POLL_SECONDS)
-        exchange = await exchanges.get(db, exchange["id"], owner) or exchange
-    return exchange
+async def follow(db: Database, exchange_id: int, offset: int) -> AsyncIterator[tuple[str, int]]:
+    """Yield the answer's new text after `offset` characters, with the offset it reaches, until it ends.
+
+    An answer running in this process is followed as it arrives; one running elsewhere
+    is read from the database, where its text so far is saved about once a second.
+    """
+    run = runs().get(exchange_id)
+    if run is not None:
+        while True:
+            changed = run.changed
+            text = run.text()
+            if len(text) > offset:
+                yield text[offset:], len(text)
+                offset = len(text)
+            if run.finished:
+                return
+            await changed.wait()
+            await asyncio.sleep(BATCH_SECONDS)
+    row = await exchanges.progress(db, exchange_id)
+    # An answer finished before this stream began is sent whole as final HTML, not as text.
+    if row is None or row["status"] in FINISHED:
+        return
+    while row is not None:
+        text = row["answer"] or ""
+        if len(text) > offset:
+            yield text[offset:], len(text)
+            offset = len(text)
+        if row["status"] in FINISHED:
+            return
+        await asyncio.sleep(POLL_SECONDS)
+        row = await exchanges.progress(db, exchange_id)
+
+
+def init_app(app: Quart) -> None:
+    """Keep the registry of running answers; at shutdown, end them as interrupted and store them."""
+    app.extensions["runs"] = {}
+
+    @app.after_serving
+    async def interrupt_runs() -> None:
+        active = list(app.extensions["runs"].values())
+        for run in active:
+            run.stop(INTERRUPTED)
+        tasks = [run.task for run in active if run.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from quart import Response
 
 
-def event(name: str, data: str) -> bytes:
-    """Encode one event; every line of the data gets its own `data:` field."""
+def event(name: str, data: str, id: str | None = None) -> bytes:
+    """Encode one event; every line of the data gets its own `data:` field.
+
+    A browser that reconnects on its own sends the last `id` back as `Last-Event-ID`.
+    """
     lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return (f"event: {name}\ndata: " + "\ndata: ".join(lines) + "\n\n").encode()
+    head = f"id: {id}\n" if id is not None else ""
+    return (f"{head}event: {name}\ndata: " + "\ndata: ".join(lines) + "\n\n").encode()
 
 
 def response(body: object) -> Response:

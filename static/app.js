@@ -4,13 +4,58 @@
 
   function composer() { return document.getElementById("composer"); }
   function question() { return document.getElementById("question"); }
+  function sidebarToggle() { return document.querySelector(".sidebar-toggle"); }
 
-  // Enter sends, Shift+Enter makes a new line (IME composition is left alone).
+  // Enter sends, Shift+Enter makes a new line (IME composition is left alone);
+  // Escape stops the answer being written, or closes an open menu.
   document.addEventListener("keydown", function (event) {
-    var field = question();
-    if (event.target !== field || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    if (event.key === "Escape") return escape(event);
+    var field = event.target;
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    if (!(field instanceof HTMLTextAreaElement) || !field.form) return;
+    if (field !== question() && !field.closest(".edit")) return;
     event.preventDefault();
-    if (field.value.trim() !== "") composer().requestSubmit();
+    if (field.value.trim() !== "") field.form.requestSubmit();
+  });
+
+  function escape(event) {
+    var stop = document.querySelector(".answer.live form.stop");
+    if (stop) {
+      event.preventDefault();
+      stop.requestSubmit();
+      return;
+    }
+    var open = document.querySelector("details[open]");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+      return;
+    }
+    if (document.body.classList.contains("sidebar-open")) toggleSidebar(false);
+  }
+
+  // On narrow screens the list of chats is a drawer behind the "Chats" button.
+  function toggleSidebar(open) {
+    var button = sidebarToggle();
+    document.body.classList.toggle("sidebar-open", open);
+    button.setAttribute("aria-expanded", String(open));
+    if (open) {
+      var first = document.querySelector("#sidebar a");
+      if (first) first.focus();
+    } else {
+      button.focus();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // A conversation opens at its latest answer, unless the address names another place.
+    if (!window.location.hash && document.querySelector("#messages .exchange")) follow(true);
+    var button = sidebarToggle();
+    if (!button || !document.getElementById("sidebar")) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      toggleSidebar(!document.body.classList.contains("sidebar-open"));
+    });
   });
 
   // The composer grows with its text, up to the CSS max-height.
@@ -34,6 +79,35 @@
       follow(true);
     }
   });
+
+  // Every code block in an answer gets a copy button.
+  document.addEventListener("htmx:load", function (event) {
+    var blocks = event.detail.elt.querySelectorAll ? event.detail.elt.querySelectorAll(".markdown pre.code") : [];
+    blocks.forEach(function (block) {
+      if (block.querySelector(".copy")) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "copy";
+      button.textContent = "Copy";
+      block.appendChild(button);
+    });
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.copy") : null;
+    if (!button) return;
+    var code = button.parentElement.querySelector("code");
+    navigator.clipboard.writeText(code.textContent).then(function () {
+      say(button, "Copied");
+    }, function () {
+      say(button, "Copy failed");
+    });
+  });
+
+  function say(button, text) {
+    button.textContent = text;
+    window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+  }
 
   // Follow a streaming answer, unless the reader scrolled up to read something else.
   var pinned = true;

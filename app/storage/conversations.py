@@ -36,3 +36,41 @@ async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
         " WHERE id = :id AND owner = :owner",
         {"id": conversation_id, "owner": owner},
     )
+
+
+async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: int) -> list[Row]:
+    """Return a page of the owner's conversations, most recently active first, older than `before`."""
+    if before is None:
+        return await db.fetch_all(
+            "SELECT id, title, updated_at FROM conversations WHERE owner = :owner"
+            " ORDER BY updated_at DESC, id DESC LIMIT :limit",
+            {"owner": owner, "limit": limit},
+        )
+    updated_at, conversation_id = before
+    return await db.fetch_all(
+        "SELECT id, title, updated_at FROM conversations WHERE owner = :owner"
+        " AND (updated_at < :updated_at OR (updated_at = :updated_at AND id < :id))"
+        " ORDER BY updated_at DESC, id DESC LIMIT :limit",
+        {"owner": owner, "updated_at": updated_at, "id": conversation_id, "limit": limit},
+    )
+
+
+async def rename(db: Executor, conversation_id: int, owner: str, title: str) -> bool:
+    """Give the owner's conversation a new title; False if it is not theirs."""
+    if await get(db, conversation_id, owner) is None:
+        return False
+    await db.execute(
+        "UPDATE conversations SET title = :title WHERE id = :id AND owner = :owner",
+        {"title": title, "id": conversation_id, "owner": owner},
+    )
+    return True
+
+
+async def delete(db: Executor, conversation_id: int, owner: str) -> bool:
+    """Delete the owner's conversation and its exchanges; False if it is not theirs."""
+    if await get(db, conversation_id, owner) is None:
+        return False
+    params = {"id": conversation_id, "owner": owner}
+    await db.execute("DELETE FROM exchanges WHERE conversation_id = :id AND owner = :owner", params)
+    await db.execute("DELETE FROM conversations WHERE id = :id AND owner = :owner", params)
+    return True

@@ -13,7 +13,10 @@ DONE = "done"
 ERROR = "error"
 STOPPED = "stopped"
 INTERRUPTED = "interrupted"
+# Asked to stop while another process streams it; that process ends it as `stopped`.
+STOPPING = "stopping"
 FINISHED = frozenset({DONE, ERROR, STOPPED, INTERRUPTED})
+LIVE = frozenset({PENDING, STREAMING, STOPPING})
 
 _COLUMNS = (
     "id, conversation_id, owner, question, answer, status, model, prompt_tokens,"
@@ -96,6 +99,61 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome) -> None:
             "now": outcome.answered_at,
         },
     )
+
+
+async def save_partial(db: Executor, exchange_id: int, answer: str) -> bool:
+    """Store the answer so far while it streams; False once someone asked to stop it."""
+    result = await db.execute(
+        "UPDATE exchanges SET answer = :answer WHERE id = :id AND status = 'streaming'",
+        {"id": exchange_id, "answer": answer},
+    )
+    return result.rowcount == 1
+
+
+async def status(db: Executor, exchange_id: int) -> str | None:
+    """Return an exchange's status (a cheap look-up by primary key)."""
+    row = await db.fetch_one("SELECT status FROM exchanges WHERE id = :id", {"id": exchange_id})
+    return row["status"] if row else None
+
+
+async def progress(db: Executor, exchange_id: int) -> Row | None:
+    """Return the status and the answer so far of an exchange another process may be streaming."""
+    return await db.fetch_one("SELECT status, answer FROM exchanges WHERE id = :id", {"id": exchange_id})
+
+
+async def request_stop(db: Executor, exchange_id: int, owner: str) -> None:
+    """Stop an answer: one not yet started ends at once, a streaming one is flagged for its streamer."""
+    params = {"id": exchange_id, "owner": owner, "now": utcnow()}
+    await db.execute(
+        "UPDATE exchanges SET status = 'stopped', answer = '', answered_at = :now"
+        " WHERE id = :id AND owner = :owner AND status = 'pending'",
+        params,
+    )
+    await db.execute(
+        "UPDATE exchanges SET status = 'stopping' WHERE id = :id AND owner = :owner AND status = 'streaming'",
+        params,
+    )
+
+
+async def last_in_conversation(db: Executor, conversation_id: int) -> int | None:
+    """Return the id of a conversation's latest exchange."""
+    row = await db.fetch_one(
+        "SELECT id FROM exchanges WHERE conversation_id = :id ORDER BY id DESC LIMIT 1",
+        {"id": conversation_id},
+    )
+    return row["id"] if row else None
+
+
+async def ask_again(db: Executor, exchange_id: int, owner: str, question: str) -> bool:
+    """Clear a finished exchange's answer so it is answered anew (to regenerate, retry or edit)."""
+    result = await db.execute(
+        "UPDATE exchanges SET question = :question, answer = NULL, status = 'pending', model = NULL,"
+        " prompt_tokens = NULL, completion_tokens = NULL, latency_ms = NULL, error = NULL,"
+        " answered_at = NULL, created_at = :now"
+        " WHERE id = :id AND owner = :owner AND status IN ('done', 'error', 'stopped', 'interrupted')",
+        {"id": exchange_id, "owner": owner, "question": question, "now": utcnow()},
+    )
+    return result.rowcount == 1
 
 
 async def context(db: Executor, conversation_id: int, before_id: int, limit: int) -> list[Row]:

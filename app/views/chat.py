@@ -1,11 +1,13 @@
-"""The chat: the page, asking a question, and the answer's event stream."""
+"""The chat: the page, asking a question, the answer's event stream and its controls."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
+from markupsafe import escape
 from quart import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
 from .. import answering, limits, sse
@@ -14,23 +16,26 @@ from ..htmx import is_htmx, render
 from ..ids import parse_id
 from ..llm import get_model
 from ..security import owner
-from ..storage import DatabaseUnavailable, Executor, conversations, exchanges, get_db
-from ..storage.exchanges import ERROR, PENDING
+from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db
+from ..storage.exchanges import ERROR, FINISHED, PENDING
 
 bp = Blueprint("chat", __name__)
+
+NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
+NOT_YOUR_ANSWER = "This answer does not exist, or it belongs to another browser."
+DATABASE_AWAY = (
+    "The database is not answering right now, so your question was not sent. "
+    "It is still here: send it again in a moment."
+)
+ANSWER_AWAY = "The database is not answering right now; reload the page in a moment to see this answer."
+# Without JavaScript a stop redirects; it waits this long for the answer to settle first.
+STOP_SETTLE_SECONDS = 3.0
 
 
 @bp.context_processor
 def ask_key() -> dict[str, str]:
     """A fresh key for each composer form, so that sending the same form twice stores one question."""
     return {"ask_key": secrets.token_urlsafe(16)}
-
-
-DATABASE_AWAY = (
-    "The database is not answering right now, so your question was not sent. "
-    "It is still here: send it again in a moment."
-)
-ANSWER_AWAY = "The database is not answering right now; reload the page in a moment to see this answer."
 
 
 @bp.get("/")
@@ -45,7 +50,7 @@ async def show(conversation_id: int) -> Response:
     db = get_db()
     conversation = await conversations.get(db, conversation_id, owner())
     if conversation is None:
-        abort(404, "This conversation does not exist, or it belongs to another browser.")
+        abort(404, NOT_YOURS)
     rows = await exchanges.in_conversation(db, conversation_id)
     return await render("chat/index.html", conversation=conversation, exchanges=rows)
 
@@ -58,14 +63,8 @@ async def ask() -> Response:
         abort(429, limits.STREAMS_FULL)
     form = await request.form
     question = (form.get("question") or "").strip()
-    limit = current_config().max_question_chars
-    if not question:
-        return await _composer_error("Type a question first.")
-    if len(question) > limit:
-        return await _composer_error(
-            f"Your question is {len(question):,} characters long; the limit is {limit:,}. "
-            "Shorten it and send again."
-        )
+    if problem := _question_problem(question):
+        return await _composer_error(problem)
     db = get_db()
     who = owner()
     conversation_id = parse_id(form.get("conversation_id"))
@@ -82,9 +81,10 @@ async def ask() -> Response:
     if not is_htmx():
         await _answer_in_full(exchange)
         return redirect(f"{page}#answer-{exchange_id}", 303)
+    conversation = await conversations.get(db, conversation_id, who) if new_conversation else None
     response = await render(
         "chat/index.html", "exchange", "conversation_field",
-        exchange=exchange, conversation={"id": conversation_id},
+        exchange=exchange, conversation={"id": conversation_id}, new_conversation=conversation,
     )
     if new_conversation:
         response.headers["HX-Push-Url"] = page
@@ -93,11 +93,15 @@ async def ask() -> Response:
 
 @bp.get("/answers/<int:exchange_id>/stream")
 async def stream_answer(exchange_id: int) -> Response:
-    """Stream an answer as server-sent events: text batches, the final HTML, then `done`."""
+    """Stream an answer as server-sent events: text batches, the final HTML, then `done`.
+
+    The answer runs on its own; this only follows it, from `offset` characters in (the
+    text the page already shows) or from where a reconnecting browser left off.
+    """
     db = get_db()
     who = owner()
-    config = current_config()
     exchange = await exchanges.get(db, exchange_id, who)
+    offset = _offset(request.headers.get("Last-Event-ID") or request.args.get("offset"))
 
     @stream_with_context
     async def events() -> AsyncIterator[bytes]:
@@ -107,17 +111,13 @@ async def stream_answer(exchange_id: int) -> Response:
                 yield sse.event("final", html)
             elif exchange["status"] == PENDING and await limits.streams_full():
                 yield sse.event("final", await render_template("partials/_answer_busy.html", exchange=exchange))
-            elif (
-                exchange["status"] == PENDING
-                and (context := await answering.claim(db, exchange, config.context_size)) is not None
-            ):
-                async with limits.stream_slot():
-                    async for text in answering.answer(get_model(), config, exchange, context):
-                        yield sse.event("delta", text)
-                yield sse.event("final", await _answer_html(exchange_id))
             else:
-                finished = await answering.wait_until_finished(db, exchange, who)
-                yield sse.event("final", await render_template("partials/_answer.html", exchange=finished))
+                if exchange["status"] == PENDING:
+                    await _start(exchange)
+                async with limits.stream_slot():
+                    async for text, reached in answering.follow(db, exchange_id, offset):
+                        yield sse.event("delta", str(escape(text)), id=str(reached))
+                yield sse.event("final", await _answer_html(exchange_id))
         except DatabaseUnavailable:
             away = dict.fromkeys(("answer", "model", "prompt_tokens", "completion_tokens", "latency_ms", "answered_at"))
             away |= {"id": exchange_id, "status": ERROR, "error": ANSWER_AWAY}
@@ -127,19 +127,108 @@ async def stream_answer(exchange_id: int) -> Response:
     return sse.response(events())
 
 
+@bp.post("/answers/<int:exchange_id>/stop")
+async def stop(exchange_id: int) -> Response:
+    """Stop an answer being written; the text so far stays, with the status `stopped`."""
+    db = get_db()
+    exchange = await _own_exchange(exchange_id)
+    if run := answering.runs().get(exchange_id):
+        run.stop()
+    await exchanges.request_stop(db, exchange_id, owner())
+    if is_htmx():
+        # The answer's own stream delivers the stopped answer.
+        return Response(status=204)
+    try:
+        async with asyncio.timeout(STOP_SETTLE_SECONDS):
+            while await exchanges.status(db, exchange_id) not in FINISHED:
+                await asyncio.sleep(answering.BATCH_SECONDS)
+    except TimeoutError:
+        pass  # the page then shows the answer still stopping
+    return _back_to(exchange)
+
+
+@bp.post("/answers/<int:exchange_id>/regenerate")
+async def regenerate(exchange_id: int) -> Response:
+    """Answer the last question again (Regenerate, or Retry after an error)."""
+    exchange = await _own_exchange(exchange_id)
+    return await _ask_again(exchange, exchange["question"])
+
+
+@bp.post("/answers/<int:exchange_id>/edit")
+async def edit(exchange_id: int) -> Response:
+    """Replace the last question with an edited one and answer it anew."""
+    exchange = await _own_exchange(exchange_id)
+    question = ((await request.form).get("question") or "").strip()
+    if problem := _question_problem(question):
+        abort(422, problem)
+    return await _ask_again(exchange, question)
+
+
+async def _ask_again(exchange: Row, question: str) -> Response:
+    """Reset the conversation's last exchange to pending, then answer it like a new question."""
+    db = get_db()
+    who = owner()
+    async with db.transaction() as tx:
+        if await exchanges.last_in_conversation(tx, exchange["conversation_id"]) != exchange["id"]:
+            abort(409, "Only the last question of a conversation can be asked again.")
+        if not await exchanges.ask_again(tx, exchange["id"], who, question):
+            abort(409, "This answer is still being written; stop it first.")
+    exchange = await exchanges.get(db, exchange["id"], who)
+    if not is_htmx():
+        await _answer_in_full(exchange)
+        return _back_to(exchange)
+    return await render("chat/index.html", "exchange", exchange=exchange)
+
+
+async def _own_exchange(exchange_id: int) -> Row:
+    exchange = await exchanges.get(get_db(), exchange_id, owner())
+    if exchange is None:
+        abort(404, NOT_YOUR_ANSWER)
+    return exchange
+
+
+def _back_to(exchange: Row | None) -> Response:
+    """Redirect (303) to the exchange's place in its conversation."""
+    assert exchange is not None
+    page = url_for("chat.show", conversation_id=exchange["conversation_id"])
+    return redirect(f"{page}#answer-{exchange['id']}", 303)
+
+
 async def _answer_html(exchange_id: int) -> str:
     exchange = await answering.finished_exchange(get_db(), exchange_id, owner())
     return await render_template("partials/_answer.html", exchange=exchange)
 
 
-async def _answer_in_full(exchange: dict | None) -> None:
-    """Answer without a browser stream, for visitors without JavaScript."""
+async def _start(exchange: Row) -> answering.Run | None:
+    """Claim a pending exchange and start answering it; None if another request already did."""
     config = current_config()
-    if exchange is None or (context := await answering.claim(get_db(), exchange, config.context_size)) is None:
+    context = await answering.claim(get_db(), exchange, config.context_size)
+    if context is None:
+        return None
+    return answering.start(get_db(), get_model(), config, exchange, context)
+
+
+async def _answer_in_full(exchange: Row | None) -> None:
+    """Answer without a browser stream, for visitors without JavaScript."""
+    if exchange is None or (run := await _start(exchange)) is None:
         return
+    assert run.task is not None
     async with limits.stream_slot():
-        async for _ in answering.answer(get_model(), config, exchange, context):
-            pass
+        # Shielded: a visitor who gives up waiting does not cancel the answer.
+        await asyncio.shield(run.task)
+
+
+def _question_problem(question: str) -> str | None:
+    """Say what is wrong with a question, in words for the person who typed it."""
+    limit = current_config().max_question_chars
+    if not question:
+        return "Type a question first."
+    if len(question) > limit:
+        return (
+            f"Your question is {len(question):,} characters long; the limit is {limit:,}. "
+            "Shorten it and send again."
+        )
+    return None
 
 
 async def _composer_error(message: str, status: int = 422) -> Response:
@@ -158,8 +247,8 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         if conversation is not None:
             rows = await exchanges.in_conversation(get_db(), conversation_id)
     return await render(
-        "chat/index.html", status=status, error=message, ask_key=form.get("ask_key", ""), draft=form.get("question", ""),
-        conversation=conversation, exchanges=rows or [],
+        "chat/index.html", status=status, error=message, ask_key=form.get("ask_key", ""),
+        draft=form.get("question", ""), conversation=conversation, exchanges=rows or [],
     )
 
 
@@ -176,10 +265,16 @@ async def _store_question(
     if conversation_id is None:
         conversation_id = await conversations.create(tx, who, conversations.title_from(question))
     elif await conversations.get(tx, conversation_id, who) is None:
-        abort(404, "This conversation does not exist, or it belongs to another browser.")
+        abort(404, NOT_YOURS)
     return conversation_id, await exchanges.create(tx, conversation_id, who, question, ask_key)
 
 
 def _ask_key(raw: str | None) -> str | None:
     return raw if raw and len(raw) <= 64 and raw.isascii() else None
 
+
+def _offset(raw: str | None) -> int:
+    try:
+        return max(int(raw or 0), 0)
+    except ValueError:
+        return 0

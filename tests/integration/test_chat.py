@@ -157,8 +157,8 @@ async def test_unreachable_model_is_explained(visitor, db, app, config):
     assert (await rows(db))[0]["status"] == "error"
 
 
-async def test_browser_leaving_mid_stream_keeps_the_partial_answer(visitor, model, client, db):
-    model.configure(tokens=200, delay=0.02)
+async def test_browser_leaving_mid_stream_does_not_cut_the_answer(visitor, model, client, db):
+    model.configure(tokens=60, delay=0.01)
     response = await visitor.ask("a long answer please")
     exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
     async with client.request(f"/answers/{exchange_id}/stream") as connection:
@@ -172,11 +172,9 @@ async def test_browser_leaving_mid_stream_keeps_the_partial_answer(visitor, mode
         if row["status"] != "streaming":
             break
         await asyncio.sleep(0.05)
-    assert row["status"] == "interrupted"
-    assert row["answer"].startswith("w0 w1 ") and len(row["answer"].split()) < 200
-    # The model request was cancelled, not left running to the end.
-    await asyncio.sleep(0.3)
-    assert model.stats["streams_started"] == 1 and model.stats["streams_completed"] == 0
+    assert row["status"] == "done"
+    assert row["answer"].split() == [f"w{n}" for n in range(60)]
+    assert model.stats["streams_started"] == 1 and model.stats["streams_completed"] == 1
 
 
 async def test_a_second_stream_of_the_same_answer_does_not_call_the_model_again(visitor, model):

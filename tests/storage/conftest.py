@@ -30,6 +30,10 @@ class Outage(Database):
     async def close(self) -> None:
         await self.db.close()
 
+    @property
+    def connections_in_use(self) -> int:
+        return self.db.connections_in_use
+
     async def fetch_all(self, sql: str, params: Params = None) -> list[Row]:
         self._check()
         return await self.db.fetch_all(sql, params)
