@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test test-setup assets setup clean
+.PHONY: run test test-setup assets setup clean bench
 
 run: setup
 	$(BIN)/python -m app
@@ -35,6 +35,14 @@ test-setup:
 	@test -x /usr/bin/chromium || { echo "installing chromium…"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 assets: $(VENDOR)/.copied
+
+# Speed and memory figures against their baselines; refreshes docs/BENCHMARKS.md.
+bench: setup $(VENV)/.bench-installed
+	$(BIN)/python -m tests.perf.bench
+
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)
