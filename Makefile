@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test soak test-setup assets setup clean bench-storage bench-weight
+.PHONY: run test soak test-setup assets setup clean bench bench-storage bench-weight
 
 run: setup
 	$(BIN)/python -m app
@@ -47,6 +47,14 @@ bench-storage: setup
 	$(BIN)/python -m tests.perf.bench_storage
 
 assets: $(VENDOR)/.copied
+
+# Speed and memory figures against their baselines; refreshes docs/BENCHMARKS.md.
+bench: setup $(VENV)/.bench-installed
+	$(BIN)/python -m tests.perf.bench
+
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)
