@@ -239,10 +239,12 @@ async def follow(db: Database, exchange_id: int, offset: int) -> AsyncIterator[t
             if len(text) > offset:
                 yield text[offset:], len(text)
                 offset = len(text)
+                # Throttle after sending, not before: the first words go out at once.
+                await asyncio.sleep(BATCH_SECONDS)
+                continue
             if run.finished:
                 return
             await changed.wait()
-            await asyncio.sleep(BATCH_SECONDS)
     row = await exchanges.progress(db, exchange_id)
     # An answer finished before this stream began is sent whole as final HTML, not as text.
     if row is None or row["status"] in FINISHED:
