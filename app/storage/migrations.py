@@ -52,6 +52,40 @@ async def m001_conversations_and_exchanges(db: Executor, dialect: str) -> None:
     await db.execute("CREATE INDEX exchanges_owner ON exchanges (owner, id)")
 
 
+@migration
+async def m002_full_text_search(db: Executor, dialect: str) -> None:
+    if dialect == "mysql":
+        await db.execute("ALTER TABLE exchanges ADD FULLTEXT INDEX exchanges_text (question, answer)")
+        return
+    # An external-content FTS5 index over exchanges, kept in step by triggers.
+    await db.execute(
+        "CREATE VIRTUAL TABLE exchanges_fts USING fts5(question, answer,"
+        " content='exchanges', content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+    )
+    await db.execute("""
+        CREATE TRIGGER exchanges_fts_insert AFTER INSERT ON exchanges BEGIN
+            INSERT INTO exchanges_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+        END""")
+    await db.execute("""
+        CREATE TRIGGER exchanges_fts_delete AFTER DELETE ON exchanges BEGIN
+            INSERT INTO exchanges_fts (exchanges_fts, rowid, question, answer)
+            VALUES ('delete', old.id, old.question, old.answer);
+        END""")
+    await db.execute("""
+        CREATE TRIGGER exchanges_fts_update AFTER UPDATE OF question, answer ON exchanges BEGIN
+            INSERT INTO exchanges_fts (exchanges_fts, rowid, question, answer)
+            VALUES ('delete', old.id, old.question, old.answer);
+            INSERT INTO exchanges_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+        END""")
+
+
+@migration
+async def m003_history_filters(db: Executor, dialect: str) -> None:
+    # The history page filters by status and by model and pages by id within each.
+    await db.execute("CREATE INDEX exchanges_owner_status ON exchanges (owner, status, id)")
+    await db.execute("CREATE INDEX exchanges_owner_model ON exchanges (owner, model, id)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(ddl(db.dialect, """

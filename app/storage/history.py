@@ -1,0 +1,132 @@
+"""History queries: pages of one owner's exchanges by keyset, full-text search, exports, deletion."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from . import fulltext
+from .base import Database, Row
+from .exchanges import DONE, ERROR, INTERRUPTED, PENDING, STOPPED, STREAMING
+
+STATUSES = (DONE, ERROR, STOPPED, INTERRUPTED, STREAMING, PENDING)
+MAX_QUERY_CHARS = 200
+MAX_MODELS = 50
+
+_COLUMNS = (
+    "e.id, e.conversation_id, c.title AS conversation_title, e.question, e.answer, e.status, e.model,"
+    " e.prompt_tokens, e.completion_tokens, e.latency_ms, e.error, e.created_at, e.answered_at"
+)
+_mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """What the history is narrowed to: words to find, a status, a model (empty means any)."""
+
+    query: str = ""
+    status: str = ""
+    model: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether anything narrows the history."""
+        return bool(self.query.strip() or self.status or self.model)
+
+    def args(self) -> dict[str, str]:
+        """The search as URL query arguments, leaving out the empty ones."""
+        return {name: value for name, value in (("q", self.query), ("status", self.status),
+                                                ("model", self.model)) if value}
+
+
+async def page(db: Database, owner: str, search: Search, before: int | None, limit: int) -> list[Row]:
+    """Return up to `limit` of the owner's matching exchanges older than `before`, newest first."""
+    sql, params = await _select(db, owner, search, before)
+    return await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit})
+
+
+async def stream(db: Database, owner: str, search: Search) -> AsyncIterator[Row]:
+    """Yield every one of the owner's matching exchanges, newest first, without holding them all."""
+    sql, params = await _select(db, owner, search, None)
+    async for row in db.stream(sql, params):
+        yield row
+
+
+async def models(db: Database, owner: str) -> list[str]:
+    """The models that answered this owner, each found by one index seek (no scan of the history)."""
+    found: list[str] = []
+    while len(found) < MAX_MODELS:
+        row = await db.fetch_one(
+            "SELECT MIN(model) AS model FROM exchanges WHERE owner = :owner AND model > :after",
+            {"owner": owner, "after": found[-1] if found else ""},
+        )
+        if row is None or row["model"] is None:
+            break
+        found.append(row["model"])
+    return found
+
+
+async def delete_exchange(db: Database, owner: str, exchange_id: int) -> bool:
+    """Delete one of the owner's exchanges; False if it is not theirs or is gone."""
+    result = await db.execute(
+        "DELETE FROM exchanges WHERE id = :id AND owner = :owner", {"id": exchange_id, "owner": owner}
+    )
+    return result.rowcount == 1
+
+
+async def delete_conversation(db: Database, owner: str, conversation_id: int) -> bool:
+    """Delete one of the owner's conversations with all its exchanges; False if it is not theirs."""
+    result = await db.execute(
+        "DELETE FROM conversations WHERE id = :id AND owner = :owner",
+        {"id": conversation_id, "owner": owner},
+    )
+    return result.rowcount == 1
+
+
+async def _select(db: Database, owner: str, search: Search, before: int | None) -> tuple[str, dict[str, Any]]:
+    """The query for the owner's matching exchanges, newest first, walking one index by id."""
+    where = ["e.owner = :owner"]
+    params: dict[str, Any] = {"owner": owner}
+    source, key = "exchanges e", "e.id"
+    terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
+    if terms and db.dialect == "sqlite":
+        # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
+        source, key = "exchanges_fts f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
+        where.append("exchanges_fts MATCH :match")
+        params["match"] = fulltext.fts5_query(terms)
+    elif terms:
+        against, leftover = fulltext.mysql_query(terms, await _rules(db))
+        if against:
+            where.append("MATCH (e.question, e.answer) AGAINST (:against IN BOOLEAN MODE)")
+            params["against"] = against
+        for number, term in enumerate(leftover):
+            where.append(f"(e.question LIKE :like{number} ESCAPE '!' OR e.answer LIKE :like{number} ESCAPE '!')")
+            params[f"like{number}"] = fulltext.like_pattern(term)
+    if search.status:
+        where.append("e.status = :status")
+        params["status"] = search.status
+    if search.model:
+        where.append("e.model = :model")
+        params["model"] = search.model
+    if before is not None:
+        where.append(f"{key} < :before")
+        params["before"] = before
+    sql = (
+        f"SELECT {_COLUMNS} FROM {source} JOIN conversations c ON c.id = e.conversation_id"
+        f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
+    )
+    return sql, params
+
+
+async def _rules(db: Database) -> fulltext.MySQLRules:
+    """InnoDB's full-text settings of this server, read once."""
+    if db not in _mysql_rules:
+        size = await db.fetch_one("SELECT @@innodb_ft_min_token_size AS size, @@innodb_ft_enable_stopword AS used")
+        words = await db.fetch_all("SELECT value FROM INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD")
+        _mysql_rules[db] = fulltext.MySQLRules(
+            min_token_size=int(size["size"]) if size else 3,
+            stopwords=frozenset(row["value"] for row in words) if size and size["used"] else frozenset(),
+        )
+    return _mysql_rules[db]
