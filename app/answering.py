@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -11,8 +12,9 @@ from markupsafe import escape
 
 from .config import Config
 from .llm import Model, ModelError, Usage
-from .storage import Database, Row, exchanges
+from .storage import Database, Row, exchanges, get_spool
 from .storage.exchanges import DONE, ERROR, FINISHED, INTERRUPTED, Outcome
+from .storage.spool import NOTICE
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +88,29 @@ async def answer(db: Database, model: Model, config: Config, exchange: Row) -> A
             error=error,
         )
         # Shielded: a browser that leaves cancels this task, but the outcome must land.
-        await asyncio.shield(_wrap_up(db, exchange["id"], producer, outcome, started))
+        await asyncio.shield(_wrap_up(exchange["id"], producer, outcome, started))
 
 
-async def _wrap_up(db: Database, exchange_id: int, producer: asyncio.Task[None], outcome: Outcome, started: float) -> None:
+async def _wrap_up(exchange_id: int, producer: asyncio.Task[None], outcome: Outcome, started: float) -> None:
     if not producer.done():
         producer.cancel()
         await asyncio.gather(producer, return_exceptions=True)
     outcome.latency_ms = round((time.perf_counter() - started) * 1000)
-    await exchanges.finish(db, exchange_id, outcome)
+    stored = await get_spool().finish(exchange_id, outcome)
     log.info(
-        "answer %s %s model=%s tokens=%s/%s latency_ms=%s",
+        "answer %s %s model=%s tokens=%s/%s latency_ms=%s%s",
         exchange_id, outcome.status, outcome.model,
         outcome.prompt_tokens, outcome.completion_tokens, outcome.latency_ms,
+        "" if stored else " (spooled: database unavailable)",
     )
+
+
+async def finished_exchange(db: Database, exchange_id: int, owner: str) -> Row | None:
+    """The exchange as its answer ended: from the database, or from the spool while the database is away."""
+    held = get_spool().take_held(exchange_id)
+    if held is None:
+        return await exchanges.get(db, exchange_id, owner)
+    return {"id": exchange_id, **dataclasses.asdict(held), "notice": NOTICE}
 
 
 async def wait_until_finished(db: Database, exchange: Row, owner: str) -> Row:

@@ -8,6 +8,7 @@ from quart import Quart, Response
 from werkzeug.exceptions import HTTPException
 
 from .htmx import is_htmx, render
+from .storage import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,11 @@ async def _http_error(error: HTTPException) -> Response:
     return await _error_response(status, message or "The request could not be handled.")
 
 
+async def _database_unavailable(error: DatabaseUnavailable) -> Response:
+    log.warning("database unavailable: %s", error)
+    return await _error_response(503, "The database is not answering right now. Try again in a moment.")
+
+
 async def _unexpected_error(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return await _error_response(500, "Something went wrong on our side. Try again in a moment.")
@@ -46,4 +52,5 @@ async def _error_response(status: int, message: str) -> Response:
 def init_app(app: Quart) -> None:
     """Register the handlers."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DatabaseUnavailable, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)

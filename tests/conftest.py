@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from app import create_app
 from app.config import Config
 from app.storage import Database
 from tests.fake_llm import FakeLLM
+from tests.mysql_server import NoServer, ScratchDatabase
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -38,10 +40,27 @@ def model(fake_llm: FakeLLM) -> FakeLLM:
     return fake_llm
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """Where this test's database lives."""
-    return f"sqlite:///{tmp_path / 'answers.db'}"
+@pytest.fixture(scope="session")
+def mysql() -> Iterator[ScratchDatabase]:
+    """A MariaDB/MySQL database for the whole run, migrated by the first app that opens it."""
+    try:
+        database = ScratchDatabase.provide()
+    except NoServer as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs MySQL: {error}", pytrace=False)
+        pytest.skip(str(error))
+    yield database
+    database.remove()
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where this test's empty database lives: a fresh SQLite file, or the run's MySQL database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'answers.db'}"
+    mysql: ScratchDatabase = request.getfixturevalue("mysql")
+    mysql.empty()
+    return mysql.url
 
 
 @pytest.fixture

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from quart import Quart, current_app
 
 from .base import Database, DatabaseUnavailable, Executor, Result, Row
 from .migrations import migrate
+from .spool import Spool
 
 __all__ = [
-    "Database", "DatabaseUnavailable", "Executor", "Result", "Row",
-    "get_db", "init_app", "migrate", "open_database",
+    "Database", "DatabaseUnavailable", "Executor", "Result", "Row", "Spool",
+    "get_db", "get_spool", "init_app", "migrate", "open_database",
 ]
+
+# How often spooled writes are retried while the app serves.
+REPLAY_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -28,30 +34,45 @@ def open_database(url: str) -> Database:
         from .mysql import MySQLDatabase
 
         parts = urlsplit(url)
+        options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
         return MySQLDatabase(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 3306,
             user=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             database=unquote(parts.path.lstrip("/")),
+            pool_size=int(options.get("pool_size", 10)),
+            connect_timeout=float(options.get("connect_timeout", 5)),
         )
     raise ValueError(f"unsupported database URL: {url.split(':', 1)[0]}://…")
 
 
 def init_app(app: Quart) -> None:
-    """Open the database and migrate it before serving; close it after."""
+    """Open and migrate the database, and replay spooled writes, while serving; close after."""
 
     @app.before_serving
     async def open_db() -> None:
-        db = open_database(app.config["ANSWERS"].database_url)
+        config = app.config["ANSWERS"]
+        db = open_database(config.database_url)
         await db.open()
         applied = await migrate(db)
         if applied:
             log.info("database migrated: %s", ", ".join(applied))
+        spool = Spool(config.instance_path / "spool", db)
         app.extensions["db"] = db
+        app.extensions["spool"] = spool
+        app.extensions["spool_replayer"] = asyncio.create_task(
+            spool.keep_replaying(app.config.get("SPOOL_REPLAY_SECONDS", REPLAY_SECONDS))
+        )
 
     @app.after_serving
     async def close_db() -> None:
+        replayer = app.extensions.pop("spool_replayer", None)
+        if replayer is not None:
+            replayer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await replayer
+        app.extensions.pop("spool", None)
         db = app.extensions.pop("db", None)
         if db is not None:
             await db.close()
@@ -60,3 +81,8 @@ def init_app(app: Quart) -> None:
 def get_db() -> Database:
     """The database of the app handling the current request."""
     return current_app.extensions["db"]
+
+
+def get_spool() -> Spool:
+    """The spool that keeps the current app's writes when its database is away."""
+    return current_app.extensions["spool"]

@@ -22,12 +22,41 @@ _DDL = {
     },
 }
 
+# The full-text index over questions and answers: InnoDB's FULLTEXT on MySQL; on SQLite an
+# FTS5 table that reads its text from `exchanges` (external content) and is kept in step
+# with it by triggers, then filled once from the rows already there.
+_SEARCH_INDEX = {
+    "sqlite": (
+        "CREATE VIRTUAL TABLE exchanges_search USING fts5("
+        "question, answer, content='exchanges', content_rowid='id', tokenize='unicode61')",
+        """CREATE TRIGGER exchanges_search_insert AFTER INSERT ON exchanges BEGIN
+            INSERT INTO exchanges_search (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+        END""",
+        """CREATE TRIGGER exchanges_search_delete AFTER DELETE ON exchanges BEGIN
+            INSERT INTO exchanges_search (exchanges_search, rowid, question, answer)
+            VALUES ('delete', old.id, old.question, old.answer);
+        END""",
+        """CREATE TRIGGER exchanges_search_update AFTER UPDATE OF question, answer ON exchanges BEGIN
+            INSERT INTO exchanges_search (exchanges_search, rowid, question, answer)
+            VALUES ('delete', old.id, old.question, old.answer);
+            INSERT INTO exchanges_search (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+        END""",
+        "INSERT INTO exchanges_search (exchanges_search) VALUES ('rebuild')",
+    ),
+    "mysql": ("ALTER TABLE exchanges ADD FULLTEXT INDEX exchanges_search (question, answer)",),
+}
+
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def ddl(dialect: str, template: str) -> str:
     """Fill a CREATE statement's type placeholders for one dialect."""
     return template.format(**_DDL[dialect])
+
+
+def search_index(dialect: str) -> tuple[str, ...]:
+    """The statements that create the full-text index over exchanges for one dialect."""
+    return _SEARCH_INDEX[dialect]
 
 
 def utcnow() -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .base import Executor, Row
 from .dialects import utcnow
@@ -32,6 +32,7 @@ class Outcome:
     completion_tokens: int | None = None
     latency_ms: int | None = None
     error: str | None = None
+    answered_at: str = field(default_factory=utcnow)
 
 
 async def create(db: Executor, conversation_id: int, owner: str, question: str) -> int:
@@ -68,7 +69,7 @@ async def claim(db: Executor, exchange_id: int) -> bool:
 
 
 async def finish(db: Executor, exchange_id: int, outcome: Outcome) -> None:
-    """Write how the answer ended."""
+    """Write how the answer ended; writing the same outcome twice changes nothing more."""
     await db.execute(
         "UPDATE exchanges SET answer = :answer, status = :status, model = :model,"
         " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
@@ -82,7 +83,7 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome) -> None:
             "completion_tokens": outcome.completion_tokens,
             "latency_ms": outcome.latency_ms,
             "error": (outcome.error or "")[:1000] or None,
-            "now": utcnow(),
+            "now": outcome.answered_at,
         },
     )
 

@@ -93,8 +93,8 @@ async def _select(db: Database, owner: str, search: Search, before: int | None) 
     terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "sqlite":
         # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
-        source, key = "exchanges_fts f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
-        where.append("exchanges_fts MATCH :match")
+        source, key = "exchanges_search f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
+        where.append("exchanges_search MATCH :match")
         params["match"] = fulltext.fts5_query(terms)
     elif terms:
         against, leftover = fulltext.mysql_query(terms, await _rules(db))

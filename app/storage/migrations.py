@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from .base import Database, Executor
-from .dialects import ddl, utcnow
+from .dialects import ddl, search_index, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +53,9 @@ async def m001_conversations_and_exchanges(db: Executor, dialect: str) -> None:
 
 
 @migration
-async def m002_full_text_search(db: Executor, dialect: str) -> None:
-    if dialect == "mysql":
-        await db.execute("ALTER TABLE exchanges ADD FULLTEXT INDEX exchanges_text (question, answer)")
-        return
-    # An external-content FTS5 index over exchanges, kept in step by triggers.
-    await db.execute(
-        "CREATE VIRTUAL TABLE exchanges_fts USING fts5(question, answer,"
-        " content='exchanges', content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
-    )
-    await db.execute("""
-        CREATE TRIGGER exchanges_fts_insert AFTER INSERT ON exchanges BEGIN
-            INSERT INTO exchanges_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
-        END""")
-    await db.execute("""
-        CREATE TRIGGER exchanges_fts_delete AFTER DELETE ON exchanges BEGIN
-            INSERT INTO exchanges_fts (exchanges_fts, rowid, question, answer)
-            VALUES ('delete', old.id, old.question, old.answer);
-        END""")
-    await db.execute("""
-        CREATE TRIGGER exchanges_fts_update AFTER UPDATE OF question, answer ON exchanges BEGIN
-            INSERT INTO exchanges_fts (exchanges_fts, rowid, question, answer)
-            VALUES ('delete', old.id, old.question, old.answer);
-            INSERT INTO exchanges_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
-        END""")
+async def m002_search_index(db: Executor, dialect: str) -> None:
+    for statement in search_index(dialect):
+        await db.execute(statement)
 
 
 @migration

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import aiosqlite
 
 from .base import Database, DatabaseUnavailable, Executor, Params, Result, Row
+
+# SQLite errors that mean "cannot take work now" (locked too long, disk trouble), not "bad query".
+_UNAVAILABLE = ("database is locked", "disk i/o error", "unable to open", "disk is full", "readonly database")
+
+
+@contextmanager
+def _unavailable_as_such() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if any(sign in str(error).lower() for sign in _UNAVAILABLE):
+            raise DatabaseUnavailable(f"SQLite: {error}") from error
+        raise
 
 
 class SQLiteDatabase(Database):
@@ -51,15 +64,18 @@ class SQLiteDatabase(Database):
 
     async def fetch_all(self, sql: str, params: Params = None) -> list[Row]:
         async with self._lock:
-            return await _Statements(self.connection).fetch_all(sql, params)
+            with _unavailable_as_such():
+                return await _Statements(self.connection).fetch_all(sql, params)
 
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None:
         async with self._lock:
-            return await _Statements(self.connection).fetch_one(sql, params)
+            with _unavailable_as_such():
+                return await _Statements(self.connection).fetch_one(sql, params)
 
     async def execute(self, sql: str, params: Params = None) -> Result:
         async with self._lock:
-            return await _Statements(self.connection).execute(sql, params)
+            with _unavailable_as_such():
+                return await _Statements(self.connection).execute(sql, params)
 
     async def stream(self, sql: str, params: Params = None, batch: int = 1000) -> AsyncIterator[Row]:
         # Reads come from a connection of their own so that a long export never
@@ -75,9 +91,11 @@ class SQLiteDatabase(Database):
     async def transaction(self) -> AsyncIterator[Executor]:
         async with self._lock:
             connection = self.connection
-            await connection.execute("BEGIN IMMEDIATE")
+            with _unavailable_as_such():
+                await connection.execute("BEGIN IMMEDIATE")
             try:
-                yield _Statements(connection)
+                with _unavailable_as_such():
+                    yield _Statements(connection)
             except BaseException:
                 await connection.rollback()
                 raise

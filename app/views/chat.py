@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 from quart import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 
@@ -11,10 +12,15 @@ from ..config import current_config
 from ..htmx import is_htmx, render
 from ..llm import get_model
 from ..security import owner
-from ..storage import conversations, exchanges, get_db
+from ..storage import DatabaseUnavailable, conversations, exchanges, get_db
 from ..storage.exchanges import PENDING
 
 bp = Blueprint("chat", __name__)
+
+DATABASE_AWAY = (
+    "The database is not answering right now, so your question was not sent. "
+    "It is still here: send it again in a moment."
+)
 
 
 @bp.get("/")
@@ -50,15 +56,18 @@ async def ask() -> Response:
     db = get_db()
     who = owner()
     conversation_id = _conversation_id(form.get("conversation_id"))
-    async with db.transaction() as tx:
-        if conversation_id is None:
-            conversation_id = await conversations.create(tx, who, conversations.title_from(question))
-            new_conversation = True
-        elif await conversations.get(tx, conversation_id, who) is None:
-            abort(404, "This conversation does not exist, or it belongs to another browser.")
-        else:
-            new_conversation = False
-        exchange_id = await exchanges.create(tx, conversation_id, who, question)
+    try:
+        async with db.transaction() as tx:
+            if conversation_id is None:
+                conversation_id = await conversations.create(tx, who, conversations.title_from(question))
+                new_conversation = True
+            elif await conversations.get(tx, conversation_id, who) is None:
+                abort(404, "This conversation does not exist, or it belongs to another browser.")
+            else:
+                new_conversation = False
+            exchange_id = await exchanges.create(tx, conversation_id, who, question)
+    except DatabaseUnavailable:
+        return await _composer_error(DATABASE_AWAY, status=503)
     exchange = await exchanges.get(db, exchange_id, who)
     page = url_for("chat.show", conversation_id=conversation_id)
     if not is_htmx():
@@ -98,7 +107,7 @@ async def stream_answer(exchange_id: int) -> Response:
 
 
 async def _answer_html(exchange_id: int) -> str:
-    exchange = await exchanges.get(get_db(), exchange_id, owner())
+    exchange = await answering.finished_exchange(get_db(), exchange_id, owner())
     return await render_template("partials/_answer.html", exchange=exchange)
 
 
@@ -110,22 +119,23 @@ async def _answer_in_full(exchange: dict | None) -> None:
         pass
 
 
-async def _composer_error(message: str) -> Response:
+async def _composer_error(message: str, status: int = 422) -> Response:
     """Report a question that cannot be sent, keeping what the visitor typed."""
     if is_htmx():
-        response = await render("chat/index.html", "composer_error", status=422, error=message)
+        response = await render("chat/index.html", "composer_error", status=status, error=message)
         response.headers["HX-Retarget"] = "#composer-error"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     form = await request.form
     conversation_id = _conversation_id(form.get("conversation_id"))
     conversation = rows = None
-    if conversation_id is not None:
-        conversation = await conversations.get(get_db(), conversation_id, owner())
-    if conversation is not None:
-        rows = await exchanges.in_conversation(get_db(), conversation_id)
+    with suppress(DatabaseUnavailable):
+        if conversation_id is not None:
+            conversation = await conversations.get(get_db(), conversation_id, owner())
+        if conversation is not None:
+            rows = await exchanges.in_conversation(get_db(), conversation_id)
     return await render(
-        "chat/index.html", status=422, error=message, draft=form.get("question", ""),
+        "chat/index.html", status=status, error=message, draft=form.get("question", ""),
         conversation=conversation, exchanges=rows or [],
     )
 

@@ -1,0 +1,128 @@
+"""A MariaDB/MySQL database for tests and benchmarks: given by TEST_MYSQL_URL, or made on the local server.
+
+With TEST_MYSQL_URL set (`mysql://user:pass@host:port/db`), that database is used and
+wiped: it must be one the tests own. Without it, a server that lets root in over its
+Unix socket gets a throwaway database and user with unique names (other people may
+share the server), dropped again at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import pymysql
+
+SOCKETS = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/tmp/mysql.sock")
+KEEP = {"migrations"}
+
+
+class NoServer(RuntimeError):
+    """No MySQL server to test against; the message says why."""
+
+
+def connect(url: str, **options: object) -> pymysql.Connection:
+    """A plain driver connection to the database a URL names."""
+    parts = urlsplit(url)
+    return pymysql.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        database=unquote(parts.path.lstrip("/")),
+        charset="utf8mb4",
+        autocommit=True,
+        **options,
+    )
+
+
+def _root() -> pymysql.Connection:
+    reasons = []
+    for socket in SOCKETS:
+        if not os.path.exists(socket):
+            continue
+        try:
+            return pymysql.connect(unix_socket=socket, user="root", autocommit=True)
+        except pymysql.err.MySQLError as error:
+            reasons.append(f"{socket}: {error}")
+    raise NoServer(
+        "no MySQL/MariaDB server for tests: set TEST_MYSQL_URL=mysql://user:pass@host:3306/db, or run a local "
+        "server that lets root in over its socket (" + ("; ".join(reasons) or "no socket found") + ")"
+    )
+
+
+@dataclass
+class ScratchDatabase:
+    """A database the tests may wipe, and how to get rid of it afterwards."""
+
+    url: str
+    _created: tuple[str, str] | None = None
+    _connection: pymysql.Connection | None = field(default=None, repr=False)
+
+    @classmethod
+    def provide(cls, prefix: str = "answers_test") -> ScratchDatabase:
+        """Use TEST_MYSQL_URL, or make a database and user on the local server."""
+        if url := os.environ.get("TEST_MYSQL_URL", "").strip():
+            database = cls(url)
+            database.drop_tables()
+            return database
+        root = _root()
+        name = f"{prefix}_{secrets.token_hex(4)}"
+        password = secrets.token_urlsafe(18)
+        with root.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            for host in ("localhost", "127.0.0.1"):
+                cursor.execute(f"CREATE USER '{name}'@'{host}' IDENTIFIED BY %s", (password,))
+                cursor.execute(f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{name}'@'{host}'")
+        root.close()
+        return cls(f"mysql://{name}:{password}@127.0.0.1:3306/{name}", (name, name))
+
+    @property
+    def connection(self) -> pymysql.Connection:
+        if self._connection is not None:
+            try:
+                self._connection.ping(False)
+            except pymysql.err.MySQLError:
+                self._connection = None
+        if self._connection is None:
+            self._connection = connect(self.url)
+        return self._connection
+
+    def tables(self) -> list[str]:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SHOW TABLES")
+            return [row[0] for row in cursor.fetchall()]
+
+    def _wipe(self, tables: list[str], statement: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            for table in tables:
+                cursor.execute(statement.format(table=table))
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+
+    def empty(self) -> None:
+        """Delete every row (ids start from 1 again), keeping the migrated schema."""
+        self._wipe([table for table in self.tables() if table not in KEEP], "TRUNCATE TABLE `{table}`")
+
+    def drop_tables(self) -> None:
+        """Drop every table, so the next app start migrates from nothing."""
+        self._wipe(self.tables(), "DROP TABLE `{table}`")
+
+    def remove(self) -> None:
+        """Drop what was made for the tests (or only the tables, for a database given by URL)."""
+        if self._created is None:
+            self.drop_tables()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._created is None:
+            return
+        name, user = self._created
+        root = _root()
+        with root.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            for host in ("localhost", "127.0.0.1"):
+                cursor.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
+        root.close()
