@@ -58,7 +58,7 @@ class MySQLRules:
 
 
 def mysql_query(terms: list[Term], rules: MySQLRules) -> tuple[str, list[Term]]:
-    """A boolean-mode AGAINST string for the terms InnoDB can find, and the terms left for LIKE."""
+    """A boolean-mode AGAINST string for the terms InnoDB can find, and the terms left to a word match."""
     required: list[str] = []
     leftover: list[Term] = []
     for term in terms:
@@ -78,7 +78,6 @@ def mysql_query(terms: list[Term], rules: MySQLRules) -> tuple[str, list[Term]]:
     return " ".join(required), leftover
 
 
-def like_pattern(term: Term) -> str:
-    """A LIKE pattern (escape character `!`) finding a term anywhere, LIKE's own wildcards escaped."""
-    escaped = term.text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"%{escaped}%"
+def word_regexp(term: Term) -> str:
+    """A regular expression finding a term as whole words (its words are only word characters)."""
+    return r"\b" + r"\W+".join(term.words) + ("" if term.prefix else r"\b")

@@ -101,9 +101,10 @@ async def _select(db: Database, owner: str, search: Search, before: int | None) 
         if against:
             where.append("MATCH (e.question, e.answer) AGAINST (:against IN BOOLEAN MODE)")
             params["against"] = against
+        # Words InnoDB does not index are matched row by row, newest first, until a page is full.
         for number, term in enumerate(leftover):
-            where.append(f"(e.question LIKE :like{number} ESCAPE '!' OR e.answer LIKE :like{number} ESCAPE '!')")
-            params[f"like{number}"] = fulltext.like_pattern(term)
+            where.append(f"(e.question REGEXP :words{number} OR e.answer REGEXP :words{number})")
+            params[f"words{number}"] = fulltext.word_regexp(term)
     if search.status:
         where.append("e.status = :status")
         params["status"] = search.status

@@ -14,12 +14,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote, urlsplit
-
-import pymysql
+from urllib.parse import unquote
 
 from app.storage import migrate, open_database
 from app.storage.dialects import TIME_FORMAT
+from tests.mysql_server import connect
 from tests.perf.words import ADJECTIVES, FILLER, MODELS, NOUNS, QUESTIONS, STATUS_WEIGHTS, TOPICS, VERBS
 
 CHUNK = 10_000
@@ -183,19 +182,8 @@ def _load_sqlite(path: str, plan: Plan) -> None:
         connection.close()
 
 
-def mysql_connection(url: str, database: str | None = None) -> pymysql.Connection:
-    """A plain PyMySQL connection to the server a mysql:// URL names."""
-    parts = urlsplit(url)
-    return pymysql.connect(
-        host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
-        user=unquote(parts.username or ""), password=unquote(parts.password or ""),
-        database=database if database is not None else unquote(parts.path.lstrip("/")) or None,
-        charset="utf8mb4", autocommit=False,
-    )
-
-
 def _load_mysql(url: str, plan: Plan) -> None:
-    connection = mysql_connection(url)
+    connection = connect(url)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
@@ -215,6 +203,7 @@ def _load_mysql(url: str, plan: Plan) -> None:
             conversation_sql = _insert_sql("conversations", "id, owner, title, created_at, updated_at", "%s")
             exchange_sql = _insert_sql("exchanges", _EXCHANGE_COLUMNS, "%s")
             for conversations, exchanges in Generator(plan, first_conversation, first_exchange).chunks():
+                connection.begin()
                 # PyMySQL turns executemany of an INSERT … VALUES into multi-row INSERTs.
                 cursor.executemany(conversation_sql, conversations)
                 cursor.executemany(exchange_sql, exchanges)
@@ -223,7 +212,6 @@ def _load_mysql(url: str, plan: Plan) -> None:
                 cursor.execute(f"ALTER TABLE exchanges ADD FULLTEXT INDEX `{name}` ({columns})")
             cursor.execute("ANALYZE TABLE conversations, exchanges")
             cursor.fetchall()
-        connection.commit()
     finally:
         connection.close()
 
