@@ -59,10 +59,10 @@ async def models(db: Database, owner: str) -> list[str]:
     found: list[str] = []
     while len(found) < MAX_MODELS:
         row = await db.fetch_one(
-            "SELECT MIN(model) AS model FROM exchanges WHERE owner = :owner AND model > :after",
+            "SELECT model FROM exchanges WHERE owner = :owner AND model > :after ORDER BY model LIMIT 1",
             {"owner": owner, "after": found[-1] if found else ""},
         )
-        if row is None or row["model"] is None:
+        if row is None:
             break
         found.append(row["model"])
     return found
