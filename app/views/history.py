@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import re
 from datetime import UTC, datetime
 
 from quart import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -16,6 +17,8 @@ from ..storage.history import STATUSES, Search
 bp = Blueprint("history", __name__)
 
 PAGE_SIZE = 50
+PREVIEW_CHARS = 160
+_MARKUP = re.compile(r"[*`#>|~\[\]]+|__+|^\s*(?:[-+]|\d+\.)\s", re.MULTILINE)
 
 
 @bp.get("/list")
@@ -95,6 +98,13 @@ async def _delete_without_js(
     if not await delete(get_db(), owner(), item_id):
         abort(404, f"This {kind} is already gone, or it belongs to another browser.")
     return redirect(back, 303)
+
+
+@bp.app_template_filter("preview")
+def preview(answer: str) -> str:
+    """The start of an answer as plain words, for the collapsed row."""
+    words = " ".join(_MARKUP.sub("", answer).split())
+    return words if len(words) <= PREVIEW_CHARS else words[:PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 def _search() -> Search:

@@ -118,7 +118,7 @@ async def test_rows_show_rendered_answer_collapsed_and_escaped_question(visitor,
     assert "&lt;script&gt;alert(1)&lt;/script&gt; how?" in page and "<script>alert" not in page
     assert "<details>" in page and "<summary>" in page and "<strong>bold</strong>" in page
     assert "<b>raw</b>" not in page
-    assert '<td class="model">llama3</td>' in page and "12 + 34" in page and "1.5 s" in page
+    assert '<td class="by-model">llama3</td>' in page and "12 + 34" in page and "1.5 s" in page
 
 
 async def test_search_pages_through_matches_only(visitor, db):

@@ -122,11 +122,16 @@ def seed(url: str, plan: Plan) -> tuple[int, float]:
     """Migrate the database at `url`, add the planned exchanges, and return (rows, seconds)."""
     asyncio.run(_migrate(url))
     began = time.perf_counter()
+    load(url, plan)
+    return plan.rows, time.perf_counter() - began
+
+
+def load(url: str, plan: Plan) -> None:
+    """Add the planned exchanges to an already migrated database."""
     if url.startswith("sqlite:///"):
         _load_sqlite(unquote(url.removeprefix("sqlite:///")), plan)
     else:
         _load_mysql(url, plan)
-    return plan.rows, time.perf_counter() - began
 
 
 async def _migrate(url: str) -> None:
