@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test test-setup assets setup clean
+.PHONY: run test test-setup assets setup clean seed bench-history
 
 run: setup
 	$(BIN)/python -m app
@@ -33,6 +33,17 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root).
 test-setup:
 	@test -x /usr/bin/chromium || { echo "installing chromium…"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Fill a database with realistic exchanges (not part of `make test`):
+#   make seed ROWS=1000000 SEED_DATABASE_URL=mysql://user:pass@127.0.0.1:3306/answers
+ROWS ?= 1000000
+SEED_DATABASE_URL ?= sqlite:///instance/seed.db
+seed: setup
+	$(BIN)/python -m tests.perf.seed --rows $(ROWS) --database-url $(SEED_DATABASE_URL)
+
+# The history page at 1,000 and 1,000,000 rows on SQLite and MySQL; prints figures (minutes).
+bench-history: setup
+	$(BIN)/python -m tests.perf.bench_history
 
 assets: $(VENDOR)/.copied
 

@@ -32,10 +32,9 @@ def test_scrolling_loads_pages_then_a_search_shows_only_matching_rows(page, serv
     page.goto(f"{server.url}/list")
     rows = page.locator("#history-rows tr[id^='exchange-row-']")
     expect(rows).to_have_count(50)
-    page.locator("tr.more").scroll_into_view_if_needed()
-    expect(rows).to_have_count(100)
-    page.locator("tr.more").scroll_into_view_if_needed()
-    expect(rows).to_have_count(131)
+    for loaded in (100, 131):
+        page.mouse.wheel(0, 100_000)
+        expect(rows).to_have_count(loaded)
     expect(page.locator("tr.more")).to_have_count(0)
     expect(page).to_have_url(re.compile(r"/list$"))
 
@@ -64,3 +63,24 @@ def test_scrolling_loads_pages_then_a_search_shows_only_matching_rows(page, serv
     expect(rows).to_have_count(expected - 1)
     page.reload()
     expect(rows).to_have_count(expected - 1)
+
+
+def test_deleting_a_conversation_removes_each_of_its_rows_in_place(page, server):
+    database = server.log.parent / "answers.db"
+    owner = ask_once(page, server, database)
+    load(f"sqlite:///{database}", Plan(40, [owner], [1.0], seed=5))
+    with sqlite3.connect(database) as connection:
+        conversation, size = connection.execute(
+            "SELECT conversation_id, COUNT(*) FROM exchanges GROUP BY conversation_id"
+            " HAVING COUNT(*) > 1 ORDER BY conversation_id DESC LIMIT 1"
+        ).fetchone()
+    page.goto(f"{server.url}/list")
+    rows = page.locator("#history-rows tr[id^='exchange-row-']")
+    expect(rows).to_have_count(41)
+    expect(page.locator(f"tr.conversation-{conversation}")).to_have_count(size)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(f"tr.conversation-{conversation}").first.get_by_role("button", name="Delete conversation").click()
+    expect(page.locator(f"tr.conversation-{conversation}")).to_have_count(0)
+    expect(rows).to_have_count(41 - size)
+    page.reload()
+    expect(rows).to_have_count(41 - size)
