@@ -41,7 +41,10 @@ async def list_exchanges() -> Response:
         # A new search replaces the results; the scroll sentinel is replaced by the next rows.
         block = "results" if request.headers.get("HX-Target") == "history-results" else "rows"
         return await render("history/list.html", block, **context)
-    return await render("history/list.html", models=await history.models(db, owner()), **context)
+    models = await history.models(db, owner())
+    if search.model and search.model not in models:
+        models.append(search.model)
+    return await render("history/list.html", models=models, **context)
 
 
 @bp.get("/list/export.<fmt>")
