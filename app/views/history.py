@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from quart import Blueprint, Response, abort, redirect, render_template, request, url_for
