@@ -14,6 +14,8 @@ from .exchanges import DONE, ERROR, INTERRUPTED, PENDING, STOPPED, STREAMING
 STATUSES = (DONE, ERROR, STOPPED, INTERRUPTED, STREAMING, PENDING)
 MAX_QUERY_CHARS = 200
 MAX_MODELS = 50
+# How many of the owner's newest rows a MySQL search reads in turn before it asks the index.
+RECENT_WINDOWS = (4_000, 40_000)
 
 _COLUMNS = (
     "e.id, e.conversation_id, c.title AS conversation_title, e.question, e.answer, e.status, e.model,"
@@ -43,6 +45,9 @@ class Search:
 
 async def page(db: Database, owner: str, search: Search, before: int | None, limit: int) -> list[Row]:
     """Return up to `limit` of the owner's matching exchanges older than `before`, newest first."""
+    terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
+    if terms and db.dialect == "mysql":
+        return await _mysql_search_page(db, owner, search, terms, before, limit)
     sql, params = await _select(db, owner, search, before)
     return await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit})
 
@@ -85,15 +90,47 @@ async def delete_conversation(db: Database, owner: str, conversation_id: int) ->
     return result.rowcount == 1
 
 
+async def _mysql_search_page(
+    db: Database, owner: str, search: Search, terms: list[fulltext.Term], before: int | None, limit: int
+) -> list[Row]:
+    """A page of MySQL search results: the owner's newest rows first, then the full-text index."""
+    # InnoDB's full-text index hands over every match, each costing a row lookup, before any
+    # ORDER BY … LIMIT applies. A word common enough to make that slow fills a page from the
+    # owner's newest rows, read in index order (a few thousand, then more if that found some);
+    # a rare one, or whatever is left, asks the index.
+    rows: list[Row] = []
+    matches, words = _word_matches(terms)
+    for window in RECENT_WINDOWS:
+        where, params = _narrowing(owner, search, before, "e.id")
+        params.update(words, window=window, limit=limit - len(rows))
+        recent = f"SELECT e.id FROM exchanges e WHERE {' AND '.join(where)} ORDER BY e.id DESC LIMIT :window"
+        rows += await db.fetch_all(
+            f"SELECT {_COLUMNS} FROM ({recent}) recent JOIN exchanges e ON e.id = recent.id"
+            f" JOIN conversations c ON c.id = e.conversation_id WHERE {' AND '.join(matches)}"
+            " ORDER BY e.id DESC LIMIT :limit",
+            params,
+        )
+        if len(rows) == limit:
+            return rows
+        edge = await db.fetch_one(f"SELECT COUNT(*) AS n, MIN(id) AS low FROM ({recent}) recent", params)
+        if edge is None or edge["n"] < window:
+            return rows  # the owner has no older rows
+        before = edge["low"]
+        if not rows:
+            break  # a rare search: the index finds its few matches fastest
+    sql, params = await _select(db, owner, search, before)
+    return rows + await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit - len(rows)})
+
+
 async def _select(db: Database, owner: str, search: Search, before: int | None) -> tuple[str, dict[str, Any]]:
     """The query for the owner's matching exchanges, newest first, walking one index by id."""
-    where = ["e.owner = :owner"]
-    params: dict[str, Any] = {"owner": owner}
     source, key = "exchanges e", "e.id"
     terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "sqlite":
         # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
         source, key = "exchanges_search f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
+    where, params = _narrowing(owner, search, before, key)
+    if terms and db.dialect == "sqlite":
         where.append("exchanges_search MATCH :match")
         params["match"] = fulltext.fts5_query(terms)
     elif terms:
@@ -101,10 +138,21 @@ async def _select(db: Database, owner: str, search: Search, before: int | None) 
         if against:
             where.append("MATCH (e.question, e.answer) AGAINST (:against IN BOOLEAN MODE)")
             params["against"] = against
-        # Words InnoDB does not index are matched row by row, newest first, until a page is full.
-        for number, term in enumerate(leftover):
-            where.append(f"(e.question REGEXP :words{number} OR e.answer REGEXP :words{number})")
-            params[f"words{number}"] = fulltext.word_regexp(term)
+        # Words InnoDB does not index are matched row by row.
+        matches, words = _word_matches(leftover)
+        where += matches
+        params.update(words)
+    sql = (
+        f"SELECT {_COLUMNS} FROM {source} JOIN conversations c ON c.id = e.conversation_id"
+        f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
+    )
+    return sql, params
+
+
+def _narrowing(owner: str, search: Search, before: int | None, key: str) -> tuple[list[str], dict[str, Any]]:
+    """Conditions for the owner's rows of a status and model, older than `before`."""
+    where = ["e.owner = :owner"]
+    params: dict[str, Any] = {"owner": owner}
     if search.status:
         where.append("e.status = :status")
         params["status"] = search.status
@@ -114,11 +162,13 @@ async def _select(db: Database, owner: str, search: Search, before: int | None) 
     if before is not None:
         where.append(f"{key} < :before")
         params["before"] = before
-    sql = (
-        f"SELECT {_COLUMNS} FROM {source} JOIN conversations c ON c.id = e.conversation_id"
-        f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
-    )
-    return sql, params
+    return where, params
+
+
+def _word_matches(terms: list[fulltext.Term]) -> tuple[list[str], dict[str, str]]:
+    """MySQL conditions finding each term as whole words in the question or the answer."""
+    where = [f"(e.question REGEXP :words{number} OR e.answer REGEXP :words{number})" for number in range(len(terms))]
+    return where, {f"words{number}": fulltext.word_regexp(term) for number, term in enumerate(terms)}
 
 
 async def _rules(db: Database) -> fulltext.MySQLRules:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from app.storage import conversations, exchanges
+from app.storage import conversations, exchanges, history
 from app.storage.exchanges import Outcome
 from tests.conftest import Visitor
 
@@ -294,3 +294,22 @@ async def test_without_javascript_the_search_is_a_plain_get_form_and_pages_are_l
     second = await get(visitor, unescape(older))
     assert "<html" in second and ids(second) == made[:5][::-1]
     assert "Show all, newest first" in second
+
+
+@pytest.mark.parametrize("windows", [(3, 7), (1, 2), (500, 1000)])
+async def test_search_pages_are_the_same_however_mysql_splits_recent_rows_from_the_index(
+    visitor, db, monkeypatch, windows
+):
+    monkeypatch.setattr(history, "RECENT_WINDOWS", windows)
+    owner = await owner_of(visitor)
+    matching = []
+    for n in range(60):
+        matching.append(await add(db, owner, f"Where do Tomatoes grow, case {n}?"))
+        if n % 3 == 0:
+            await add(db, owner, f"Where do cucumbers grow, case {n}?")
+        if n == 20:
+            for other in range(10):
+                await add(db, owner, f"Cucumbers only, case {other}")
+    seen, pages = await walk(visitor, "/list?q=tomatoes", SEARCH)
+    assert pages == 2
+    assert seen == matching[::-1]
