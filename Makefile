@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test test-setup assets setup clean seed bench-history
+.PHONY: run test test-setup assets setup clean bench-storage seed bench-history
 
 run: setup
 	$(BIN)/python -m app
@@ -33,6 +33,10 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root).
 test-setup:
 	@test -x /usr/bin/chromium || { echo "installing chromium…"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Inserts/s and chats/s at 50 concurrent chats on SQLite and MariaDB (not part of `make test`).
+bench-storage: setup
+	$(BIN)/python -m tests.perf.bench_storage
 
 # Fill a database with realistic exchanges (not part of `make test`):
 #   make seed ROWS=1000000 SEED_DATABASE_URL=mysql://user:pass@127.0.0.1:3306/answers

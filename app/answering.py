@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from .config import Config
 from .llm import Model, ModelError, Usage
-from .storage import Database, Row, exchanges, get_spool
+from .storage import Database, DatabaseUnavailable, Row, exchanges, get_spool
 from .storage.exchanges import DONE, ERROR, FINISHED, INTERRUPTED, Outcome
 from .storage.spool import NOTICE
 
@@ -34,13 +34,34 @@ def build_messages(system_prompt: str, context: list[Row], question: str) -> lis
     return messages
 
 
-async def answer(db: Database, model: Model, config: Config, exchange: Row) -> AsyncIterator[str]:
-    """Yield escaped text batches of a new answer, storing the outcome when it ends.
+async def claim(db: Database, exchange: Row, context_size: int) -> list[Row] | None:
+    """Claim a pending exchange and read its context in one transaction; None if another request won.
 
-    The caller must have claimed the exchange. The outcome is written even when the
-    consumer goes away mid-answer: then the partial answer is kept as interrupted.
+    Both or neither: if the database goes away before the commit, the exchange stays
+    pending and the next request for its stream answers it.
     """
-    context = await exchanges.context(db, exchange["conversation_id"], exchange["id"], config.context_size)
+    context: list[Row] | None = None
+    try:
+        async with db.transaction() as tx:
+            if not await exchanges.claim(tx, exchange["id"]):
+                return None
+            context = await exchanges.context(tx, exchange["conversation_id"], exchange["id"], context_size)
+    except DatabaseUnavailable:
+        if context is None:
+            raise
+        # Only the commit's reply was lost, so the claim may have landed: answering anyway
+        # (the outcome is written by id) beats leaving the exchange claimed by no one.
+        log.warning("claim of exchange %s may or may not have been committed; answering it", exchange["id"])
+    return context
+
+
+async def answer(model: Model, config: Config, exchange: Row, context: list[Row]) -> AsyncIterator[str]:
+    """Yield escaped text batches of a claimed exchange's answer, storing the outcome when it ends.
+
+    No database connection is held while the model streams. The outcome is written even
+    when the consumer goes away mid-answer (the partial answer is kept as interrupted),
+    and spooled locally if the database cannot take it.
+    """
     messages = build_messages(config.system_prompt, context, exchange["question"])
     usage = Usage()
     parts: list[str] = []

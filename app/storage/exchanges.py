@@ -35,13 +35,15 @@ class Outcome:
     answered_at: str = field(default_factory=utcnow)
 
 
-async def create(db: Executor, conversation_id: int, owner: str, question: str) -> int:
+async def create(
+    db: Executor, conversation_id: int, owner: str, question: str, ask_key: str | None = None
+) -> int:
     """Store a question as pending and return the exchange id."""
     now = utcnow()
     result = await db.execute(
-        "INSERT INTO exchanges (conversation_id, owner, question, status, created_at)"
-        " VALUES (:conversation_id, :owner, :question, 'pending', :now)",
-        {"conversation_id": conversation_id, "owner": owner, "question": question, "now": now},
+        "INSERT INTO exchanges (conversation_id, owner, question, status, ask_key, created_at)"
+        " VALUES (:conversation_id, :owner, :question, 'pending', :ask_key, :now)",
+        {"conversation_id": conversation_id, "owner": owner, "question": question, "ask_key": ask_key, "now": now},
     )
     await db.execute(
         "UPDATE conversations SET updated_at = :now WHERE id = :id",
@@ -56,6 +58,14 @@ async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:
     return await db.fetch_one(
         f"SELECT {_COLUMNS} FROM exchanges WHERE id = :id AND owner = :owner",
         {"id": exchange_id, "owner": owner},
+    )
+
+
+async def by_ask_key(db: Executor, owner: str, ask_key: str) -> Row | None:
+    """Return the owner's exchange stored from the composer form with this key, or None."""
+    return await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM exchanges WHERE owner = :owner AND ask_key = :ask_key",
+        {"owner": owner, "ask_key": ask_key},
     )
 
 

@@ -59,7 +59,14 @@ async def m002_search_index(db: Executor, dialect: str) -> None:
 
 
 @migration
-async def m003_history_filters(db: Executor, dialect: str) -> None:
+async def m003_ask_key(db: Executor, dialect: str) -> None:
+    # The composer form's one-time key: a question re-sent after a lost reply is stored once.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN ask_key VARCHAR(64)")
+    await db.execute("CREATE UNIQUE INDEX exchanges_ask_key ON exchanges (owner, ask_key)")
+
+
+@migration
+async def m004_history_filters(db: Executor, dialect: str) -> None:
     # The history page filters by status and by model and pages by id within each.
     await db.execute("CREATE INDEX exchanges_owner_status ON exchanges (owner, status, id)")
     await db.execute("CREATE INDEX exchanges_owner_model ON exchanges (owner, model, id)")

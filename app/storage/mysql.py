@@ -17,8 +17,8 @@ from .base import Database, DatabaseUnavailable, Executor, Params, Result, Row
 
 T = TypeVar("T")
 
-# Quoted strings, identifiers and comments are copied as they are; `:name` becomes
-# `%(name)s` and a literal `%` is doubled, because the driver formats with `%`.
+# `:name` becomes `%(name)s`, except inside quoted strings, identifiers and comments;
+# every literal `%` (quoted or not) is doubled, because the driver formats the whole text with `%`.
 _TOKENS = re.compile(
     r"""
       (?P<quoted> '(?:[^'\\]|\\.|'')*' | "(?:[^"\\]|\\.|"")*" | `(?:[^`]|``)*` )
@@ -43,9 +43,7 @@ def translate(sql: str) -> str:
     def replace(match: re.Match[str]) -> str:
         if match.group("name"):
             return f"%({match.group('name')})s"
-        if match.group("percent"):
-            return "%%"
-        return match.group(0)
+        return match.group(0).replace("%", "%%")
 
     return _TOKENS.sub(replace, sql)
 

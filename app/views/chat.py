@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
@@ -12,15 +13,23 @@ from ..config import current_config
 from ..htmx import is_htmx, render
 from ..llm import get_model
 from ..security import owner
-from ..storage import DatabaseUnavailable, conversations, exchanges, get_db
-from ..storage.exchanges import PENDING
+from ..storage import DatabaseUnavailable, Executor, conversations, exchanges, get_db
+from ..storage.exchanges import ERROR, PENDING
 
 bp = Blueprint("chat", __name__)
+
+
+@bp.context_processor
+def ask_key() -> dict[str, str]:
+    """A fresh key for each composer form, so that sending the same form twice stores one question."""
+    return {"ask_key": secrets.token_urlsafe(16)}
+
 
 DATABASE_AWAY = (
     "The database is not answering right now, so your question was not sent. "
     "It is still here: send it again in a moment."
 )
+ANSWER_AWAY = "The database is not answering right now; reload the page in a moment to see this answer."
 
 
 @bp.get("/")
@@ -56,16 +65,12 @@ async def ask() -> Response:
     db = get_db()
     who = owner()
     conversation_id = _conversation_id(form.get("conversation_id"))
+    new_conversation = conversation_id is None
     try:
         async with db.transaction() as tx:
-            if conversation_id is None:
-                conversation_id = await conversations.create(tx, who, conversations.title_from(question))
-                new_conversation = True
-            elif await conversations.get(tx, conversation_id, who) is None:
-                abort(404, "This conversation does not exist, or it belongs to another browser.")
-            else:
-                new_conversation = False
-            exchange_id = await exchanges.create(tx, conversation_id, who, question)
+            conversation_id, exchange_id = await _store_question(
+                tx, who, conversation_id, question, _ask_key(form.get("ask_key"))
+            )
     except DatabaseUnavailable:
         return await _composer_error(DATABASE_AWAY, status=503)
     exchange = await exchanges.get(db, exchange_id, who)
@@ -87,20 +92,29 @@ async def stream_answer(exchange_id: int) -> Response:
     """Stream an answer as server-sent events: text batches, the final HTML, then `done`."""
     db = get_db()
     who = owner()
+    config = current_config()
     exchange = await exchanges.get(db, exchange_id, who)
 
     @stream_with_context
     async def events() -> AsyncIterator[bytes]:
-        if exchange is None:
-            html = await render_template("partials/_answer_missing.html", exchange_id=exchange_id)
-            yield sse.event("final", html)
-        elif exchange["status"] == PENDING and await exchanges.claim(db, exchange_id):
-            async for text in answering.answer(db, get_model(), current_config(), exchange):
-                yield sse.event("delta", text)
-            yield sse.event("final", await _answer_html(exchange_id))
-        else:
-            finished = await answering.wait_until_finished(db, exchange, who)
-            yield sse.event("final", await render_template("partials/_answer.html", exchange=finished))
+        try:
+            if exchange is None:
+                html = await render_template("partials/_answer_missing.html", exchange_id=exchange_id)
+                yield sse.event("final", html)
+            elif (
+                exchange["status"] == PENDING
+                and (context := await answering.claim(db, exchange, config.context_size)) is not None
+            ):
+                async for text in answering.answer(get_model(), config, exchange, context):
+                    yield sse.event("delta", text)
+                yield sse.event("final", await _answer_html(exchange_id))
+            else:
+                finished = await answering.wait_until_finished(db, exchange, who)
+                yield sse.event("final", await render_template("partials/_answer.html", exchange=finished))
+        except DatabaseUnavailable:
+            away = dict.fromkeys(("answer", "model", "prompt_tokens", "completion_tokens", "latency_ms", "answered_at"))
+            away |= {"id": exchange_id, "status": ERROR, "error": ANSWER_AWAY}
+            yield sse.event("final", await render_template("partials/_answer.html", exchange=away))
         yield sse.event("done", "")
 
     return sse.response(events())
@@ -113,9 +127,10 @@ async def _answer_html(exchange_id: int) -> str:
 
 async def _answer_in_full(exchange: dict | None) -> None:
     """Answer without a browser stream, for visitors without JavaScript."""
-    if exchange is None or not await exchanges.claim(get_db(), exchange["id"]):
+    config = current_config()
+    if exchange is None or (context := await answering.claim(get_db(), exchange, config.context_size)) is None:
         return
-    async for _ in answering.answer(get_db(), get_model(), current_config(), exchange):
+    async for _ in answering.answer(get_model(), config, exchange, context):
         pass
 
 
@@ -135,9 +150,30 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         if conversation is not None:
             rows = await exchanges.in_conversation(get_db(), conversation_id)
     return await render(
-        "chat/index.html", status=status, error=message, draft=form.get("question", ""),
+        "chat/index.html", status=status, error=message, ask_key=form.get("ask_key", ""), draft=form.get("question", ""),
         conversation=conversation, exchanges=rows or [],
     )
+
+
+async def _store_question(
+    tx: Executor, who: str, conversation_id: int | None, question: str, ask_key: str | None
+) -> tuple[int, int]:
+    """Store a question (in a new conversation if none is given); return the conversation and exchange ids.
+
+    A form sent again with the same key after a reply that never arrived (the database
+    went away during the commit) finds its question already stored instead of storing it twice.
+    """
+    if ask_key and (sent := await exchanges.by_ask_key(tx, who, ask_key)) is not None:
+        return sent["conversation_id"], sent["id"]
+    if conversation_id is None:
+        conversation_id = await conversations.create(tx, who, conversations.title_from(question))
+    elif await conversations.get(tx, conversation_id, who) is None:
+        abort(404, "This conversation does not exist, or it belongs to another browser.")
+    return conversation_id, await exchanges.create(tx, conversation_id, who, question, ask_key)
+
+
+def _ask_key(raw: str | None) -> str | None:
+    return raw if raw and len(raw) <= 64 and raw.isascii() else None
 
 
 def _conversation_id(raw: str | None) -> int | None:
