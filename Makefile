@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test soak test-setup assets setup clean bench bench-storage bench-weight
+.PHONY: run test soak test-setup assets setup clean bench bench-history bench-storage bench-weight seed
 
 run: setup
 	$(BIN)/python -m app
@@ -45,6 +45,17 @@ test-setup:
 # Inserts/s and chats/s at 50 concurrent chats on SQLite and MariaDB (not part of `make test`).
 bench-storage: setup
 	$(BIN)/python -m tests.perf.bench_storage
+
+# Fill a database with realistic exchanges (not part of `make test`):
+#   make seed ROWS=1000000 SEED_DATABASE_URL=mysql://user:pass@127.0.0.1:3306/answers
+ROWS ?= 1000000
+SEED_DATABASE_URL ?= sqlite:///instance/seed.db
+seed: setup
+	$(BIN)/python -m tests.perf.seed --rows $(ROWS) --database-url $(SEED_DATABASE_URL)
+
+# The history page at 1,000 and 1,000,000 rows on SQLite and MySQL; prints figures (minutes).
+bench-history: setup
+	$(BIN)/python -m tests.perf.bench_history
 
 assets: $(VENDOR)/.copied
 

@@ -178,11 +178,3 @@ async def in_conversation(db: Executor, conversation_id: int) -> list[Row]:
         {"id": conversation_id},
     )
 
-
-async def history(db: Executor, owner: str, before: int | None, limit: int) -> list[Row]:
-    """Return a page of the owner's exchanges, newest first, older than `before`."""
-    return await db.fetch_all(
-        f"SELECT {_COLUMNS} FROM exchanges WHERE owner = :owner AND id < :before"
-        " ORDER BY id DESC LIMIT :limit",
-        {"owner": owner, "before": before if before is not None else 2**62, "limit": limit},
-    )

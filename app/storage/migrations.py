@@ -65,6 +65,13 @@ async def m003_ask_key(db: Executor, dialect: str) -> None:
     await db.execute("CREATE UNIQUE INDEX exchanges_ask_key ON exchanges (owner, ask_key)")
 
 
+@migration
+async def m004_history_filters(db: Executor, dialect: str) -> None:
+    # The history page filters by status and by model and pages by id within each.
+    await db.execute("CREATE INDEX exchanges_owner_status ON exchanges (owner, status, id)")
+    await db.execute("CREATE INDEX exchanges_owner_model ON exchanges (owner, model, id)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(ddl(db.dialect, """

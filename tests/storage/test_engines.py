@@ -66,7 +66,7 @@ async def test_stream_yields_every_row_and_stopping_early_leaves_the_database_us
 async def test_migrations_run_once(db):
     assert await migrate(db) == []
     names = [row["name"] for row in await db.fetch_all("SELECT name FROM migrations ORDER BY name")]
-    assert names == ["m001_conversations_and_exchanges", "m002_search_index", "m003_ask_key"]
+    assert names == ["m001_conversations_and_exchanges", "m002_search_index", "m003_ask_key", "m004_history_filters"]
 
 
 async def test_full_text_index_follows_inserts_answers_and_deletes(db):

@@ -1,0 +1,183 @@
+"""History queries: pages of one owner's exchanges by keyset, full-text search, exports, deletion."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from . import fulltext
+from .base import Database, Row
+from .exchanges import DONE, ERROR, INTERRUPTED, PENDING, STOPPED, STREAMING
+
+STATUSES = (DONE, ERROR, STOPPED, INTERRUPTED, STREAMING, PENDING)
+MAX_QUERY_CHARS = 200
+MAX_MODELS = 50
+# How many of the owner's newest rows a MySQL search reads in turn before it asks the index.
+RECENT_WINDOWS = (4_000, 40_000)
+
+_COLUMNS = (
+    "e.id, e.conversation_id, c.title AS conversation_title, e.question, e.answer, e.status, e.model,"
+    " e.prompt_tokens, e.completion_tokens, e.latency_ms, e.error, e.created_at, e.answered_at"
+)
+_mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """What the history is narrowed to: words to find, a status, a model (empty means any)."""
+
+    query: str = ""
+    status: str = ""
+    model: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether anything narrows the history."""
+        return bool(self.query.strip() or self.status or self.model)
+
+    def args(self) -> dict[str, str]:
+        """The search as URL query arguments, leaving out the empty ones."""
+        return {name: value for name, value in (("q", self.query), ("status", self.status),
+                                                ("model", self.model)) if value}
+
+
+async def page(db: Database, owner: str, search: Search, before: int | None, limit: int) -> list[Row]:
+    """Return up to `limit` of the owner's matching exchanges older than `before`, newest first."""
+    terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
+    if terms and db.dialect == "mysql":
+        return await _mysql_search_page(db, owner, search, terms, before, limit)
+    sql, params = await _select(db, owner, search, before)
+    return await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit})
+
+
+async def stream(db: Database, owner: str, search: Search) -> AsyncIterator[Row]:
+    """Yield every one of the owner's matching exchanges, newest first, without holding them all."""
+    sql, params = await _select(db, owner, search, None)
+    async for row in db.stream(sql, params):
+        yield row
+
+
+async def models(db: Database, owner: str) -> list[str]:
+    """The models that answered this owner, each found by one index seek (no scan of the history)."""
+    found: list[str] = []
+    while len(found) < MAX_MODELS:
+        row = await db.fetch_one(
+            "SELECT model FROM exchanges WHERE owner = :owner AND model > :after ORDER BY model LIMIT 1",
+            {"owner": owner, "after": found[-1] if found else ""},
+        )
+        if row is None:
+            break
+        found.append(row["model"])
+    return found
+
+
+async def delete_exchange(db: Database, owner: str, exchange_id: int) -> bool:
+    """Delete one of the owner's exchanges; False if it is not theirs or is gone."""
+    result = await db.execute(
+        "DELETE FROM exchanges WHERE id = :id AND owner = :owner", {"id": exchange_id, "owner": owner}
+    )
+    return result.rowcount == 1
+
+
+async def delete_conversation(db: Database, owner: str, conversation_id: int) -> bool:
+    """Delete one of the owner's conversations with all its exchanges; False if it is not theirs."""
+    result = await db.execute(
+        "DELETE FROM conversations WHERE id = :id AND owner = :owner",
+        {"id": conversation_id, "owner": owner},
+    )
+    return result.rowcount == 1
+
+
+async def _mysql_search_page(
+    db: Database, owner: str, search: Search, terms: list[fulltext.Term], before: int | None, limit: int
+) -> list[Row]:
+    """A page of MySQL search results: the owner's newest rows first, then the full-text index."""
+    # InnoDB's full-text index hands over every match, each costing a row lookup, before any
+    # ORDER BY … LIMIT applies. A word common enough to make that slow fills a page from the
+    # owner's newest rows, read in index order (a few thousand, then more if that found some);
+    # a rare one, or whatever is left, asks the index.
+    rows: list[Row] = []
+    matches, words = _word_matches(terms)
+    for window in RECENT_WINDOWS:
+        where, params = _narrowing(owner, search, before, "e.id")
+        params.update(words, window=window, limit=limit - len(rows))
+        recent = f"SELECT e.id FROM exchanges e WHERE {' AND '.join(where)} ORDER BY e.id DESC LIMIT :window"
+        rows += await db.fetch_all(
+            f"SELECT {_COLUMNS} FROM ({recent}) recent JOIN exchanges e ON e.id = recent.id"
+            f" JOIN conversations c ON c.id = e.conversation_id WHERE {' AND '.join(matches)}"
+            " ORDER BY e.id DESC LIMIT :limit",
+            params,
+        )
+        if len(rows) == limit:
+            return rows
+        edge = await db.fetch_one(f"SELECT COUNT(*) AS n, MIN(id) AS low FROM ({recent}) recent", params)
+        if edge is None or edge["n"] < window:
+            return rows  # the owner has no older rows
+        before = edge["low"]
+        if not rows:
+            break  # a rare search: the index finds its few matches fastest
+    sql, params = await _select(db, owner, search, before)
+    return rows + await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit - len(rows)})
+
+
+async def _select(db: Database, owner: str, search: Search, before: int | None) -> tuple[str, dict[str, Any]]:
+    """The query for the owner's matching exchanges, newest first, walking one index by id."""
+    source, key = "exchanges e", "e.id"
+    terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
+    if terms and db.dialect == "sqlite":
+        # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
+        source, key = "exchanges_search f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
+    where, params = _narrowing(owner, search, before, key)
+    if terms and db.dialect == "sqlite":
+        where.append("exchanges_search MATCH :match")
+        params["match"] = fulltext.fts5_query(terms)
+    elif terms:
+        against, leftover = fulltext.mysql_query(terms, await _rules(db))
+        if against:
+            where.append("MATCH (e.question, e.answer) AGAINST (:against IN BOOLEAN MODE)")
+            params["against"] = against
+        # Words InnoDB does not index are matched row by row.
+        matches, words = _word_matches(leftover)
+        where += matches
+        params.update(words)
+    sql = (
+        f"SELECT {_COLUMNS} FROM {source} JOIN conversations c ON c.id = e.conversation_id"
+        f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
+    )
+    return sql, params
+
+
+def _narrowing(owner: str, search: Search, before: int | None, key: str) -> tuple[list[str], dict[str, Any]]:
+    """Conditions for the owner's rows of a status and model, older than `before`."""
+    where = ["e.owner = :owner"]
+    params: dict[str, Any] = {"owner": owner}
+    if search.status:
+        where.append("e.status = :status")
+        params["status"] = search.status
+    if search.model:
+        where.append("e.model = :model")
+        params["model"] = search.model
+    if before is not None:
+        where.append(f"{key} < :before")
+        params["before"] = before
+    return where, params
+
+
+def _word_matches(terms: list[fulltext.Term]) -> tuple[list[str], dict[str, str]]:
+    """MySQL conditions finding each term as whole words in the question or the answer."""
+    where = [f"(e.question REGEXP :words{number} OR e.answer REGEXP :words{number})" for number in range(len(terms))]
+    return where, {f"words{number}": fulltext.word_regexp(term) for number, term in enumerate(terms)}
+
+
+async def _rules(db: Database) -> fulltext.MySQLRules:
+    """InnoDB's full-text settings of this server, read once."""
+    if db not in _mysql_rules:
+        size = await db.fetch_one("SELECT @@innodb_ft_min_token_size AS size, @@innodb_ft_enable_stopword AS used")
+        words = await db.fetch_all("SELECT value FROM INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD")
+        _mysql_rules[db] = fulltext.MySQLRules(
+            min_token_size=int(size["size"]) if size else 3,
+            stopwords=frozenset(row["value"] for row in words) if size and size["used"] else frozenset(),
+        )
+    return _mysql_rules[db]
