@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from quart import Quart
 
-from . import errors, llm, security, storage, templating
+from . import errors, llm, logs, security, storage, templating
 from .config import ROOT, Config
 
 
@@ -26,8 +24,8 @@ def create_app(config: Config | None = None) -> Quart:
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    logs.init_app(app)
     security.init_app(app)
     storage.init_app(app)
     llm.init_app(app)

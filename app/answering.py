@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from markupsafe import escape
 
+from . import metrics
 from .config import Config
 from .llm import Model, ModelError, Usage
 from .storage import Database, Row, exchanges
@@ -48,6 +49,8 @@ async def answer(db: Database, model: Model, config: Config, exchange: Row) -> A
     async def produce() -> None:
         try:
             async for text in model.stream(messages, usage):
+                if not parts:
+                    metrics.first_token_seconds.observe(time.perf_counter() - started)
                 parts.append(text)
                 pending.append(text)
                 wake.set()
@@ -94,11 +97,13 @@ async def _wrap_up(db: Database, exchange_id: int, producer: asyncio.Task[None],
         producer.cancel()
         await asyncio.gather(producer, return_exceptions=True)
     outcome.latency_ms = round((time.perf_counter() - started) * 1000)
+    metrics.count_answer(outcome)
     await exchanges.finish(db, exchange_id, outcome)
     log.info(
-        "answer %s %s model=%s tokens=%s/%s latency_ms=%s",
-        exchange_id, outcome.status, outcome.model,
-        outcome.prompt_tokens, outcome.completion_tokens, outcome.latency_ms,
+        "answer",
+        extra={"exchange_id": exchange_id, "status": outcome.status, "model": outcome.model,
+               "prompt_tokens": outcome.prompt_tokens, "completion_tokens": outcome.completion_tokens,
+               "latency_ms": outcome.latency_ms},
     )
 
 

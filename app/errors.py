@@ -7,6 +7,7 @@ import logging
 from quart import Quart, Response
 from werkzeug.exceptions import HTTPException
 
+from . import metrics
 from .htmx import is_htmx, render
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ async def _http_error(error: HTTPException) -> Response:
 
 async def _unexpected_error(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
+    metrics.count_error(error)
     return await _error_response(500, "Something went wrong on our side. Try again in a moment.")
 
 

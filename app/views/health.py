@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify
 
+from .. import metrics
 from ..config import current_config
 from ..storage import get_db
 
@@ -20,6 +21,15 @@ async def alive() -> Response:
 async def ready() -> tuple[Response, int]:
     """Say whether the database answers and a model is configured."""
     database = await get_db().ping()
+    if not database:
+        metrics.database_errors.inc()
     config = current_config()
     body = {"database": "up" if database else "down", "model": config.model_name}
     return jsonify(status="ready" if database else "not ready", **body), 200 if database else 503
+
+
+@bp.get("/metrics")
+async def export_metrics() -> Response:
+    """Expose the app's counters and histograms in Prometheus text format."""
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
