@@ -7,6 +7,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -33,16 +34,29 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if (current := request_id.get()) != "-":
-            line["request_id"] = current
         line.update({key: value for key, value in vars(record).items() if key not in _STANDARD_FIELDS})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
 
 
+def _stamp_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        if (current := request_id.get()) != "-":
+            record.request_id = current
+        return record
+
+    make_record.stamps_request_id = True  # type: ignore[attr-defined]
+    return make_record
+
+
 def configure(level: str = "INFO") -> None:
     """Send every log record to stderr as JSON (replacing a handler this function added before)."""
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "stamps_request_id", False):
+        # Stamped when the record is made, while the request's context is current.
+        logging.setLogRecordFactory(_stamp_request_id(factory))
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "answers_json", False)]:
         root.removeHandler(handler)
