@@ -65,6 +65,8 @@ def configure(level: str = "INFO") -> None:
     handler.answers_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # The model client logs every HTTP request at INFO; the answer's own line says more.
+    logging.getLogger("httpx2").setLevel("DEBUG" if level == "DEBUG" else "WARNING")
 
 
 class RequestLog:
