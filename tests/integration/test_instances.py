@@ -9,113 +9,65 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from app.config import Config
+from tests.browser.conftest import AppServer
 from tests.conftest import CSRF, parse_events
 from tests.fake_llm import FakeLLM
 
-ROOT = Path(__file__).resolve().parents[2]
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 QUESTION_CELL = re.compile(r'<td class="question">(.*?)</td>')
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Instance:
-    """`python -m app` in a process of its own, on a port of its own."""
-
-    def __init__(self, name: str, env: dict[str, str], tmp_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp_path / f"{name}.log"
-        env = {**env, "PORT": str(self.port), "INSTANCE_PATH": str(tmp_path / name)}
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
-
-    def wait_until_up(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"instance exited:\n{self.log.read_text()}")
-            try:
-                if httpx2.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx2.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"instance not up in {timeout} s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def start_instances(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Instance, Instance]]:
-    # One after the other: the first one migrates the shared database.
-    first = Instance("a", env, tmp_path)
-    first.wait_until_up()
-    second = Instance("b", env, tmp_path)
+@contextmanager
+def start_instances(env: dict[str, str], tmp_path: Path, model: FakeLLM) -> Iterator[tuple[AppServer, AppServer]]:
+    """Start two instances, one after the other (the first migrates the shared database)."""
+    started: list[AppServer] = []
     try:
-        second.wait_until_up()
-        yield first, second
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            started.append(AppServer(tmp_path / name, model.url, **env))
+        yield started[0], started[1]
     finally:
-        second.stop()
-        first.stop()
+        for server in reversed(started):
+            server.stop()
 
 
-def instance_env(database_url: str, model: FakeLLM, **extra: str) -> dict[str, str]:
-    """The environment every instance gets; the same everywhere, as in a real deployment."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DB_", "OPENAI", "LLM_"))}
-    env.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY="shared-secret-key-of-both-instances",
-        OPENAI_API_KEY="test-key",
-        LLM_BASE_URL=model.url,
-        LLM_MODEL="fake-model",
-        HOST="127.0.0.1",
-        LOG_LEVEL="WARNING",
+def instance_env(database_url: str, **extra: str) -> dict[str, str]:
+    """What differs from a lone server: one database and one SECRET_KEY for both, as in a deployment."""
+    return {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "shared-secret-key-of-both-instances",
+        "LOG_LEVEL": "WARNING",
         **extra,
-    )
-    return env
+    }
 
 
 @pytest.fixture
-def instances(database_url: str, model: FakeLLM, tmp_path: Path) -> Iterator[tuple[Instance, Instance]]:
+def instances(database_url: str, model: FakeLLM, tmp_path: Path) -> Iterator[tuple[AppServer, AppServer]]:
     """Two running instances over one database."""
-    yield from start_instances(instance_env(database_url, model), tmp_path)
+    with start_instances(instance_env(database_url), tmp_path, model) as pair:
+        yield pair
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[httpx2.AsyncClient]:
-    """One browser: a single cookie jar, whichever instance answers (cookies ignore the port)."""
+async def http() -> AsyncIterator[httpx2.AsyncClient]:
+    """One browser's HTTP client: a single cookie jar, whichever instance answers (cookies ignore the port)."""
     async with httpx2.AsyncClient(timeout=15) as client:
         yield client
 
 
-async def ask(browser: httpx2.AsyncClient, instance: Instance, question: str) -> int:
-    page = await browser.get(f"{instance.url}/")
+async def ask(http: httpx2.AsyncClient, instance: AppServer, question: str) -> int:
+    page = await http.get(f"{instance.url}/")
     token = CSRF.search(page.text).group(1)
-    response = await browser.post(
+    response = await http.post(
         f"{instance.url}/ask",
         data={"question": question, "conversation_id": "", "csrf_token": token},
         headers={"HX-Request": "true"},
@@ -124,63 +76,63 @@ async def ask(browser: httpx2.AsyncClient, instance: Instance, question: str) ->
     return int(EXCHANGE_ID.search(response.text).group(1))
 
 
-async def stream(browser: httpx2.AsyncClient, instance: Instance, exchange_id: int) -> list[tuple[str, str]]:
-    response = await browser.get(f"{instance.url}/answers/{exchange_id}/stream")
+async def stream(http: httpx2.AsyncClient, instance: AppServer, exchange_id: int) -> list[tuple[str, str]]:
+    response = await http.get(f"{instance.url}/answers/{exchange_id}/stream")
     return parse_events(response.text)
 
 
-async def test_question_posted_to_one_is_streamed_from_the_other(instances, browser, model):
+async def test_question_posted_to_one_is_streamed_from_the_other(instances, http, model):
     a, b = instances
     model.configure(answer="Streamed by **the other** process.")
-    exchange_id = await ask(browser, a, "Which process answers?")
-    events = await stream(browser, b, exchange_id)
+    exchange_id = await ask(http, a, "Which process answers?")
+    events = await stream(http, b, exchange_id)
     assert [name for name, _ in events][-2:] == ["final", "done"]
     assert "".join(data for name, data in events if name == "delta") == "Streamed by **the other** process."
     assert "<strong>the other</strong>" in dict(events)["final"]
     for instance in (a, b):
-        page = (await browser.get(f"{instance.url}/c/1")).text
+        page = (await http.get(f"{instance.url}/c/1")).text
         assert "Which process answers?" in page and "<strong>the other</strong>" in page
 
 
-async def test_conversations_and_history_are_the_same_from_both(instances, browser, model):
+async def test_conversations_and_history_are_the_same_from_both(instances, http, model):
     a, b = instances
     for number, instance in enumerate((a, b, a), 1):
-        await stream(browser, instance, await ask(browser, instance, f"question {number}"))
-    histories = [(await browser.get(f"{instance.url}/list")).text for instance in (a, b)]
+        await stream(http, instance, await ask(http, instance, f"question {number}"))
+    histories = [(await http.get(f"{instance.url}/list")).text for instance in (a, b)]
     assert QUESTION_CELL.findall(histories[0]) == ["question 3", "question 2", "question 1"]
     assert QUESTION_CELL.findall(histories[1]) == QUESTION_CELL.findall(histories[0])
     for number in (1, 2, 3):
-        pages = [(await browser.get(f"{instance.url}/c/{number}")).text for instance in (a, b)]
+        pages = [(await http.get(f"{instance.url}/c/{number}")).text for instance in (a, b)]
         assert f"question {number}" in pages[0] and f"question {number}" in pages[1]
 
 
-async def test_a_stream_opened_on_both_calls_the_model_once(instances, browser, model):
+async def test_a_stream_opened_on_both_calls_the_model_once(instances, http, model):
     a, b = instances
     model.configure(answer="one two three four five six", delay=0.1)
-    exchange_id = await ask(browser, a, "Who claims it?")
-    first, second = await asyncio.gather(stream(browser, a, exchange_id), stream(browser, b, exchange_id))
+    exchange_id = await ask(http, a, "Who claims it?")
+    first, second = await asyncio.gather(stream(http, a, exchange_id), stream(http, b, exchange_id))
     assert len(model.requests) == 1
     for events in (first, second):
         assert [name for name, _ in events][-2:] == ["final", "done"]
         assert "one two three four five six" in dict(events)["final"]
 
 
-async def test_rate_limits_are_shared_through_redis(database_url, model, browser, tmp_path):
+async def test_rate_limits_are_shared_through_redis(database_url, model, http, tmp_path):
     if "redis_url" not in {field.name for field in dataclasses.fields(Config)}:
         pytest.skip("the app has no rate limits (REDIS_URL) yet; they come with the security work")
     # Limits are per client and all requests come from 127.0.0.1: once one instance
     # refuses, the other must refuse too, whatever the limit is.
-    env = instance_env(database_url, model, REDIS_URL="redis://127.0.0.1:6379/13")
-    for a, b in start_instances(env, tmp_path):
-        token = CSRF.search((await browser.get(f"{a.url}/")).text).group(1)
+    env = instance_env(database_url, REDIS_URL="redis://127.0.0.1:6379/13")
+    with start_instances(env, tmp_path, model) as (a, b):
+        token = CSRF.search((await http.get(f"{a.url}/")).text).group(1)
         statuses: list[int] = []
         for attempt in range(400):
             target = (a, b)[attempt % 2]
-            response = await browser.post(f"{target.url}/ask", data={"question": "", "csrf_token": token})
+            response = await http.post(f"{target.url}/ask", data={"question": "", "csrf_token": token})
             statuses.append(response.status_code)
             if response.status_code == 429:
                 other = (b, a)[attempt % 2]
-                again = await browser.post(f"{other.url}/ask", data={"question": "", "csrf_token": token})
+                again = await http.post(f"{other.url}/ask", data={"question": "", "csrf_token": token})
                 assert again.status_code == 429, "the other instance kept its own count"
                 return
         pytest.fail(f"no request was limited in {len(statuses)} tries: {sorted(set(statuses))}")
