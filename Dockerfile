@@ -25,8 +25,8 @@ FROM ${BASE_IMAGE} AS python
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 \
  && rm -rf /var/lib/apt/lists/* \
- && groupadd --system --gid 10001 answers \
- && useradd --system --uid 10001 --gid answers --home-dir /app --shell /usr/sbin/nologin answers \
+ && groupadd --gid 10001 answers \
+ && useradd --uid 10001 --gid answers --no-create-home --home-dir /app --shell /usr/sbin/nologin answers \
  && install -d -o answers -g answers /app/instance
 
 # The pinned runtime dependencies, in a virtual environment copied whole into the runtime.
