@@ -37,10 +37,11 @@ def main(base: str, health_only: bool) -> int:
                 print(f"FAIL GET /healthz: {error}")
                 return 1
             time.sleep(0.5)
-    print(f"GET /healthz -> {status} {body.strip()}")
+    print(f"GET /healthz -> {status} {' '.join(body.split())}")
     if health_only:
         return 0
-    print("GET /readyz -> %s %s" % fetch("/readyz"))
+    status, body = fetch("/readyz")
+    print(f"GET /readyz -> {status} {body.strip()}")
 
     status, page = fetch("/")
     token = CSRF.search(page)
@@ -61,7 +62,7 @@ def main(base: str, health_only: bool) -> int:
     final = next((block for block in events if block.startswith("event: final")), "")
     print(f"GET /answers/{exchange.group(1)}/stream -> {status}, events: {' '.join(names)}")
     answered = names[-2:] == ["final", "done"] and "<strong>four</strong>" in final
-    print(f"answer: {re.sub(r'<[^>]+>|data: |event: final', '', final).strip()!r}")
+    print(f"answer: {' '.join(re.sub(r'<[^>]+>|data: |event: final', ' ', final).split())!r}")
     if not answered:
         print("FAIL the stream did not end with the rendered answer and a done event")
         return 1
