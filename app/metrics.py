@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,7 +23,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from pymysql.err import MySQLError
 
 from .storage.base import DatabaseUnavailable
-from .storage.exchanges import Outcome
+
+if TYPE_CHECKING:
+    from .storage.exchanges import Outcome
 
 DATABASE_FAILURES = (DatabaseUnavailable, sqlite3.Error, MySQLError)
 
