@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from quart import Quart
 
-from . import answering, errors, limits, llm, security, storage, templating
+from . import answering, errors, limits, llm, logs, security, storage, templating
 from .config import ROOT, Config
 from .ids import IdConverter
 
@@ -27,8 +25,8 @@ def create_app(config: Config | None = None) -> Quart:
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    logs.init_app(app)
     app.url_map.converters["int"] = IdConverter
     security.init_app(app)
     limits.init_app(app)

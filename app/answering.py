@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 
 from quart import Quart, current_app
 
+from . import metrics
 from .config import Config
 from .llm import Model, ModelError, Usage
 from .storage import Database, DatabaseUnavailable, Row, exchanges, get_spool
@@ -150,6 +151,8 @@ async def _answer(
 
     async def produce() -> None:
         async for text in model.stream(messages, usage):
+            if not run.parts:
+                metrics.first_token_seconds.observe(time.perf_counter() - started)
             run.add(text)
 
     started = time.perf_counter()
@@ -208,12 +211,13 @@ async def _wrap_up(
         producer.cancel()
         await asyncio.gather(producer, return_exceptions=True)
     outcome.latency_ms = round((time.perf_counter() - started) * 1000)
+    metrics.count_answer(outcome)
     stored = await spool.finish(exchange_id, outcome)
     log.info(
-        "answer %s %s model=%s tokens=%s/%s latency_ms=%s%s",
-        exchange_id, outcome.status, outcome.model,
-        outcome.prompt_tokens, outcome.completion_tokens, outcome.latency_ms,
-        "" if stored else " (spooled: database unavailable)",
+        "answer",
+        extra={"exchange_id": exchange_id, "status": outcome.status, "model": outcome.model,
+               "prompt_tokens": outcome.prompt_tokens, "completion_tokens": outcome.completion_tokens,
+               "latency_ms": outcome.latency_ms, "spooled": not stored},
     )
 
 

@@ -62,6 +62,7 @@ class Config:
     secret_key: str = field(default="", repr=False)
     host: str = "127.0.0.1"
     port: int = 5000
+    log_level: str = "INFO"
     max_question_chars: int = 8000
     max_body_bytes: int = 128 * 1024
     demo_delay: float = 0.03
@@ -174,6 +175,13 @@ def _port(raw: str) -> int:
     return value
 
 
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
 def _http_url(raw: str) -> str:
     if not raw.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
@@ -238,6 +246,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "secret_key": ("SECRET_KEY", _secret),
     "host": ("HOST", _text),
     "port": ("PORT", _port),
+    "log_level": ("LOG_LEVEL", _log_level),
     "max_question_chars": ("MAX_QUESTION_CHARS", _positive_int),
     "max_body_bytes": ("MAX_BODY_BYTES", _positive_int),
     "demo_delay": ("DEMO_DELAY", _non_negative_float),

@@ -8,6 +8,7 @@ from quart import Quart, Response, current_app
 from quart_rate_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from . import metrics
 from .htmx import is_htmx, render
 from .limits import too_many_message
 from .storage import DatabaseUnavailable
@@ -54,6 +55,7 @@ async def _database_unavailable(error: DatabaseUnavailable) -> Response:
 
 async def _unexpected_error(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
+    metrics.count_error(error)
     return await _error_response(500, "Something went wrong on our side. Try again in a moment.")
 
 

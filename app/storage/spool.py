@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import metrics
 from . import exchanges
 from .base import Database, DatabaseUnavailable, Executor
 from .exchanges import Outcome
@@ -81,6 +82,7 @@ class Spool:
                     await apply(self.db, params)
                 return True
             except (DatabaseUnavailable, TimeoutError) as error:
+                metrics.database_errors.inc()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     log.warning("database unavailable for a %s write (%s); spooling it", kind, error)
@@ -89,6 +91,7 @@ class Spool:
                 delay *= 2
         record = {"kind": kind, "key": f"{kind}:{params.get('id')}", "params": params, "spooled_at": time.time()}
         await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False))
+        metrics.spooled_writes.inc()
         return False
 
     async def count(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify
 
+from .. import metrics
 from ..config import current_config
 from ..storage import get_db, get_spool
 
@@ -20,6 +21,8 @@ async def alive() -> Response:
 async def ready() -> tuple[Response, int]:
     """Say whether the database answers, how many writes wait for it, and which model answers."""
     database = await get_db().ping()
+    if not database:
+        metrics.database_errors.inc()
     config = current_config()
     body = {
         "database": "up" if database else "down",
@@ -28,3 +31,10 @@ async def ready() -> tuple[Response, int]:
         "model": config.model_name,
     }
     return jsonify(status="ready" if database else "not ready", **body), 200 if database else 503
+
+
+@bp.get("/metrics")
+async def export_metrics() -> Response:
+    """Expose the app's counters and histograms in Prometheus text format."""
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
