@@ -6,6 +6,8 @@ import asyncio
 import signal
 import sys
 
+import uvloop
+
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
@@ -26,7 +28,8 @@ def main() -> int:
     server.accesslog = None
     server.graceful_timeout = 10
     print(f"GPT Answers on http://{config.host}:{config.port}/ (model: {config.model_name})", flush=True)
-    asyncio.run(_serve(app, server))
+    # uvloop: the event loop's own work (sockets, timers, callbacks) at a fraction of the cost.
+    asyncio.run(_serve(app, server), loop_factory=uvloop.new_event_loop)
     return 0
 
 

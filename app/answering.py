@@ -26,8 +26,11 @@ from .storage.spool import NOTICE, Spool
 log = logging.getLogger(__name__)
 
 # Text reaches the browser in batches: often enough to look live, rarely enough
-# that a fast model does not cost one browser event per token.
-BATCH_SECONDS = 0.04
+# that a fast model does not cost one browser event per token. Under load the
+# batches grow (each costs a write and a browser swap), up to a few per second.
+BATCH_SECONDS = 0.05
+BUSY_BATCH_SECONDS = 0.25
+BUSY_RUNS = 200
 # How often a running answer is saved, and a stop asked through another process noticed.
 SAVE_SECONDS = 1.0
 # How often a stream whose answer runs in another process reads it from the database.
@@ -69,8 +72,10 @@ async def claim(db: Database, exchange: Row, context_size: int) -> list[Row] | N
 class Run:
     """An answer being written in this process: its text so far, and who waits for more."""
 
-    def __init__(self, exchange_id: int) -> None:
+    def __init__(self, exchange_id: int, registry: dict[int, Run] | None = None) -> None:
         self.exchange_id = exchange_id
+        # The answers running beside this one: how busy the process is.
+        self.registry = registry if registry is not None else {}
         self.parts: list[str] = []
         self.finished = False
         self.halt: str | None = None
@@ -113,6 +118,11 @@ class Run:
         self._wake()
 
 
+def batch_seconds(running: int) -> float:
+    """How long a stream gathers text before sending it, given how many answers run here."""
+    return min(BATCH_SECONDS * max(1.0, running / BUSY_RUNS), BUSY_BATCH_SECONDS)
+
+
 def runs(app: Quart | None = None) -> dict[int, Run]:
     """The answers running in this process, by exchange id."""
     return (app or current_app).extensions["runs"]
@@ -122,7 +132,7 @@ def start(db: Database, model: Model, config: Config, exchange: Row, context: li
     """Run the answer of an exchange the caller has claimed (with its context), in a task of its own."""
     active = runs()
     spool = get_spool()
-    run = Run(exchange["id"])
+    run = Run(exchange["id"], active)
     active[run.exchange_id] = run
 
     async def go() -> None:
@@ -162,7 +172,10 @@ async def _answer(
     saved = 0
     try:
         while not producer.done() and run.halt is None:
-            await asyncio.wait({producer, halted}, timeout=SAVE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {producer, halted}, timeout=SAVE_SECONDS * batch_seconds(len(run.registry)) / BATCH_SECONDS,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             if producer.done() or run.halt is not None:
                 break
             text = run.text()
@@ -244,7 +257,7 @@ async def follow(db: Database, exchange_id: int, offset: int) -> AsyncIterator[t
                 yield text[offset:], len(text)
                 offset = len(text)
                 # Throttle after sending, not before: the first words go out at once.
-                await asyncio.sleep(BATCH_SECONDS)
+                await asyncio.sleep(batch_seconds(len(run.registry)))
                 continue
             if run.finished:
                 return

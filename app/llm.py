@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx2
-import openai
-import orjson
 from quart import Quart, current_app
 
 from .config import Config
-
-
-RETRIES = 2
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-BACKOFF_SECONDS = 0.5
 
 
 class ModelError(Exception):
@@ -49,149 +42,50 @@ class Model(Protocol):
 
 def make_model(config: Config) -> Model:
     """Build the model the configuration asks for."""
-    return DemoModel(config.demo_delay) if config.demo else OpenAIModel(config)
+    return DemoModel(config.demo_delay) if config.demo else LoadingModel(config)
 
 
-class OpenAIModel:
-    """An OpenAI-compatible server, read as a raw event stream to keep per-chunk work small."""
+class LoadingModel:
+    """An OpenAI-compatible model whose client library loads in the background.
+
+    Importing the openai SDK takes most of a second; loading it in a thread lets the
+    app answer its first requests at once. A question asked before it is ready waits.
+    """
 
     def __init__(self, config: Config) -> None:
+        self.config = config
         self.name = config.llm_model
-        self.timeout = config.llm_timeout
-        self.base_url = config.llm_base_url or "https://api.openai.com/v1"
-        self.max_tokens = config.max_tokens
-        self.temperature = config.temperature
-        self.client = openai.AsyncOpenAI(
-            # Local servers (Ollama, llama.cpp, vLLM) accept any key but the SDK wants one.
-            api_key=config.openai_api_key or "not-needed",
-            base_url=self.base_url,
-            timeout=httpx2.Timeout(config.llm_timeout, connect=min(config.llm_timeout, 10.0)),
-            # Retries happen in stream(), within the answer's deadline, so a failing
-            # server is reported as itself rather than as a timeout.
-            max_retries=0,
-        )
+        self._loading: asyncio.Future[Model] | None = None
 
-    async def close(self) -> None:
-        await self.client.close()
+    def warm(self) -> None:
+        """Start loading the client, if not yet started."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load())
+
+    async def _load(self) -> Model:
+        module = await asyncio.to_thread(importlib.import_module, "app.openai_model")
+        return module.OpenAIModel(self.config)
+
+    async def loaded(self) -> Model:
+        """The real model, once its client has loaded."""
+        self.warm()
+        assert self._loading is not None
+        return await self._loading
+
+    @property
+    def client(self) -> Any:
+        """The loaded SDK client (for tests that inspect its connection pool)."""
+        assert self._loading is not None and self._loading.done()
+        return self._loading.result().client  # type: ignore[attr-defined]
 
     async def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
-        params: dict[str, Any] = {
-            "model": self.name,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "max_tokens": self.max_tokens,
-        }
-        if self.temperature is not None:
-            params["temperature"] = self.temperature
-        finished = False
-        try:
-            # The deadline covers connecting, retries and the first token; after that
-            # the client's read timeout catches a model that goes quiet.
-            async with asyncio.timeout(self.timeout) as deadline:
-                for attempt in range(RETRIES + 1):
-                    try:
-                        async with self.client.chat.completions.with_streaming_response.create(
-                            **params
-                        ) as response:
-                            async for line in response.iter_lines():
-                                if not line.startswith("data:"):
-                                    continue
-                                data = line[5:].strip()
-                                if data == "[DONE]":
-                                    finished = True
-                                    break
-                                chunk = _parse_chunk(data)
-                                if error := chunk.get("error"):
-                                    raise ModelError(f"The model failed while answering: {_error_text(error)}")
-                                if counts := chunk.get("usage"):
-                                    usage.prompt_tokens = counts.get("prompt_tokens")
-                                    usage.completion_tokens = counts.get("completion_tokens")
-                                for choice in chunk.get("choices") or ():
-                                    if choice.get("finish_reason"):
-                                        finished = True
-                                    text = (choice.get("delta") or {}).get("content")
-                                    if text:
-                                        if deadline.when() is not None:
-                                            deadline.reschedule(None)
-                                        yield text
-                        break
-                    except (openai.APIStatusError, openai.APIConnectionError) as error:
-                        await _pause_before_retry(error, attempt, deadline)
-        except ModelError:
-            raise
-        except TimeoutError:
-            raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
-        except openai.APITimeoutError:
-            raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
-        except openai.APIStatusError as error:
-            raise ModelError(_status_message(error, self.name)) from None
-        except openai.APIConnectionError:
-            raise ModelError(f"Could not reach the model server at {self.base_url}.") from None
-        except httpx2.TimeoutException:
-            raise ModelError(f"The model stopped sending for {self.timeout:g} s; the answer is cut off.") from None
-        except httpx2.HTTPError:
-            raise ModelError("The connection to the model dropped; the answer is cut off.") from None
-        if not finished:
-            raise ModelError("The model ended the answer early; it may be cut off.")
+        model = await self.loaded()
+        async for text in model.stream(messages, usage):
+            yield text
 
-
-async def _pause_before_retry(
-    error: openai.APIStatusError | openai.APIConnectionError, attempt: int, deadline: asyncio.Timeout
-) -> None:
-    """Wait before trying again, or re-raise when retrying cannot help or would miss the deadline."""
-    if isinstance(error, openai.APITimeoutError) or attempt >= RETRIES:
-        raise error
-    if isinstance(error, openai.APIStatusError) and error.status_code not in RETRY_STATUSES:
-        raise error
-    wait = _retry_after(error) or BACKOFF_SECONDS * 2**attempt
-    when = deadline.when()
-    if when is not None and asyncio.get_running_loop().time() + wait >= when:
-        raise error
-    await asyncio.sleep(wait)
-
-
-def _retry_after(error: openai.APIStatusError | openai.APIConnectionError) -> float | None:
-    """The wait a 429 or 503 asked for, in seconds (None when it asked for none)."""
-    headers = error.response.headers if isinstance(error, openai.APIStatusError) else {}
-    for name, scale in (("retry-after-ms", 1000), ("retry-after", 1)):
-        try:
-            value = float(headers.get(name, "")) / scale
-        except ValueError:
-            continue
-        if 0 < value < 60:
-            return value
-    return None
-
-
-def _parse_chunk(data: str) -> dict[str, Any]:
-    try:
-        chunk = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise ModelError("The model sent a response this app cannot read.") from None
-    if not isinstance(chunk, dict):
-        raise ModelError("The model sent a response this app cannot read.")
-    return chunk
-
-
-def _error_text(error: Any) -> str:
-    if isinstance(error, dict):
-        return str(error.get("message") or "unknown error")[:300]
-    return str(error)[:300]
-
-
-def _status_message(error: openai.APIStatusError, model: str) -> str:
-    status = error.status_code
-    if status in (401, 403):
-        return f"The model server refused the API key ({status}). Check OPENAI_API_KEY."
-    if status == 404:
-        return f"The model server does not know the model “{model}” (404). Check LLM_MODEL."
-    if status == 429:
-        return "The model server is busy or out of quota (429). Try again in a moment."
-    if status >= 500:
-        return f"The model server failed ({status}). Try again in a moment."
-    detail = error.body.get("message") if isinstance(error.body, dict) else None
-    return f"The model server rejected the question ({status}): {detail or error.message}"[:500]
+    async def close(self) -> None:
+        if self._loading is not None:
+            await (await self._loading).close()
 
 
 DEMO_ANSWER = """\
@@ -239,7 +133,10 @@ def init_app(app: Quart) -> None:
 
     @app.before_serving
     async def open_model() -> None:
-        app.extensions["model"] = make_model(app.config["ANSWERS"])
+        model = make_model(app.config["ANSWERS"])
+        if isinstance(model, LoadingModel):
+            model.warm()
+        app.extensions["model"] = model
 
     @app.after_serving
     async def close_model() -> None:

@@ -86,16 +86,16 @@ def visit_stored_pages(
     page.wait_for_timeout(300)
     watch.collect(page)
     page.goto(f"{server.url}/list")
-    rows = 0
-    while True:
-        rows += page.locator("#history-rows tr[id^=row-]").count()
-        page.wait_for_timeout(200)
+    # Older rows arrive as the sentinel row scrolls into view; scroll until none is left.
+    for _ in range(100):
         watch.collect(page)
-        older = page.locator("tr.more a")
-        if not older.count():
+        sentinel = page.locator("tr.more")
+        if not sentinel.count():
             break
-        older.click()
-        page.wait_for_load_state()
+        sentinel.last.scroll_into_view_if_needed()
+        page.wait_for_timeout(200)
+    watch.collect(page)
+    rows = page.locator("#history-rows tr[id^=exchange-row-]").count()
     assert rows == history
     page.close()
 

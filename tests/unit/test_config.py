@@ -80,3 +80,11 @@ def test_start_up_with_a_bad_value_prints_one_line_and_exits(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["configuration error: MAX_TOKENS: must be a whole number (got 'many')"]
+
+
+def test_the_app_starts_without_waiting_for_the_openai_sdk_to_load():
+    """The SDK takes most of a second to import; the app loads it in the background."""
+    code = "import sys, app; app.create_app(); print('openai' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "INSTANCE_PATH": "/tmp", "OPENAI_API_KEY": "sk-test"})
+    assert result.stdout.strip() == "False", result.stderr
