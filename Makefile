@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test soak test-setup assets setup clean bench bench-history bench-storage bench-weight seed
+.PHONY: run test soak test-setup assets setup clean bench bench-history bench-storage bench-weight profile seed
 
 run: setup
 	$(BIN)/python -m app
@@ -62,6 +62,10 @@ assets: $(VENDOR)/.copied
 # Speed and memory figures against their baselines; refreshes docs/BENCHMARKS.md.
 bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m tests.perf.bench
+
+# Where the CPU goes during 1,000 concurrent chats (py-spy samples, by part of the stack).
+profile: setup $(VENV)/.bench-installed
+	$(BIN)/python -m tests.perf.profile_chats
 
 $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
