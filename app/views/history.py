@@ -19,7 +19,12 @@ bp = Blueprint("history", __name__)
 
 PAGE_SIZE = 50
 PREVIEW_CHARS = 160
-_MARKUP = re.compile(r"[*`#>|~\[\]]+|__+|^\s*(?:[-+]|\d+\.)\s", re.MULTILINE)
+# Markdown syntax, not text: emphasis and code marks, heading and quote marks at a line's
+# start, table pipes and rules, list bullets, and the brackets and address of a link.
+_MARKUP = re.compile(
+    r"\[([^\]\n]*)\]\([^)\s]*\)|[*`~]+|__+|^\s*(?:#+|>+|[-+*]|\d+\.)\s|^\s*\|?[-:| ]{3,}\|?\s*$|\|",
+    re.MULTILINE,
+)
 
 
 @bp.get("/list")
@@ -107,7 +112,7 @@ async def _delete_without_js(
 @bp.app_template_filter("preview")
 def preview(answer: str) -> str:
     """The start of an answer as plain words, for the collapsed row."""
-    words = " ".join(_MARKUP.sub("", answer).split())
+    words = " ".join(_MARKUP.sub(lambda match: match.group(1) or "", answer).split())
     return words if len(words) <= PREVIEW_CHARS else words[:PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"
 
 
