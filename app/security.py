@@ -110,7 +110,8 @@ def _password_mark() -> str:
 
 
 async def _ensure_identity() -> None:
-    if request.endpoint == "static":
+    # Files, probes and scrapers need no identity, and should not be handed a cookie.
+    if request.endpoint == "static" or request.blueprint == "health":
         return
     if not isinstance(session.get("owner"), str) or not isinstance(session.get("csrf"), str):
         new_identity()

@@ -97,3 +97,10 @@ async def test_one_json_line_per_answer_without_the_question(visitor, model, cap
     requests = [json.loads(line) for line in lines if json.loads(line)["message"] == "request"]
     assert {line["route"] for line in requests} >= {"/ask", STREAM_ROUTE}
     assert not any("test-key" in line or "test-secret-key" in line for line in lines)
+
+
+async def test_probes_and_scrapers_get_no_session_cookie(client):
+    for path in ("/healthz", "/readyz", "/metrics"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers, path
