@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from ..htmx import is_htmx, render
+from ..ids import parse_id
 from ..security import owner
 from ..storage import conversations, get_db
 from ..storage.dialects import TIME_FORMAT, as_datetime
@@ -21,7 +22,7 @@ TITLE_LIMIT = 200
 async def list_conversations() -> Response:
     """List a page of the visitor's conversations, most recent first; `before` pages further back."""
     before = _cursor(request.args.get("before"), request.args.get("before_id"))
-    current = request.args.get("current", type=int)
+    current = request.args.get("current", type=parse_id)
     rows = await conversations.page(get_db(), owner(), before, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -84,13 +85,14 @@ def _from_list() -> str | None:
 
 def _cursor(updated_at: str | None, conversation_id: str | None) -> tuple[str, int] | None:
     """Read a keyset cursor from the query string; a malformed one starts from the top."""
-    if not updated_at or not conversation_id or not conversation_id.isdigit():
+    last_id = parse_id(conversation_id)
+    if not updated_at or last_id is None:
         return None
     try:
         moment = as_datetime(updated_at)
     except ValueError:
         return None
-    return (_moment(moment), int(conversation_id)) if moment else None
+    return (_moment(moment), last_id) if moment else None
 
 
 def _moment(value: object) -> str:

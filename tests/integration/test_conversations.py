@@ -115,3 +115,11 @@ async def test_visitors_never_see_or_touch_each_others_chats(visitor, app, db):
         response = await stranger.client.post(f"/c/1/{action}", form={**form, "csrf_token": stranger.csrf})
         assert response.status_code == 404
     assert (await conversations.get(db, 1, await owner_of(visitor)))["title"] == "my secret plans"
+
+
+async def test_a_cursor_no_row_can_have_starts_from_the_top_instead_of_failing(visitor):
+    await visitor.ask("the only chat")
+    huge = "9" * 30
+    for query in (f"before=2026-11-24+07:10:00.000000&before_id={huge}", f"current={huge}"):
+        page = await fragment(visitor, f"/conversations?{query}")
+        assert "the only chat" in page, query
