@@ -72,10 +72,10 @@ async def claim(db: Database, exchange: Row, context_size: int) -> list[Row] | N
 class Run:
     """An answer being written in this process: its text so far, and who waits for more."""
 
-    def __init__(self, exchange_id: int, registry: dict[int, Run] | None = None) -> None:
+    def __init__(self, exchange_id: int, registry: dict[int, Run]) -> None:
         self.exchange_id = exchange_id
         # The answers running beside this one: how busy the process is.
-        self.registry = registry if registry is not None else {}
+        self.registry = registry
         self.parts: list[str] = []
         self.finished = False
         self.halt: str | None = None

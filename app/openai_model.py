@@ -82,9 +82,7 @@ class OpenAIModel:
                         await _pause_before_retry(error, attempt, deadline)
         except ModelError:
             raise
-        except TimeoutError:
-            raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
-        except openai.APITimeoutError:
+        except (TimeoutError, openai.APITimeoutError):
             raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
         except openai.APIStatusError as error:
             raise ModelError(_status_message(error, self.name)) from None

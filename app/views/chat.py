@@ -80,7 +80,7 @@ async def ask() -> Response:
     page = url_for("chat.show", conversation_id=conversation_id)
     if not is_htmx():
         await _answer_in_full(exchange)
-        return redirect(f"{page}#answer-{exchange_id}", 303)
+        return _back_to(exchange)
     conversation = await conversations.get(db, conversation_id, who) if new_conversation else None
     response = await render(
         "chat/index.html", "exchange", "conversation_field",
