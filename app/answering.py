@@ -26,11 +26,13 @@ from .storage.spool import NOTICE, Spool
 log = logging.getLogger(__name__)
 
 # Text reaches the browser in batches: often enough to look live, rarely enough
-# that a fast model does not cost one browser event per token. Under load the
-# batches grow (each costs a write and a browser swap), up to a few per second.
+# that a fast model does not cost one browser event per token. Past BUSY_RUNS
+# answers at once the batches grow with the load (each costs a write to the
+# socket and a swap in the browser), up to four a second, so that the work per
+# answer stays flat however many stream.
 BATCH_SECONDS = 0.05
 BUSY_BATCH_SECONDS = 0.25
-BUSY_RUNS = 200
+BUSY_RUNS = 50
 # How often a running answer is saved, and a stop asked through another process noticed.
 SAVE_SECONDS = 1.0
 # How often a stream whose answer runs in another process reads it from the database.
@@ -106,11 +108,13 @@ class Run:
     @property
     def changed(self) -> asyncio.Event:
         """An event set when more text arrives or the answer ends (take it before reading the text)."""
+        if self._changed.is_set():
+            self._changed = asyncio.Event()
         return self._changed
 
     def _wake(self) -> None:
+        # Setting an event already set costs nothing: most tokens arrive while readers sleep.
         self._changed.set()
-        self._changed = asyncio.Event()
 
     def end(self) -> None:
         """Mark the answer stored and wake every reader one last time."""

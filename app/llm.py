@@ -78,7 +78,14 @@ class LoadingModel:
         assert self._loading is not None and self._loading.done()
         return self._loading.result().client  # type: ignore[attr-defined]
 
-    async def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
+    def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
+        loading = self._loading
+        if loading is not None and loading.done() and loading.exception() is None:
+            # Once loaded, the real stream itself: no extra step per token.
+            return loading.result().stream(messages, usage)
+        return self._stream_once_loaded(messages, usage)
+
+    async def _stream_once_loaded(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
         model = await self.loaded()
         async for text in model.stream(messages, usage):
             yield text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import orjson
 
 from .config import Config
 from .llm import ModelError, Usage
+from .model_transport import LeanTransport
 
 RETRIES = 2
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -35,6 +37,7 @@ class OpenAIModel:
             # Retries happen in stream(), within the answer's deadline, so a failing
             # server is reported as itself rather than as a timeout.
             max_retries=0,
+            http_client=_http_client(),
         )
 
     async def close(self) -> None:
@@ -94,6 +97,14 @@ class OpenAIModel:
             raise ModelError("The connection to the model dropped; the answer is cut off.") from None
         if not finished:
             raise ModelError("The model ended the answer early; it may be cut off.")
+
+
+def _http_client() -> httpx2.AsyncClient | None:
+    """The SDK's HTTP client on the lean transport; the SDK's own when a proxy is configured."""
+    if urllib.request.getproxies():
+        # Proxies from the environment (HTTPS_PROXY…) need the SDK's transport, which speaks to them.
+        return None
+    return openai.DefaultAsyncHttpxClient(transport=LeanTransport())
 
 
 async def _pause_before_retry(

@@ -20,7 +20,7 @@ from tests.perf import loadgen
 from tests.perf.processes import App, FakeModel, cpu_seconds
 
 PARTS = [
-    ("reading the model's stream (httpx2, httpcore2, anyio)", ("httpx2/", "httpcore2/", "anyio/")),
+    ("reading the model's stream (app/model_transport.py, httpx2)", ("app/model_transport.py", "httpx2/", "httpcore2/", "anyio/")),
     ("building the model request (openai SDK)", ("openai/",)),
     ("parsing the model's chunks (app/openai_model.py)", ("app/openai_model.py",)),
     ("SQLite (aiosqlite and its thread)", ("aiosqlite/", "threading.py", "concurrent/futures")),
@@ -60,7 +60,7 @@ def main() -> int:
         with App(model.url, work / "app") as app:
             asyncio.run(loadgen.run_chats("127.0.0.1", app.port, 20))
             spy = subprocess.Popen(
-                [str(spy_binary), "record", "-p", str(app.pid), "-f", "raw", "-o", str(samples), "-r", "250",
+                [str(spy_binary), "record", "-p", str(app.pid), "-f", "raw", "-o", str(samples), "-r", "250", "--gil",
                  "--nonblocking"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )

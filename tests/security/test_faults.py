@@ -38,19 +38,18 @@ async def app(app, config):
     return app
 
 
-def pool(app):
-    return app.extensions["model"].client._client._transport._pool
+def transport(app):
+    return app.extensions["model"].client._client._transport
 
 
 async def settled(app, model) -> None:
-    """Wait until no model request is in flight, no answer streams and no fake connection is busy."""
+    """Wait until no model response is open, no answer streams and no fake connection is busy."""
     for _ in range(100):
-        busy = pool(app)._requests or app.extensions["streams"].open
-        idle = sum(connection.is_idle() for connection in pool(app).connections)
-        if not busy and model.stats["open_connections"] <= idle:
+        busy = transport(app).open_responses or app.extensions["streams"].open
+        if not busy and model.stats["open_connections"] <= transport(app).idle_connections:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"left open: {pool(app)._requests=} {model.stats=} {app.extensions['streams'].open=}")
+    raise AssertionError(f"left open: {transport(app).open_responses=} {model.stats=} {app.extensions['streams'].open=}")
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
