@@ -163,8 +163,13 @@ async def _answer(
     messages = build_messages(config.system_prompt, context, exchange["question"])
     usage = Usage()
 
+    def pace() -> float:
+        # A busy process lets tokens gather for one browser batch before reading them.
+        running = len(run.registry)
+        return batch_seconds(running) if running > BUSY_RUNS else 0.0
+
     async def produce() -> None:
-        async for text in model.stream(messages, usage):
+        async for text in model.stream(messages, usage, pace):
             if not run.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             run.add(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,8 +31,14 @@ class Model(Protocol):
 
     name: str
 
-    def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
-        """Yield the answer's text as it arrives; fill `usage` at the end."""
+    def stream(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+    ) -> AsyncIterator[str]:
+        """Yield the answer's text as it arrives; fill `usage` at the end.
+
+        `pace` says how long text may gather between two reads of a busy stream (the
+        browser receives it in batches anyway); a model may read more eagerly.
+        """
         ...
 
     async def close(self) -> None:
@@ -78,16 +84,20 @@ class LoadingModel:
         assert self._loading is not None and self._loading.done()
         return self._loading.result().client  # type: ignore[attr-defined]
 
-    def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+    ) -> AsyncIterator[str]:
         loading = self._loading
         if loading is not None and loading.done() and loading.exception() is None:
             # Once loaded, the real stream itself: no extra step per token.
-            return loading.result().stream(messages, usage)
-        return self._stream_once_loaded(messages, usage)
+            return loading.result().stream(messages, usage, pace)
+        return self._stream_once_loaded(messages, usage, pace)
 
-    async def _stream_once_loaded(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
+    async def _stream_once_loaded(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None
+    ) -> AsyncIterator[str]:
         model = await self.loaded()
-        async for text in model.stream(messages, usage):
+        async for text in model.stream(messages, usage, pace):
             yield text
 
     async def close(self) -> None:
@@ -125,7 +135,9 @@ class DemoModel:
     async def close(self) -> None:
         return None
 
-    async def stream(self, messages: list[dict[str, str]], usage: Usage) -> AsyncIterator[str]:
+    async def stream(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+    ) -> AsyncIterator[str]:
         question = messages[-1]["content"]
         tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))
         for token in tokens:

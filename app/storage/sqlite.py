@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -11,6 +10,7 @@ from pathlib import Path
 import aiosqlite
 
 from .base import Database, DatabaseUnavailable, Executor, Params, Result, Row
+from .turns import Turns
 
 # SQLite errors that mean "cannot take work now" (locked too long, disk trouble), not "bad query".
 _UNAVAILABLE = ("database is locked", "disk i/o error", "unable to open", "disk is full", "readonly database")
@@ -35,7 +35,7 @@ class SQLiteDatabase(Database):
         self.path = path
         self._connection: aiosqlite.Connection | None = None
         # Statements outside a transaction must not interleave with one in progress.
-        self._lock = asyncio.Lock()
+        self._lock = Turns()
 
     async def open(self) -> None:
         if self.path != ":memory:":
