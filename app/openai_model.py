@@ -62,10 +62,14 @@ class OpenAIModel:
             async with asyncio.timeout(self.timeout) as deadline:
                 for attempt in range(RETRIES + 1):
                     try:
-                        async with self.client.chat.completions.with_streaming_response.create(
-                            **params
-                        ) as response:
-                            async for chunk in _events(response.http_response.aiter_bytes(), pace):
+                        # The generic post skips the SDK's walk over the typed parameters; the
+                        # raw response comes back unread, its status already checked.
+                        response = await self.client.post(
+                            "/chat/completions", body=params, cast_to=httpx2.Response,
+                            stream=True, stream_cls=openai.AsyncStream[Any],
+                        )
+                        try:
+                            async for chunk in _events(response.aiter_bytes(), pace):
                                 if chunk is None:
                                     finished = True
                                     break
@@ -82,6 +86,8 @@ class OpenAIModel:
                                         if deadline.when() is not None:
                                             deadline.reschedule(None)
                                         yield text
+                        finally:
+                            await response.aclose()
                         break
                     except (openai.APIStatusError, openai.APIConnectionError) as error:
                         await _pause_before_retry(error, attempt, deadline)
