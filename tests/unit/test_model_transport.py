@@ -13,7 +13,9 @@ import httpx2
 import openai
 import pytest
 
+from app.config import Config
 from app.model_transport import LeanTransport
+from app.openai_model import OpenAIModel
 from tests.fake_llm import FakeLLM
 
 
@@ -255,3 +257,16 @@ async def test_the_openai_sdk_streams_through_it_on_one_connection():
         await sdk.close()
     finally:
         await fake.stop()
+
+
+async def test_a_proxy_in_the_environment_keeps_the_sdks_own_transport(monkeypatch):
+    config = Config(llm_base_url="http://127.0.0.1:9/v1")
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    direct = OpenAIModel(config)
+    assert isinstance(direct.client._client._transport, LeanTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    proxied = OpenAIModel(config)
+    assert not isinstance(proxied.client._client._transport, LeanTransport)
+    await direct.close()
+    await proxied.close()
