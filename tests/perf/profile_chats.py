@@ -20,10 +20,12 @@ from tests.perf import loadgen
 from tests.perf.processes import App, FakeModel, cpu_seconds
 
 PARTS = [
-    ("reading the model's stream (app/model_transport.py, httpx2)", ("app/model_transport.py", "httpx2/", "httpcore2/", "anyio/")),
+    ("reading the model's stream (app/model_transport.py, httpx2)",
+     ("app/model_transport.py", "httpx2/", "httpcore2/", "anyio/")),
     ("building the model request (openai SDK)", ("openai/",)),
     ("parsing the model's chunks (app/openai_model.py)", ("app/openai_model.py",)),
-    ("SQLite (aiosqlite and its thread)", ("aiosqlite/", "threading.py", "concurrent/futures")),
+    ("SQLite (app/storage/sqlite.py, aiosqlite and its thread)",
+     ("app/storage/sqlite.py", "sqlite3/", "aiosqlite/", "threading.py", "concurrent/futures")),
     ("HTTP to the browsers (Hypercorn, h11)", ("hypercorn/", "h11/")),
     ("request handling (Quart, Werkzeug)", ("quart/", "werkzeug/")),
     ("templates and markdown", ("jinja2", "markdown_it", "nh3", "pygments")),
@@ -60,7 +62,9 @@ def main() -> int:
         with App(model.url, work / "app") as app:
             asyncio.run(loadgen.run_chats("127.0.0.1", app.port, 20))
             spy = subprocess.Popen(
-                [str(spy_binary), "record", "-p", str(app.pid), "-f", "raw", "-o", str(samples), "-r", "250", "--gil",
+                [str(spy_binary), "record", "-p", str(app.pid), "-f", "raw", "-o", str(samples), "-r", "250",
+                 # Only the thread holding the GIL: a thread blocked waiting is not working.
+                 "--gil",
                  "--nonblocking"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
