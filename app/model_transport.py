@@ -341,6 +341,13 @@ class _Body(httpx2.AsyncByteStream):
             return
         self.closed = True
         self.transport.open_responses -= 1
+        if not self.complete and self.chunked and not self.connection.closed:
+            # A reader that stopped at the stream's last event leaves the body's end
+            # unread; when it has arrived, the connection can still be kept.
+            try:
+                self._take_chunked()
+            except httpx2.RemoteProtocolError:
+                pass
         if self.complete and self.reusable and not self.connection.closed:
             self.transport.release(self.origin, self.connection)
         else:

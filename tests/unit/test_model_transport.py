@@ -270,3 +270,17 @@ async def test_a_proxy_in_the_environment_keeps_the_sdks_own_transport(monkeypat
     assert not isinstance(proxied.client._client._transport, LeanTransport)
     await direct.close()
     await proxied.close()
+
+
+async def test_a_reader_that_stops_at_the_last_event_leaves_the_connection_reusable(transport):
+    last_event = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\ne\r\ndata: [DONE]\n\n\r\n"
+    again = [b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"]
+    async with Scripted([[last_event, 0.01, b"0\r\n\r\n"], again]) as server:
+        http = client(transport)
+        async with http.stream("POST", server.url + "/v1/chat") as response:
+            async for part in response.aiter_raw():
+                assert part == b"data: [DONE]\n\n"
+                await asyncio.sleep(0.1)  # the body's end arrives, unread
+                break
+        assert (await http.get(server.url + "/")).text == "next"
+    assert server.connections == 1
