@@ -1,4 +1,4 @@
-"""A first-come, first-served lock whose cost does not grow with the queue behind it."""
+"""A first-come, first-served lock (or semaphore) whose cost does not grow with the queue behind it."""
 
 from __future__ import annotations
 
@@ -8,33 +8,42 @@ from types import TracebackType
 
 
 class Turns:
-    """An asyncio lock handed from one waiter straight to the next.
+    """At most `places` holders at once; the others wait in line and are let in one by one.
 
     asyncio.Lock checks every waiter on each acquire, so a thousand requests queued
-    for the one SQLite connection cost a million checks; here each costs one.
+    for the one SQLite connection (or for a pool's lock) cost a million checks; here
+    each costs one.
     """
 
-    def __init__(self) -> None:
-        self._held = False
+    def __init__(self, places: int = 1) -> None:
+        self._free = places
         self._waiting: deque[asyncio.Future[None]] = deque()
 
     def locked(self) -> bool:
-        """Whether someone holds the lock."""
-        return self._held
+        """Whether every place is taken."""
+        return self._free == 0
 
-    async def __aenter__(self) -> None:
-        if not self._held and not self._waiting:
-            self._held = True
+    async def acquire(self) -> None:
+        """Take a place, waiting in line for one if need be."""
+        if self._free and not self._waiting:
+            self._free -= 1
             return
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
         try:
             await turn
         except asyncio.CancelledError:
-            # Handed the lock just as we were cancelled: pass it on rather than keep it.
+            # Handed a place just as we were cancelled: pass it on rather than keep it.
             if turn.done() and not turn.cancelled():
                 self._pass_on()
             raise
+
+    def release(self) -> None:
+        """Give a place back (to the next in line, if any)."""
+        self._pass_on()
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -45,6 +54,6 @@ class Turns:
         while self._waiting:
             turn = self._waiting.popleft()
             if not turn.done():
-                turn.set_result(None)  # the lock stays held, now by that waiter
+                turn.set_result(None)  # the place stays taken, now by that waiter
                 return
-        self._held = False
+        self._free += 1

@@ -53,3 +53,19 @@ async def test_a_waiter_cancelled_just_as_its_turn_came_passes_it_on():
     assert turns.locked()
     await turns.__aexit__(None, None, None)
     assert not turns.locked()
+
+
+async def test_with_several_places_no_more_than_that_many_hold_at_once():
+    turns, inside, most = Turns(3), set(), 0
+
+    async def work(name: int) -> None:
+        nonlocal most
+        async with turns:
+            inside.add(name)
+            most = max(most, len(inside))
+            await asyncio.sleep(0.001)
+            inside.discard(name)
+
+    await asyncio.gather(*(work(n) for n in range(30)))
+    assert most == 3
+    assert not turns.locked()
