@@ -33,8 +33,9 @@ STOP_SETTLE_SECONDS = 3.0
 
 
 @bp.context_processor
-def ask_key() -> dict[str, str]:
+async def ask_key() -> dict[str, str]:
     """A fresh key for each composer form, so that sending the same form twice stores one question."""
+    # Async on purpose: Quart runs a plain function processor in a worker thread, on every render.
     return {"ask_key": secrets.token_urlsafe(16)}
 
 
