@@ -44,4 +44,5 @@ def create_app(config: Config | None = None) -> Quart:
     app.register_blueprint(history.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
+    templating.drop_flask_processors(app)
     return app

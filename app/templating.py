@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
+from flask.templating import _default_template_ctx_processor as _flask_processor
 from markupsafe import Markup
 from quart import Quart
 
@@ -44,3 +45,15 @@ def init_app(app: Quart) -> None:
     app.jinja_env.filters.update(
         markdown=markdown, iso_time=iso_time, short_time=short_time, seconds=seconds
     )
+
+
+def drop_flask_processors(app: Quart) -> None:
+    """Remove the context processor each blueprint inherits from Flask (call after registering them).
+
+    Quart runs that plain function in a worker thread on every render of a blueprint's
+    template, and it adds nothing: Flask's context is never set under Quart, whose own
+    processor already provides `request` and `g`.
+    """
+    for name, processors in app.template_context_processors.items():
+        if name is not None:
+            processors[:] = [processor for processor in processors if processor is not _flask_processor]

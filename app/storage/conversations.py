@@ -17,9 +17,9 @@ def title_from(question: str) -> str:
     return cut + "…"
 
 
-async def create(db: Executor, owner: str, title: str) -> int:
-    """Start a conversation and return its id."""
-    now = utcnow()
+async def create(db: Executor, owner: str, title: str, now: str | None = None) -> int:
+    """Start a conversation (created and updated `now`, by default the current time) and return its id."""
+    now = now or utcnow()
     result = await db.execute(
         "INSERT INTO conversations (owner, title, created_at, updated_at)"
         " VALUES (:owner, :title, :now, :now)",
@@ -27,6 +27,11 @@ async def create(db: Executor, owner: str, title: str) -> int:
     )
     assert result.lastrowid is not None
     return result.lastrowid
+
+
+def stored(conversation_id: int, owner: str, title: str, now: str) -> Row:
+    """The row `create` stored, as `get` returns it, without reading it back."""
+    return {"id": conversation_id, "owner": owner, "title": title, "created_at": now, "updated_at": now}
 
 
 async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:

@@ -39,21 +39,36 @@ class Outcome:
 
 
 async def create(
-    db: Executor, conversation_id: int, owner: str, question: str, ask_key: str | None = None
+    db: Executor, conversation_id: int, owner: str, question: str, ask_key: str | None = None,
+    *, now: str | None = None, new_conversation: bool = False,
 ) -> int:
-    """Store a question as pending and return the exchange id."""
-    now = utcnow()
+    """Store a question as pending (asked `now`, by default the current time) and return the exchange id.
+
+    The conversation becomes the most recently active one, unless `new_conversation`
+    says it was created at this same `now` (so it already is).
+    """
+    now = now or utcnow()
     result = await db.execute(
         "INSERT INTO exchanges (conversation_id, owner, question, status, ask_key, created_at)"
         " VALUES (:conversation_id, :owner, :question, 'pending', :ask_key, :now)",
         {"conversation_id": conversation_id, "owner": owner, "question": question, "ask_key": ask_key, "now": now},
     )
-    await db.execute(
-        "UPDATE conversations SET updated_at = :now WHERE id = :id",
-        {"now": now, "id": conversation_id},
-    )
+    if not new_conversation:
+        await db.execute(
+            "UPDATE conversations SET updated_at = :now WHERE id = :id",
+            {"now": now, "id": conversation_id},
+        )
     assert result.lastrowid is not None
     return result.lastrowid
+
+
+def stored(exchange_id: int, conversation_id: int, owner: str, question: str, now: str) -> Row:
+    """The row `create` stored, as `get` returns it, without reading it back."""
+    return {
+        "id": exchange_id, "conversation_id": conversation_id, "owner": owner, "question": question,
+        "answer": None, "status": PENDING, "model": None, "prompt_tokens": None, "completion_tokens": None,
+        "latency_ms": None, "error": None, "created_at": now, "answered_at": None,
+    }
 
 
 async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:

@@ -17,6 +17,7 @@ from ..ids import parse_id
 from ..llm import get_model
 from ..security import owner
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db
+from ..storage.dialects import utcnow
 from ..storage.exchanges import ERROR, FINISHED, PENDING
 
 bp = Blueprint("chat", __name__)
@@ -33,8 +34,9 @@ STOP_SETTLE_SECONDS = 3.0
 
 
 @bp.context_processor
-def ask_key() -> dict[str, str]:
+async def ask_key() -> dict[str, str]:
     """A fresh key for each composer form, so that sending the same form twice stores one question."""
+    # Async on purpose: Quart runs a plain function processor in a worker thread, on every render.
     return {"ask_key": secrets.token_urlsafe(16)}
 
 
@@ -71,23 +73,24 @@ async def ask() -> Response:
     new_conversation = conversation_id is None
     try:
         async with db.transaction() as tx:
-            conversation_id, exchange_id = await _store_question(
+            exchange, conversation = await _store_question(
                 tx, who, conversation_id, question, _ask_key(form.get("ask_key"))
             )
     except DatabaseUnavailable:
         return await _composer_error(DATABASE_AWAY, status=503)
-    exchange = await exchanges.get(db, exchange_id, who)
-    page = url_for("chat.show", conversation_id=conversation_id)
     if not is_htmx():
         await _answer_in_full(exchange)
         return _back_to(exchange)
-    conversation = await conversations.get(db, conversation_id, who) if new_conversation else None
+    conversation_id = exchange["conversation_id"]
+    if new_conversation and conversation is None:
+        # The same form sent again: its conversation was started the first time.
+        conversation = await conversations.get(db, conversation_id, who)
     response = await render(
         "chat/index.html", "exchange", "conversation_field",
         exchange=exchange, conversation={"id": conversation_id}, new_conversation=conversation,
     )
     if new_conversation:
-        response.headers["HX-Push-Url"] = page
+        response.headers["HX-Push-Url"] = url_for("chat.show", conversation_id=conversation_id)
     return response
 
 
@@ -254,19 +257,26 @@ async def _composer_error(message: str, status: int = 422) -> Response:
 
 async def _store_question(
     tx: Executor, who: str, conversation_id: int | None, question: str, ask_key: str | None
-) -> tuple[int, int]:
-    """Store a question (in a new conversation if none is given); return the conversation and exchange ids.
+) -> tuple[Row, Row | None]:
+    """Store a question (in a new conversation if none is given); return its exchange, and the conversation if new.
 
     A form sent again with the same key after a reply that never arrived (the database
     went away during the commit) finds its question already stored instead of storing it twice.
     """
     if ask_key and (sent := await exchanges.by_ask_key(tx, who, ask_key)) is not None:
-        return sent["conversation_id"], sent["id"]
+        return sent, None
+    now = utcnow()
+    conversation = None
     if conversation_id is None:
-        conversation_id = await conversations.create(tx, who, conversations.title_from(question))
+        title = conversations.title_from(question)
+        conversation_id = await conversations.create(tx, who, title, now)
+        conversation = conversations.stored(conversation_id, who, title, now)
     elif await conversations.get(tx, conversation_id, who) is None:
         abort(404, NOT_YOURS)
-    return conversation_id, await exchanges.create(tx, conversation_id, who, question, ask_key)
+    exchange_id = await exchanges.create(
+        tx, conversation_id, who, question, ask_key, now=now, new_conversation=conversation is not None
+    )
+    return exchanges.stored(exchange_id, conversation_id, who, question, now), conversation
 
 
 def _ask_key(raw: str | None) -> str | None:

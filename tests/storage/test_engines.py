@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.storage import DatabaseUnavailable, conversations, exchanges, migrate
+from app.storage.dialects import as_datetime, utcnow
 from app.storage.exchanges import Outcome
 from app.storage.mysql import MySQLDatabase, translate
 
@@ -125,3 +126,37 @@ async def test_an_unreachable_mysql_server_is_reported_as_unavailable():
 )
 def test_named_parameters_become_driver_parameters_outside_quotes_and_comments(written, sent):
     assert translate(written) == sent
+
+
+async def test_a_row_built_after_create_is_the_row_stored(db):
+    now = utcnow()
+    conversation_id = await conversations.create(db, "owner-1", "a title", now)
+    exchange_id = await exchanges.create(
+        db, conversation_id, "owner-1", "  🦊 spaced  ", now=now, new_conversation=True
+    )
+    for built, read in (
+        (conversations.stored(conversation_id, "owner-1", "a title", now),
+         await conversations.get(db, conversation_id, "owner-1")),
+        (exchanges.stored(exchange_id, conversation_id, "owner-1", "  🦊 spaced  ", now),
+         await exchanges.get(db, exchange_id, "owner-1")),
+    ):
+        assert read is not None and built.keys() == read.keys()
+        for column, value in read.items():
+            if column.endswith("_at") and value is not None:
+                assert as_datetime(value) == as_datetime(built[column]), column
+            else:
+                assert value == built[column] and type(value) is type(built[column]), column
+
+
+async def test_a_first_question_leaves_its_new_conversation_active_since_it_was_asked(db):
+    async def times(exchange_id: int) -> tuple:
+        conversation = await db.fetch_one("SELECT created_at, updated_at FROM conversations")
+        asked = (await exchanges.get(db, exchange_id, "owner-1"))["created_at"]
+        return tuple(as_datetime(value) for value in (conversation["created_at"], conversation["updated_at"], asked))
+
+    now = utcnow()
+    conversation_id = await conversations.create(db, "owner-1", "new", now)
+    first = await exchanges.create(db, conversation_id, "owner-1", "first", now=now, new_conversation=True)
+    assert await times(first) == (as_datetime(now),) * 3
+    created, updated, asked = await times(await exchanges.create(db, conversation_id, "owner-1", "second"))
+    assert created == as_datetime(now) < updated == asked
