@@ -1,0 +1,85 @@
+"""Every sentence the app tells people about what went wrong, each written once (templates read them too)."""
+
+from __future__ import annotations
+
+# Asking
+TYPE_A_QUESTION = "Type a question first."
+NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
+NOT_YOUR_ANSWER = "This answer does not exist, or it belongs to another browser."
+NOT_YOUR_EXCHANGE = "This exchange is already gone, or it belongs to another browser."
+ONLY_THE_LAST = "Only the last question of a conversation can be asked again."
+STILL_RUNNING = "This answer is still being written; stop it first."
+DATABASE_AWAY = (
+    "The database is not answering right now, so your question was not sent. "
+    "It is still here: send it again in a moment."
+)
+
+
+def question_too_long(length: int, limit: int) -> str:
+    """A question over the length limit."""
+    return f"Your question is {length:,} characters long; the limit is {limit:,}. Shorten it and send again."
+
+
+# Answers
+ANSWER_AWAY = "The database is not answering right now; reload the page in a moment to see this answer."
+STREAMS_FULL = (
+    "Too many answers are streaming to your address at once. "
+    "Wait for one to finish, then send your question again."
+)
+FOLLOWERS_FULL = "Too many windows follow this answer at once. Close one, then reload this page."
+INTERRUPTED = "This answer was interrupted before it was complete."
+STOPPED = "Stopped."
+STALLED = "This answer stopped arriving. Reload the page later to see whether it was finished."
+SPOOLED = "Saved locally; it will be stored when the database is back."
+UNEXPECTED_IN_ANSWER = "Something went wrong while answering. Try again."
+
+# Chats
+TYPE_A_TITLE = "Type a title for the chat."
+
+
+def title_too_long(limit: int) -> str:
+    """A chat title over the length limit."""
+    return f"A title can be {limit} characters long at most."
+
+
+# History
+def no_such_status(status: str, statuses: tuple[str, ...]) -> str:
+    """A history filter naming a status nobody stores."""
+    return f"There is no status “{status}”; choose one of: {', '.join(statuses)}."
+
+
+EXPORT_FORMATS = "Exports come as .csv or .ndjson."
+
+# Requests
+FOREIGN_SITE = "This form was sent from another site, so it was refused."
+STALE_TOKEN = "Your session has expired or the form is out of date. Reload the page and try again."
+SIGN_IN_FIRST = "Sign in first."
+WRONG_PASSWORD = "That password is not right."
+DATABASE_DOWN = "The database is not answering right now. Try again in a moment."
+UNEXPECTED = "Something went wrong on our side. Try again in a moment."
+PLAIN = {
+    400: "The request could not be understood. Reload the page and try again.",
+    401: SIGN_IN_FIRST,
+    404: "There is nothing at this address.",
+    405: "This address does not accept that kind of request.",
+    429: "Too many requests; wait a moment and try again.",
+    500: UNEXPECTED,
+}
+
+
+def too_large(limit_bytes: int) -> str:
+    """A request body over the size limit."""
+    return (
+        f"What you sent is larger than the {limit_bytes // 1024:,} KB this app accepts, "
+        "so nothing was stored. Shorten it and send it again."
+    )
+
+
+def too_many(action: str, retry_after: int) -> str:
+    """A rate-limited request: asking, signing in, or anything else."""
+    wait = f"{retry_after} second{'s' if retry_after != 1 else ''}"
+    if action == "ask":
+        return f"You are asking faster than this app allows. Wait {wait}, then send your question again."
+    if action == "sign in":
+        return f"Too many sign-in attempts from your address. Wait {wait} and try again."
+    return f"Too many requests from your address. Wait {wait} and try again."

@@ -1,0 +1,1 @@
+"""Stored text made presentable: answers as safe HTML, previews, times, and exports."""

@@ -1,0 +1,35 @@
+"""The app on the web: requests in, pages and fragments out, and what guards them."""
+
+from __future__ import annotations
+
+import errno
+
+from quart import Quart, Response, current_app
+from werkzeug.exceptions import NotFound
+
+from . import errors, guard, identity, limits, request_log, security, templating
+from .ids import IdConverter
+
+
+def init_app(app: Quart) -> None:
+    """Wrap the app in its guards and log; give it ids, files, sessions, limits, templates and error pages."""
+    # Innermost middleware: the request log counts what the guard answers itself.
+    guard.init_app(app)
+    request_log.init_app(app)
+    app.url_map.converters["int"] = IdConverter
+    app.view_functions["static"] = _static_file
+    identity.init_app(app)
+    security.init_app(app)
+    limits.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+
+async def _static_file(filename: str) -> Response:
+    """A file of static/; a name too long for any file is missing, like any other."""
+    try:
+        return await current_app.send_static_file(filename)
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        raise NotFound() from None

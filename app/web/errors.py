@@ -1,0 +1,93 @@
+"""Error pages and fragments that tell people what went wrong in plain words."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, current_app, session
+from quart_rate_limiter import RateLimitExceeded
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from .. import messages, metrics
+from ..answers import Busy, Conflict, Invalid, NotFound, Refused
+from ..storage import DatabaseUnavailable, is_database_failure
+from .htmx import is_htmx, render
+from .limits import too_many_message
+
+log = logging.getLogger(__name__)
+
+# How each refusal of a question's life reads over HTTP.
+_REFUSED = {NotFound: 404, Conflict: 409, Busy: 429, Invalid: 422}
+
+
+async def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    description = error.description or ""
+    # Werkzeug's stock descriptions are written for developers; keep ours, replace theirs.
+    if description == type(error).description:
+        description = messages.PLAIN.get(status, description)
+    if isinstance(error, RequestEntityTooLarge):
+        description = _too_large_message()
+    elif isinstance(error, RateLimitExceeded):
+        description = too_many_message(error.retry_after)
+    response = await _error_response(status, description or "The request could not be handled.")
+    if isinstance(error, RateLimitExceeded):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _too_large_message() -> str:
+    return messages.too_large(current_app.config["MAX_CONTENT_LENGTH"])
+
+
+async def _refused(refusal: Refused) -> Response:
+    return await _error_response(_REFUSED.get(type(refusal), 400), str(refusal))
+
+
+async def _database_unavailable(error: DatabaseUnavailable) -> Response:
+    log.warning("database unavailable: %s", error)
+    return await _error_response(503, messages.DATABASE_DOWN)
+
+
+async def _unexpected_error(error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    if is_database_failure(error):
+        metrics.database_errors.inc()
+    return await _error_response(500, messages.UNEXPECTED)
+
+
+async def _error_response(status: int, message: str) -> Response:
+    if not _page_can_render():
+        response = _plain(status)
+    else:
+        try:
+            response = await render(
+                "error.html", "message", status=status, status_code=status, message=message
+            )
+        except Exception:
+            log.exception("the error page could not be rendered; answered in plain text")
+            response = _plain(status)
+    if is_htmx():
+        # htmx requests show the message in the page's alert area, whatever their target was.
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _page_can_render() -> bool:
+    """Whether this request has what every page needs: the visitor's session (files and probes get none)."""
+    return isinstance(session.get("csrf"), str)
+
+
+def _plain(status: int) -> Response:
+    """A short plain-text answer, in words fixed in advance (never echoing the request)."""
+    text = messages.PLAIN.get(status) or messages.PLAIN[500 if status >= 500 else 400]
+    return Response(f"{text}\n", status, content_type="text/plain; charset=utf-8")
+
+
+def init_app(app: Quart) -> None:
+    """Register the handlers."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Refused, _refused)
+    app.register_error_handler(DatabaseUnavailable, _database_unavailable)
+    app.register_error_handler(Exception, _unexpected_error)

@@ -1,0 +1,157 @@
+"""Per-client limits: how often a client may ask or try the password; how many windows follow one answer."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timedelta
+
+from quart import Quart, current_app, request
+from quart_rate_limiter import RateLimit, rate_limit
+from quart_rate_limiter import RateLimiter as _RateLimiter
+from quart_rate_limiter.store import MemoryStore as _MemoryStore
+from quart_rate_limiter.store import RateLimiterStoreABC
+
+from .. import messages
+from ..answers.places import Places
+from ..config import Rate, current_config
+
+# An IPv6 client is usually handed a whole /64: counting single addresses would let it rotate.
+IPV6_PREFIX = 64
+MAX_KEY_CHARS = 64
+
+
+def client_key(address: str | None) -> str:
+    """The key a limit counts an address under: IPv4 as is, IPv6 by its /64, brackets and zones dropped."""
+    text = (address or "").strip().removeprefix("[").partition("]")[0].partition("%")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return (address or "unknown")[:MAX_KEY_CHARS]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_PREFIX}", strict=False))
+    return str(ip)
+
+
+def current_client() -> str:
+    """Who the current request counts against (the real client's address when a trusted proxy said so)."""
+    return client_key(request.remote_addr)
+
+
+async def client_address() -> str:
+    """The current client's key, as the rate limiter asks for it."""
+    return current_client()
+
+
+class ConfiguredRate:
+    """A quart-rate-limiter limit whose count and period come from the running app's settings."""
+
+    key_function = None
+    skip_function = None
+
+    def __init__(self, setting: str) -> None:
+        self.setting = setting
+
+    @property
+    def rate(self) -> Rate:
+        return getattr(current_config(), self.setting)
+
+    @property
+    def count(self) -> int:
+        return self.rate.count
+
+    @property
+    def period(self) -> timedelta:
+        return timedelta(seconds=self.rate.seconds)
+
+    @property
+    def inverse(self) -> float:
+        return self.rate.seconds / self.rate.count
+
+    @property
+    def key(self) -> str:
+        return f"{self.setting}-{self.rate}"
+
+
+def limited_by(setting: str):  # type: ignore[no-untyped-def]
+    """Limit a view to the rate a setting names (e.g. `ask_rate`); views sharing a setting share its count."""
+    return rate_limit(limits=[ConfiguredRate(setting)])  # type: ignore[list-item]
+
+
+class RateLimiter(_RateLimiter):
+    """quart-rate-limiter, counting a configured limit once per client across every view it decorates."""
+
+    async def _create_key(self, endpoint: str, rate_limit: RateLimit) -> str:
+        # Asking, regenerating and editing all call the model: one budget, not one per route.
+        if isinstance(rate_limit, ConfiguredRate):
+            endpoint = rate_limit.setting
+        return await super()._create_key(endpoint, rate_limit)
+
+
+class MemoryStore(_MemoryStore):
+    """Rate-limit state in this process, pruned of stale clients so that it cannot grow without end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prune_at = 1024
+
+    async def set(self, key: str, tat: datetime) -> None:
+        await super().set(key, tat)
+        if len(self._tats) >= self.prune_at:
+            now = datetime.now(tat.tzinfo)
+            self._tats = {k: v for k, v in self._tats.items() if v > now}
+            self.prune_at = max(1024, 2 * len(self._tats))
+
+
+class RedisStore(RateLimiterStoreABC):
+    """Rate-limit state shared by every instance via Redis, each key expiring when it no longer matters."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.redis = None
+
+    async def before_serving(self) -> None:
+        from redis import asyncio as aioredis
+
+        self.redis = aioredis.from_url(self.url)
+
+    async def get(self, key: str, default: datetime) -> datetime:
+        raw = await self.redis.get(key)  # type: ignore[union-attr]
+        return default if raw is None else datetime.fromtimestamp(float(raw), default.tzinfo)
+
+    async def set(self, key: str, tat: datetime) -> None:
+        # Past its theoretical arrival time a key means nothing: let Redis forget it then.
+        ttl = max(1, int((tat - datetime.now(tat.tzinfo)).total_seconds()) + 1)
+        await self.redis.set(key, tat.timestamp(), ex=ttl)  # type: ignore[union-attr]
+
+    async def after_serving(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+
+
+# Windows following one answer in one process; each costs a connection, and a poll when remote.
+FOLLOWERS_PER_ANSWER = 16
+
+
+def followers() -> Places:
+    """The streams following each answer in this process."""
+    return current_app.extensions["followers"]
+
+
+def too_many_message(retry_after: int) -> str:
+    """What a rate-limited person reads, depending on what they were doing."""
+    if request.endpoint in ("chat.ask", "chat.regenerate", "chat.edit"):
+        return messages.too_many("ask", retry_after)
+    if request.endpoint == "auth.login":
+        return messages.too_many("sign in", retry_after)
+    return messages.too_many("", retry_after)
+
+
+def init_app(app: Quart) -> None:
+    """Count requests per client (in memory, or in Redis when REDIS_URL is set) and streams per process."""
+    config = app.config["ANSWERS"]
+    store = RedisStore(config.redis_url) if config.redis_url else MemoryStore()
+    app.extensions["rate_limiter"] = RateLimiter(app, key_function=client_address, store=store)
+    app.extensions["followers"] = Places(FOLLOWERS_PER_ANSWER)

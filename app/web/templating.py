@@ -1,0 +1,32 @@
+"""What templates get besides their context: filters that present exchanges, statuses and messages."""
+
+from __future__ import annotations
+
+from flask.templating import _default_template_ctx_processor as _flask_processor
+from quart import Quart
+
+from .. import messages
+from ..rendering.answers import markdown
+from ..rendering.preview import preview
+from ..rendering.times import iso_time, seconds, short_time
+from ..storage.status import LIVE, Status
+
+
+def init_app(app: Quart) -> None:
+    """Register the filters, and the statuses and messages templates compare with and show."""
+    app.jinja_env.filters.update(
+        markdown=markdown, preview=preview, iso_time=iso_time, short_time=short_time, seconds=seconds
+    )
+    app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages)
+
+
+def drop_flask_processors(app: Quart) -> None:
+    """Remove the context processor each blueprint inherits from Flask (call after registering them).
+
+    Quart runs that plain function in a worker thread on every render of a blueprint's
+    template, and it adds nothing: Flask's context is never set under Quart, whose own
+    processor already provides `request` and `g`.
+    """
+    for name, processors in app.template_context_processors.items():
+        if name is not None:
+            processors[:] = [processor for processor in processors if processor is not _flask_processor]
