@@ -27,7 +27,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 answers \
  && useradd --uid 10001 --gid answers --no-create-home --home-dir /app --shell /usr/sbin/nologin answers \
- && install -d -o answers -g answers /app/instance
+ && install -d -m 0700 -o answers -g answers /app/instance
 
 # The pinned runtime dependencies, in a virtual environment copied whole into the runtime.
 FROM python AS venv

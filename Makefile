@@ -6,17 +6,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test soak test-setup assets setup clean bench bench-history bench-storage bench-weight profile seed
+.PHONY: run test lint format soak test-setup assets setup clean bench bench-history bench-storage bench-weight profile seed audit
 
 run: setup
 	$(BIN)/python -m app
 
-test: setup test-setup
+test: setup test-setup lint
 	$(BIN)/python -m pytest
+
+# Ruff: the lint rules of pyproject.toml, and the code formatted as `make format` leaves it.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --select I --fix .
+	$(BIN)/ruff format .
+
+# Known vulnerabilities of the pinned Python packages (pip-audit) and of package-lock.json (npm audit).
+# It asks the advisory services, so it is not part of `make test`; one it cannot reach fails the run, saying so.
+audit: $(VENV)/.installed
+	$(BIN)/python .ci/audit.py
 
 # 200 concurrent chats for SOAK_SECONDS (60) against Hypercorn; not part of `make test`.
 soak: setup
-	$(BIN)/python -m tests.perf.soak
+	$(BIN)/python -m bench.soak
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 
@@ -36,7 +50,7 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 
 # Prints the first load's requests and bytes (uncompressed and gzip), measured in Chromium.
 bench-weight: setup test-setup
-	$(BIN)/python -m tests.perf.bench_page_weight
+	$(BIN)/python -m bench.page_weight
 
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root).
 test-setup:
@@ -44,28 +58,28 @@ test-setup:
 
 # Inserts/s and chats/s at 50 concurrent chats on SQLite and MariaDB (not part of `make test`).
 bench-storage: setup
-	$(BIN)/python -m tests.perf.bench_storage
+	$(BIN)/python -m bench.storage
 
 # Fill a database with realistic exchanges (not part of `make test`):
 #   make seed ROWS=1000000 SEED_DATABASE_URL=mysql://user:pass@127.0.0.1:3306/answers
 ROWS ?= 1000000
 SEED_DATABASE_URL ?= sqlite:///instance/seed.db
 seed: setup
-	$(BIN)/python -m tests.perf.seed --rows $(ROWS) --database-url $(SEED_DATABASE_URL)
+	$(BIN)/python -m bench.seed --rows $(ROWS) --database-url $(SEED_DATABASE_URL)
 
 # The history page at 1,000 and 1,000,000 rows on SQLite and MySQL; prints figures (minutes).
 bench-history: setup
-	$(BIN)/python -m tests.perf.bench_history
+	$(BIN)/python -m bench.history
 
 assets: $(VENDOR)/.copied
 
 # Speed and memory figures against their baselines; refreshes docs/BENCHMARKS.md.
 bench: setup $(VENV)/.bench-installed
-	$(BIN)/python -m tests.perf.bench
+	$(BIN)/python -m bench
 
 # Where the CPU goes during 1,000 concurrent chats (py-spy samples, by part of the stack).
 profile: setup $(VENV)/.bench-installed
-	$(BIN)/python -m tests.perf.profile_chats
+	$(BIN)/python -m bench.profile_chats
 
 $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt

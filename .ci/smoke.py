@@ -49,7 +49,8 @@ def main(base: str, health_only: bool) -> int:
     if not token:
         return 1
     status, fragment = fetch(
-        "/ask", {"question": "What is 2 + 2?", "conversation_id": "", "csrf_token": token.group(1)},
+        "/ask",
+        {"question": "What is 2 + 2?", "conversation_id": "", "csrf_token": token.group(1)},
         **{"HX-Request": "true"},
     )
     exchange = EXCHANGE_ID.search(fragment)
@@ -67,7 +68,11 @@ def main(base: str, health_only: bool) -> int:
         print("FAIL the stream did not end with the rendered answer and a done event")
         return 1
     status, metrics = fetch("/metrics")
-    moved = [line for line in metrics.splitlines() if line.startswith(("answers_answers_total", "answers_tokens_total"))]
+    moved = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith(("answers_answers_total", "answers_tokens_total"))
+    ]
     print(f"GET /metrics -> {status}: " + "; ".join(moved))
     if not any(line.startswith('answers_answers_total{status="done"}') for line in moved):
         print("FAIL /metrics does not count the answer")

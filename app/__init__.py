@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import answering, errors, limits, llm, logs, security, storage, templating
+from . import answers, storage, web
 from .config import ROOT, Config
-from .ids import IdConverter
+from .web import templating
 
 
 def create_app(config: Config | None = None) -> Quart:
@@ -25,24 +25,14 @@ def create_app(config: Config | None = None) -> Quart:
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
-
-    logs.init_app(app)
-    app.url_map.converters["int"] = IdConverter
-    security.init_app(app)
-    limits.init_app(app)
-    # Before storage: running answers are stored at shutdown, before the database closes.
-    answering.init_app(app)
+    web.init_app(app)
     storage.init_app(app)
-    llm.init_app(app)
-    templating.init_app(app)
-    errors.init_app(app)
+    # After storage: answers start once the database is open, and are stored before it closes.
+    answers.init_app(app)
 
     from .views import auth, chat, conversations, health, history
 
-    app.register_blueprint(chat.bp)
-    app.register_blueprint(conversations.bp)
-    app.register_blueprint(history.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(auth.bp)
+    for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp):
+        app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

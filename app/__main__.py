@@ -7,12 +7,13 @@ import signal
 import sys
 
 import uvloop
-
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
 from . import create_app
 from .config import Config, ConfigError
+
+BACKLOG = 2048
 
 
 def main() -> int:
@@ -27,6 +28,9 @@ def main() -> int:
     server.bind = [f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}"]
     server.accesslog = None
     server.graceful_timeout = 10
+    # Hypercorn's default queue of 100 unaccepted connections drops the rest of a burst of
+    # visitors, whose connections then wait seconds for TCP to try again.
+    server.backlog = BACKLOG
     print(f"GPT Answers on http://{config.host}:{config.port}/ (model: {config.model_name})", flush=True)
     # uvloop: the event loop's own work (sockets, timers, callbacks) at a fraction of the cost.
     asyncio.run(_serve(app, server), loop_factory=uvloop.new_event_loop)

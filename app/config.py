@@ -7,12 +7,14 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from dotenv import load_dotenv
+
+from .private import private_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -58,6 +60,7 @@ class Config:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float | None = None
     llm_timeout: float = 60.0
+    answer_lease_seconds: float = 15.0
     database_url: str = f"sqlite:///{INSTANCE / 'answers.db'}"
     secret_key: str = field(default="", repr=False)
     host: str = "127.0.0.1"
@@ -83,10 +86,6 @@ class Config:
     def model_name(self) -> str:
         """The model name shown to people and stored with each answer."""
         return "demo" if self.demo else self.llm_model
-
-    def with_(self, **changes: Any) -> Config:
-        """Return a copy with some settings changed (used by tests)."""
-        return replace(self, **changes)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -168,6 +167,13 @@ def _temperature(raw: str) -> float:
     return value
 
 
+def _lease_seconds(raw: str) -> float:
+    value = _float(raw)
+    if not value >= 1:
+        raise ValueError("must be a number of seconds, at least 1")
+    return value
+
+
 def _port(raw: str) -> int:
     value = _int(raw)
     if not 0 < value < 65536:
@@ -228,9 +234,13 @@ def _rate(raw: str) -> Rate:
 
 def _networks(raw: str) -> tuple[Network, ...]:
     try:
-        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()
+        )
     except ValueError:
-        raise ValueError("must be a comma-separated list of IP addresses or networks, like 10.0.0.0/8") from None
+        raise ValueError(
+            "must be a comma-separated list of IP addresses or networks, like 10.0.0.0/8"
+        ) from None
 
 
 _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -242,6 +252,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "system_prompt": ("SYSTEM_PROMPT", _text),
     "temperature": ("TEMPERATURE", _temperature),
     "llm_timeout": ("LLM_TIMEOUT", _positive_float),
+    "answer_lease_seconds": ("ANSWER_LEASE_SECONDS", _lease_seconds),
     "database_url": ("DATABASE_URL", _database_url),
     "secret_key": ("SECRET_KEY", _secret),
     "host": ("HOST", _text),
@@ -285,7 +296,7 @@ def _stored_secret_key(instance: Path) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)
     draft = instance / f".secret_key.{os.getpid()}"
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as file:

@@ -8,8 +8,7 @@ by any worker, adds them up (the container image does this).
 from __future__ import annotations
 
 import os
-import sqlite3
-from typing import TYPE_CHECKING
+from http import HTTPStatus
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,34 +19,40 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
-from pymysql.err import MySQLError
-
-from .storage.base import DatabaseUnavailable
-
-if TYPE_CHECKING:
-    from .storage.exchanges import Outcome
-
-DATABASE_FAILURES = (DatabaseUnavailable, sqlite3.Error, MySQLError)
 
 # Answers take seconds, not milliseconds: buckets up to two minutes.
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
+# Every label value comes from a fixed set: a value per distinct client input would grow without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
+KNOWN_STATUSES = frozenset(status.value for status in HTTPStatus)
+UNMATCHED_ROUTE = "<unmatched>"
 
-requests = Counter("answers_http_requests", "HTTP requests served, by route and status.", ["method", "route", "status"])
+requests = Counter(
+    "answers_http_requests", "HTTP requests served, by route and status.", ["method", "route", "status"]
+)
 request_seconds = Histogram(
-    "answers_http_request_duration_seconds", "Time from request to the end of the response body.", ["route"],
+    "answers_http_request_duration_seconds",
+    "Time from request to the end of the response body.",
+    ["route"],
 )
 answers = Counter("answers_answers", "Answers finished, by how they ended.", ["status"])
 first_token_seconds = Histogram(
-    "answers_time_to_first_token_seconds", "Time from claiming a question to its first streamed text.",
+    "answers_time_to_first_token_seconds",
+    "Time from claiming a question to its first streamed text.",
     buckets=LATENCY_BUCKETS,
 )
 answer_seconds = Histogram(
-    "answers_answer_duration_seconds", "Time from claiming a question to storing its answer.",
+    "answers_answer_duration_seconds",
+    "Time from claiming a question to storing its answer.",
     buckets=LATENCY_BUCKETS,
 )
 tokens = Counter("answers_tokens", "Tokens reported by the model.", ["direction"])
-database_errors = Counter("answers_database_errors", "Requests or writes that failed because of the database.")
-spooled_writes = Counter("answers_spooled_writes", "Writes kept in the local spool while the database was away.")
+database_errors = Counter(
+    "answers_database_errors", "Requests or writes that failed because of the database."
+)
+spooled_writes = Counter(
+    "answers_spooled_writes", "Writes kept in the local spool while the database was away."
+)
 
 
 def exposition() -> tuple[bytes, str]:
@@ -59,16 +64,23 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def count_answer(outcome: Outcome) -> None:
+def count_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count a served request under bounded labels: a known method or "other", its route rule, its status."""
+    requests.labels(method if method in KNOWN_METHODS else "other", route, status_label(status)).inc()
+    request_seconds.labels(route).observe(seconds)
+
+
+def status_label(status: int) -> str:
+    """A status code as a label: the code when it is a known one, else its class (`5xx`)."""
+    return str(status) if status in KNOWN_STATUSES else f"{status // 100}xx"
+
+
+def count_answer(
+    status: str, latency_ms: int | None, prompt_tokens: int | None, completion_tokens: int | None
+) -> None:
     """Count a finished answer: its status, duration and tokens."""
-    answers.labels(outcome.status).inc()
-    if outcome.latency_ms is not None:
-        answer_seconds.observe(outcome.latency_ms / 1000)
-    tokens.labels("in").inc(outcome.prompt_tokens or 0)
-    tokens.labels("out").inc(outcome.completion_tokens or 0)
-
-
-def count_error(error: BaseException) -> None:
-    """Count a request that failed on an unexpected error, if the database caused it."""
-    if isinstance(error, DATABASE_FAILURES):
-        database_errors.inc()
+    answers.labels(status).inc()
+    if latency_ms is not None:
+        answer_seconds.observe(latency_ms / 1000)
+    tokens.labels("in").inc(prompt_tokens or 0)
+    tokens.labels("out").inc(completion_tokens or 0)

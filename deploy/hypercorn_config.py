@@ -12,6 +12,8 @@ bind = [f"0.0.0.0:{_os.environ.get('PORT') or '5000'}"]
 workers = int(_os.environ.get("WEB_CONCURRENCY") or _os.environ.get("WORKERS") or "2")
 # Answers stream for a while: on SIGTERM, give open streams this long to finish.
 graceful_timeout = float(_os.environ.get("GRACEFUL_TIMEOUT") or "120")
+# A burst of visitors past the default queue of 100 waits seconds for TCP to retry.
+backlog = 2048
 # The app logs each request itself, as JSON, with its id and duration.
 accesslog = None
 # uvloop runs the event loop's own work at a fraction of asyncio's cost.

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from quart import Quart, current_app
 
-from .base import Database, DatabaseUnavailable, Executor, Result, Row
+from .base import CommitUnknown, Database, DatabaseUnavailable, Executor, Result, Row
 from .migrations import migrate
 from .spool import Spool
 
 __all__ = [
-    "Database", "DatabaseUnavailable", "Executor", "Result", "Row", "Spool",
-    "get_db", "get_spool", "init_app", "migrate", "open_database",
+    "CommitUnknown",
+    "Database",
+    "DatabaseUnavailable",
+    "Executor",
+    "Result",
+    "Row",
+    "Spool",
+    "get_db",
+    "get_spool",
+    "init_app",
+    "is_database_failure",
+    "migrate",
+    "open_database",
 ]
 
 # How often spooled writes are retried while the app serves.
@@ -48,10 +58,10 @@ def open_database(url: str) -> Database:
 
 
 def init_app(app: Quart) -> None:
-    """Open and migrate the database, and replay spooled writes, while serving; close after."""
+    """Open and migrate the database, and replay spooled writes, while the app serves; close after."""
 
-    @app.before_serving
-    async def open_db() -> None:
+    @app.while_serving
+    async def database() -> AsyncIterator[None]:
         config = app.config["ANSWERS"]
         db = open_database(config.database_url)
         await db.open()
@@ -61,21 +71,22 @@ def init_app(app: Quart) -> None:
         spool = Spool(config.instance_path / "spool", db)
         app.extensions["db"] = db
         app.extensions["spool"] = spool
-        app.extensions["spool_replayer"] = asyncio.create_task(
-            spool.keep_replaying(app.config.get("SPOOL_REPLAY_SECONDS", REPLAY_SECONDS))
-        )
-
-    @app.after_serving
-    async def close_db() -> None:
-        replayer = app.extensions.pop("spool_replayer", None)
-        if replayer is not None:
-            replayer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await replayer
-        app.extensions.pop("spool", None)
-        db = app.extensions.pop("db", None)
-        if db is not None:
+        spool.start_replaying(REPLAY_SECONDS)
+        try:
+            yield
+        finally:
+            await spool.stop_replaying()
+            del app.extensions["spool"], app.extensions["db"]
             await db.close()
+
+
+def is_database_failure(error: BaseException) -> bool:
+    """Whether an error came from the database (unreachable, or a driver error), not from the app."""
+    import sqlite3
+
+    from pymysql.err import MySQLError
+
+    return isinstance(error, (DatabaseUnavailable, sqlite3.Error, MySQLError))
 
 
 def get_db() -> Database:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
 
 Row = dict[str, Any]
 Params = Mapping[str, Any] | None
@@ -15,6 +18,10 @@ Dialect = Literal["sqlite", "mysql"]
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or refused the work for a reason outside the query."""
+
+
+class CommitUnknown(DatabaseUnavailable):
+    """The connection was lost while committing: the transaction may or may not have landed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,8 @@ class Database(Executor):
     """A pool of connections to one database, opened at start-up and closed at shutdown."""
 
     dialect: Dialect
+    # How long to wait before running again what failed on a connection.
+    retry_pause: float = 0.0
 
     @abstractmethod
     async def open(self) -> None:
@@ -59,8 +68,27 @@ class Database(Executor):
         """Release every connection."""
 
     @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Executor]:
-        """Run the statements of the block atomically on one connection."""
+    def transaction(self, fresh: bool = False) -> AbstractAsyncContextManager[Executor]:
+        """Run the statements of the block atomically on one connection (a new one when `fresh`)."""
+
+    async def transact(self, work: Callable[[Executor], Awaitable[T]], *, idempotent: bool = False) -> T:
+        """Run `work` in a transaction, once more on a fresh connection if the first one failed.
+
+        A transaction that failed before its commit was rolled back and is always run again;
+        one whose commit reply was lost (CommitUnknown) only when `idempotent` says that
+        running it twice does no more than once (a form key, a claim resolved by its token).
+        """
+        try:
+            async with self.transaction() as tx:
+                return await work(tx)
+        except CommitUnknown:
+            if not idempotent:
+                raise
+        except DatabaseUnavailable:
+            pass
+        await asyncio.sleep(self.retry_pause)
+        async with self.transaction(fresh=True) as tx:
+            return await work(tx)
 
     @property
     @abstractmethod

@@ -72,10 +72,8 @@ async def rename(db: Executor, conversation_id: int, owner: str, title: str) -> 
 
 
 async def delete(db: Executor, conversation_id: int, owner: str) -> bool:
-    """Delete the owner's conversation and its exchanges; False if it is not theirs."""
-    if await get(db, conversation_id, owner) is None:
-        return False
-    params = {"id": conversation_id, "owner": owner}
-    await db.execute("DELETE FROM exchanges WHERE conversation_id = :id AND owner = :owner", params)
-    await db.execute("DELETE FROM conversations WHERE id = :id AND owner = :owner", params)
-    return True
+    """Delete the owner's conversation with its exchanges (the foreign key cascades); False if not theirs."""
+    result = await db.execute(
+        "DELETE FROM conversations WHERE id = :id AND owner = :owner", {"id": conversation_id, "owner": owner}
+    )
+    return result.rowcount == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _DDL = {
@@ -62,6 +62,11 @@ def search_index(dialect: str) -> tuple[str, ...]:
 def utcnow() -> str:
     """The current UTC time in the text form both engines store and compare alike."""
     return datetime.now(UTC).strftime(TIME_FORMAT)
+
+
+def utc_in(seconds: float) -> str:
+    """The UTC time `seconds` from now (before now when negative), in the stored text form."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime(TIME_FORMAT)
 
 
 def as_datetime(value: Any) -> datetime | None:

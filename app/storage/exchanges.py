@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .base import Executor, Row
-from .dialects import utcnow
+from .dialects import utc_in, utcnow
+from .status import CONTEXT, FINISHED, Status
 
-PENDING = "pending"
-STREAMING = "streaming"
-DONE = "done"
-ERROR = "error"
-STOPPED = "stopped"
-INTERRUPTED = "interrupted"
-# Asked to stop while another process streams it; that process ends it as `stopped`.
-STOPPING = "stopping"
-FINISHED = frozenset({DONE, ERROR, STOPPED, INTERRUPTED})
-LIVE = frozenset({PENDING, STREAMING, STOPPING})
-
-_COLUMNS = (
-    "id, conversation_id, owner, question, answer, status, model, prompt_tokens,"
-    " completion_tokens, latency_ms, error, created_at, answered_at"
+# The shape of an exchange as every query returns it.
+COLUMNS = (
+    "id",
+    "conversation_id",
+    "owner",
+    "question",
+    "answer",
+    "status",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "error",
+    "created_at",
+    "answered_at",
 )
+SELECT = ", ".join(COLUMNS)
 
 
 @dataclass(slots=True)
@@ -38,20 +43,47 @@ class Outcome:
     answered_at: str = field(default_factory=utcnow)
 
 
+def row(**values: Any) -> Row:
+    """An exchange with the given values and every other column empty."""
+    return dict.fromkeys(COLUMNS) | values
+
+
+def one_of(name: str, statuses: Iterable[Status]) -> tuple[str, dict[str, Status]]:
+    """`IN (…)` over some statuses, as SQL with named parameters and the parameters."""
+    params = {f"{name}_{number}": status for number, status in enumerate(sorted(statuses))}
+    return "(" + ", ".join(f":{key}" for key in params) + ")", params
+
+
 async def create(
-    db: Executor, conversation_id: int, owner: str, question: str, ask_key: str | None = None,
-    *, now: str | None = None, new_conversation: bool = False,
+    db: Executor,
+    conversation_id: int,
+    owner: str,
+    question: str,
+    ask_key: str | None = None,
+    *,
+    now: str | None = None,
+    new_conversation: bool = False,
+    claim_within: float = 15.0,
 ) -> int:
     """Store a question as pending (asked `now`, by default the current time) and return the exchange id.
 
     The conversation becomes the most recently active one, unless `new_conversation`
-    says it was created at this same `now` (so it already is).
+    says it was created at this same `now` (so it already is). A question nobody claims
+    within `claim_within` seconds is answered by the sweeper.
     """
     now = now or utcnow()
     result = await db.execute(
-        "INSERT INTO exchanges (conversation_id, owner, question, status, ask_key, created_at)"
-        " VALUES (:conversation_id, :owner, :question, 'pending', :ask_key, :now)",
-        {"conversation_id": conversation_id, "owner": owner, "question": question, "ask_key": ask_key, "now": now},
+        "INSERT INTO exchanges (conversation_id, owner, question, status, ask_key, created_at, lease_until)"
+        " VALUES (:conversation_id, :owner, :question, :pending, :ask_key, :now, :claim_by)",
+        {
+            "conversation_id": conversation_id,
+            "owner": owner,
+            "question": question,
+            "ask_key": ask_key,
+            "now": now,
+            "pending": Status.PENDING,
+            "claim_by": utc_in(claim_within),
+        },
     )
     if not new_conversation:
         await db.execute(
@@ -64,46 +96,95 @@ async def create(
 
 def stored(exchange_id: int, conversation_id: int, owner: str, question: str, now: str) -> Row:
     """The row `create` stored, as `get` returns it, without reading it back."""
-    return {
-        "id": exchange_id, "conversation_id": conversation_id, "owner": owner, "question": question,
-        "answer": None, "status": PENDING, "model": None, "prompt_tokens": None, "completion_tokens": None,
-        "latency_ms": None, "error": None, "created_at": now, "answered_at": None,
-    }
+    return row(
+        id=exchange_id,
+        conversation_id=conversation_id,
+        owner=owner,
+        question=question,
+        status=Status.PENDING.value,
+        created_at=now,
+    )
 
 
 async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:
     """Return the owner's exchange, or None."""
     return await db.fetch_one(
-        f"SELECT {_COLUMNS} FROM exchanges WHERE id = :id AND owner = :owner",
+        f"SELECT {SELECT} FROM exchanges WHERE id = :id AND owner = :owner",
         {"id": exchange_id, "owner": owner},
     )
+
+
+async def delete(db: Executor, exchange_id: int, owner: str) -> bool:
+    """Delete one of the owner's exchanges; False if it is not theirs or is gone."""
+    result = await db.execute(
+        "DELETE FROM exchanges WHERE id = :id AND owner = :owner", {"id": exchange_id, "owner": owner}
+    )
+    return result.rowcount == 1
 
 
 async def by_ask_key(db: Executor, owner: str, ask_key: str) -> Row | None:
     """Return the owner's exchange stored from the composer form with this key, or None."""
     return await db.fetch_one(
-        f"SELECT {_COLUMNS} FROM exchanges WHERE owner = :owner AND ask_key = :ask_key",
+        f"SELECT {SELECT} FROM exchanges WHERE owner = :owner AND ask_key = :ask_key",
         {"owner": owner, "ask_key": ask_key},
     )
 
 
-async def claim(db: Executor, exchange_id: int) -> bool:
-    """Mark a pending exchange as streaming; only one caller anywhere ever wins."""
+async def claim(db: Executor, exchange_id: int, token: str, until: str) -> bool:
+    """Mark a pending exchange as streaming, leased to `token` until `until`; one claimant ever wins.
+
+    A claim whose reply was lost is settled by reading the lease's holder (`holder`), not
+    by this row count: a claim repeated after it landed matches no pending row.
+    """
     result = await db.execute(
-        "UPDATE exchanges SET status = 'streaming' WHERE id = :id AND status = 'pending'",
-        {"id": exchange_id},
+        "UPDATE exchanges SET status = :streaming, lease_owner = :token, lease_until = :until"
+        " WHERE id = :id AND status = :pending",
+        {
+            "id": exchange_id,
+            "token": token,
+            "until": until,
+            "streaming": Status.STREAMING,
+            "pending": Status.PENDING,
+        },
     )
     return result.rowcount == 1
 
 
-async def finish(db: Executor, exchange_id: int, outcome: Outcome) -> None:
-    """Write how the answer ended; writing the same outcome twice changes nothing more."""
+async def holder(db: Executor, exchange_id: int) -> str | None:
+    """The token holding an exchange's lease, if any."""
+    found = await db.fetch_one("SELECT lease_owner FROM exchanges WHERE id = :id", {"id": exchange_id})
+    return found["lease_owner"] if found else None
+
+
+async def renew(db: Executor, exchange_id: int, token: str, until: str, answer: str | None) -> bool:
+    """Extend a streaming answer's lease, saving its text when given; False once it is not this run's.
+
+    It stops being this run's when someone asked to stop it, a sweeper found its lease
+    lapsed, or it was asked again.
+    """
+    text = ", answer = :answer" if answer is not None else ""
+    result = await db.execute(
+        f"UPDATE exchanges SET lease_until = :until{text}"
+        " WHERE id = :id AND status = :streaming AND lease_owner = :token",
+        {"id": exchange_id, "token": token, "until": until, "answer": answer, "streaming": Status.STREAMING},
+    )
+    return result.rowcount == 1
+
+
+async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | None = None) -> None:
+    """Write how the answer ended (if the run holding `token` still owns it); twice changes nothing more.
+
+    A run swept as interrupted while it was still alive still writes its end; one whose
+    question was asked again meanwhile does not overwrite the new answer.
+    """
+    owned = "" if token is None else " AND lease_owner = :token"
     await db.execute(
         "UPDATE exchanges SET answer = :answer, status = :status, model = :model,"
         " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
-        " latency_ms = :latency_ms, error = :error, answered_at = :now WHERE id = :id",
+        f" latency_ms = :latency_ms, error = :error, answered_at = :now WHERE id = :id{owned}",
         {
             "id": exchange_id,
+            "token": token,
             "answer": outcome.answer,
             "status": outcome.status,
             "model": outcome.model,
@@ -116,57 +197,93 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome) -> None:
     )
 
 
-async def save_partial(db: Executor, exchange_id: int, answer: str) -> bool:
-    """Store the answer so far while it streams; False once someone asked to stop it."""
-    result = await db.execute(
-        "UPDATE exchanges SET answer = :answer WHERE id = :id AND status = 'streaming'",
-        {"id": exchange_id, "answer": answer},
+async def sweep(db: Executor) -> int:
+    """End the answers whose lease lapsed (their process is gone): stopped if asked to stop, else interrupted.
+
+    The text saved so far stays. Returns how many were finished.
+    """
+    now = utcnow()
+    ended = 0
+    for live, ending in ((Status.STREAMING, Status.INTERRUPTED), (Status.STOPPING, Status.STOPPED)):
+        result = await db.execute(
+            "UPDATE exchanges SET status = :ending, answered_at = :now"
+            " WHERE status = :live AND lease_until < :now",
+            {"live": live, "ending": ending, "now": now},
+        )
+        ended += result.rowcount
+    return ended
+
+
+async def unclaimed(db: Executor, limit: int) -> list[Row]:
+    """Pending exchanges nobody claimed in time, oldest first."""
+    return await db.fetch_all(
+        f"SELECT {SELECT} FROM exchanges WHERE status = :pending AND lease_until < :now"
+        " ORDER BY lease_until LIMIT :limit",
+        {"pending": Status.PENDING, "now": utcnow(), "limit": limit},
     )
-    return result.rowcount == 1
 
 
-async def status(db: Executor, exchange_id: int) -> str | None:
+async def status(db: Executor, exchange_id: int) -> Status | None:
     """Return an exchange's status (a cheap look-up by primary key)."""
-    row = await db.fetch_one("SELECT status FROM exchanges WHERE id = :id", {"id": exchange_id})
-    return row["status"] if row else None
+    found = await db.fetch_one("SELECT status FROM exchanges WHERE id = :id", {"id": exchange_id})
+    return Status(found["status"]) if found else None
 
 
 async def progress(db: Executor, exchange_id: int) -> Row | None:
-    """Return the status and the answer so far of an exchange another process may be streaming."""
-    return await db.fetch_one("SELECT status, answer FROM exchanges WHERE id = :id", {"id": exchange_id})
+    """Return an exchange another process may be streaming, with its status and answer so far."""
+    return await db.fetch_one(f"SELECT {SELECT} FROM exchanges WHERE id = :id", {"id": exchange_id})
 
 
 async def request_stop(db: Executor, exchange_id: int, owner: str) -> None:
     """Stop an answer: one not yet started ends at once, a streaming one is flagged for its streamer."""
-    params = {"id": exchange_id, "owner": owner, "now": utcnow()}
+    params = {
+        "id": exchange_id,
+        "owner": owner,
+        "now": utcnow(),
+        "pending": Status.PENDING,
+        "streaming": Status.STREAMING,
+        "stopped": Status.STOPPED,
+        "stopping": Status.STOPPING,
+    }
     await db.execute(
-        "UPDATE exchanges SET status = 'stopped', answer = '', answered_at = :now"
-        " WHERE id = :id AND owner = :owner AND status = 'pending'",
+        "UPDATE exchanges SET status = :stopped, answer = '', answered_at = :now"
+        " WHERE id = :id AND owner = :owner AND status = :pending",
         params,
     )
     await db.execute(
-        "UPDATE exchanges SET status = 'stopping' WHERE id = :id AND owner = :owner AND status = 'streaming'",
+        "UPDATE exchanges SET status = :stopping WHERE id = :id AND owner = :owner AND status = :streaming",
         params,
     )
 
 
 async def last_in_conversation(db: Executor, conversation_id: int) -> int | None:
     """Return the id of a conversation's latest exchange."""
-    row = await db.fetch_one(
+    found = await db.fetch_one(
         "SELECT id FROM exchanges WHERE conversation_id = :id ORDER BY id DESC LIMIT 1",
         {"id": conversation_id},
     )
-    return row["id"] if row else None
+    return found["id"] if found else None
 
 
-async def ask_again(db: Executor, exchange_id: int, owner: str, question: str) -> bool:
+async def ask_again(
+    db: Executor, exchange_id: int, owner: str, question: str, claim_within: float = 15.0
+) -> bool:
     """Clear a finished exchange's answer so it is answered anew (to regenerate, retry or edit)."""
+    finished, params = one_of("finished", FINISHED)
     result = await db.execute(
-        "UPDATE exchanges SET question = :question, answer = NULL, status = 'pending', model = NULL,"
+        "UPDATE exchanges SET question = :question, answer = NULL, status = :pending, model = NULL,"
         " prompt_tokens = NULL, completion_tokens = NULL, latency_ms = NULL, error = NULL,"
-        " answered_at = NULL, created_at = :now"
-        " WHERE id = :id AND owner = :owner AND status IN ('done', 'error', 'stopped', 'interrupted')",
-        {"id": exchange_id, "owner": owner, "question": question, "now": utcnow()},
+        " answered_at = NULL, created_at = :now, lease_owner = NULL, lease_until = :claim_by"
+        f" WHERE id = :id AND owner = :owner AND status IN {finished}",
+        {
+            "id": exchange_id,
+            "owner": owner,
+            "question": question,
+            "now": utcnow(),
+            "claim_by": utc_in(claim_within),
+            "pending": Status.PENDING,
+            **params,
+        },
     )
     return result.rowcount == 1
 
@@ -175,21 +292,22 @@ async def context(db: Executor, conversation_id: int, before_id: int, limit: int
     """Return the last answered exchanges before one, oldest first, to give the model context."""
     if limit <= 0:
         return []
+    answered, params = one_of("answered", CONTEXT)
     rows = await db.fetch_all(
         "SELECT question, answer FROM exchanges"
         " WHERE conversation_id = :conversation_id AND id < :before"
-        " AND status IN ('done', 'stopped', 'interrupted') AND answer IS NOT NULL"
+        f" AND status IN {answered} AND answer IS NOT NULL"
         " ORDER BY id DESC LIMIT :limit",
-        {"conversation_id": conversation_id, "before": before_id, "limit": limit},
+        {"conversation_id": conversation_id, "before": before_id, "limit": limit, **params},
     )
     rows.reverse()
     return rows
 
 
-async def in_conversation(db: Executor, conversation_id: int) -> list[Row]:
-    """Return every exchange of a conversation, oldest first."""
+async def in_conversation(db: Executor, conversation_id: int, before: int | None, limit: int) -> list[Row]:
+    """Return up to `limit` exchanges of a conversation older than `before` (any, when None), newest first."""
+    older = "" if before is None else " AND id < :before"
     return await db.fetch_all(
-        f"SELECT {_COLUMNS} FROM exchanges WHERE conversation_id = :id ORDER BY id",
-        {"id": conversation_id},
+        f"SELECT {SELECT} FROM exchanges WHERE conversation_id = :id{older} ORDER BY id DESC LIMIT :limit",
+        {"id": conversation_id, "before": before, "limit": limit},
     )
-

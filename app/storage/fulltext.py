@@ -25,7 +25,7 @@ class Term:
 
 
 def parse(query: str) -> list[Term]:
-    """Split a search into terms: words, "quoted phrases", and words ending in `*`; operators lose their power."""
+    """Split a search into terms: words, "quoted phrases" and `prefix*` words; operators lose their power."""
     terms: list[Term] = []
     for match in _TERM.finditer(query):
         phrase, word = match.groups()

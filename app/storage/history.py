@@ -1,4 +1,4 @@
-"""History queries: pages of one owner's exchanges by keyset, full-text search, exports, deletion."""
+"""History queries: pages of one owner's exchanges by keyset, full-text search, exports."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ from weakref import WeakKeyDictionary
 
 from . import fulltext
 from .base import Database, Row
-from .exchanges import DONE, ERROR, INTERRUPTED, PENDING, STOPPED, STREAMING
+from .exchanges import COLUMNS
+from .status import Status
 
-STATUSES = (DONE, ERROR, STOPPED, INTERRUPTED, STREAMING, PENDING)
+# In the order the history filter offers them.
+STATUSES = (Status.DONE, Status.ERROR, Status.STOPPED, Status.INTERRUPTED, Status.STREAMING, Status.PENDING)
 MAX_QUERY_CHARS = 200
 MAX_MODELS = 50
 # How many of the owner's newest rows a MySQL search reads in turn before it asks the index.
 RECENT_WINDOWS = (4_000, 40_000)
 
-_COLUMNS = (
-    "e.id, e.conversation_id, c.title AS conversation_title, e.question, e.answer, e.status, e.model,"
-    " e.prompt_tokens, e.completion_tokens, e.latency_ms, e.error, e.created_at, e.answered_at"
-)
+_COLUMNS = ", ".join(f"e.{name}" for name in COLUMNS) + ", c.title AS conversation_title"
 _mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictionary()
 
 
@@ -39,8 +38,11 @@ class Search:
 
     def args(self) -> dict[str, str]:
         """The search as URL query arguments, leaving out the empty ones."""
-        return {name: value for name, value in (("q", self.query), ("status", self.status),
-                                                ("model", self.model)) if value}
+        return {
+            name: value
+            for name, value in (("q", self.query), ("status", self.status), ("model", self.model))
+            if value
+        }
 
 
 async def page(db: Database, owner: str, search: Search, before: int | None, limit: int) -> list[Row]:
@@ -71,23 +73,6 @@ async def models(db: Database, owner: str) -> list[str]:
             break
         found.append(row["model"])
     return found
-
-
-async def delete_exchange(db: Database, owner: str, exchange_id: int) -> bool:
-    """Delete one of the owner's exchanges; False if it is not theirs or is gone."""
-    result = await db.execute(
-        "DELETE FROM exchanges WHERE id = :id AND owner = :owner", {"id": exchange_id, "owner": owner}
-    )
-    return result.rowcount == 1
-
-
-async def delete_conversation(db: Database, owner: str, conversation_id: int) -> bool:
-    """Delete one of the owner's conversations with all its exchanges; False if it is not theirs."""
-    result = await db.execute(
-        "DELETE FROM conversations WHERE id = :id AND owner = :owner",
-        {"id": conversation_id, "owner": owner},
-    )
-    return result.rowcount == 1
 
 
 async def _mysql_search_page(
@@ -167,14 +152,19 @@ def _narrowing(owner: str, search: Search, before: int | None, key: str) -> tupl
 
 def _word_matches(terms: list[fulltext.Term]) -> tuple[list[str], dict[str, str]]:
     """MySQL conditions finding each term as whole words in the question or the answer."""
-    where = [f"(e.question REGEXP :words{number} OR e.answer REGEXP :words{number})" for number in range(len(terms))]
+    where = [
+        f"(e.question REGEXP :words{number} OR e.answer REGEXP :words{number})"
+        for number in range(len(terms))
+    ]
     return where, {f"words{number}": fulltext.word_regexp(term) for number, term in enumerate(terms)}
 
 
 async def _rules(db: Database) -> fulltext.MySQLRules:
     """InnoDB's full-text settings of this server, read once."""
     if db not in _mysql_rules:
-        size = await db.fetch_one("SELECT @@innodb_ft_min_token_size AS size, @@innodb_ft_enable_stopword AS used")
+        size = await db.fetch_one(
+            "SELECT @@innodb_ft_min_token_size AS size, @@innodb_ft_enable_stopword AS used"
+        )
         words = await db.fetch_all("SELECT value FROM INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD")
         _mysql_rules[db] = fulltext.MySQLRules(
             min_token_size=int(size["size"]) if size else 3,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from .base import Database, Executor
-from .dialects import ddl, search_index, utcnow
+from .dialects import TIME_FORMAT, ddl, search_index, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +23,24 @@ def migration(step: Step) -> Step:
 
 @migration
 async def m001_conversations_and_exchanges(db: Executor, dialect: str) -> None:
-    await db.execute(ddl(dialect, """
+    await db.execute(
+        ddl(
+            dialect,
+            """
         CREATE TABLE conversations (
             id {pk},
             owner VARCHAR(64) NOT NULL,
             title VARCHAR(200) NOT NULL DEFAULT '',
             created_at {datetime} NOT NULL,
             updated_at {datetime} NOT NULL
-        ) {table_options}"""))
+        ) {table_options}""",
+        )
+    )
     await db.execute("CREATE INDEX conversations_owner ON conversations (owner, updated_at, id)")
-    await db.execute(ddl(dialect, """
+    await db.execute(
+        ddl(
+            dialect,
+            """
         CREATE TABLE exchanges (
             id {pk},
             conversation_id {fk} NOT NULL,
@@ -47,7 +56,9 @@ async def m001_conversations_and_exchanges(db: Executor, dialect: str) -> None:
             created_at {datetime} NOT NULL,
             answered_at {datetime},
             FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE
-        ) {table_options}"""))
+        ) {table_options}""",
+        )
+    )
     await db.execute("CREATE INDEX exchanges_conversation ON exchanges (conversation_id, id)")
     await db.execute("CREATE INDEX exchanges_owner ON exchanges (owner, id)")
 
@@ -72,13 +83,52 @@ async def m004_history_filters(db: Executor, dialect: str) -> None:
     await db.execute("CREATE INDEX exchanges_owner_model ON exchanges (owner, model, id)")
 
 
+@migration
+async def m005_sessions(db: Executor, dialect: str) -> None:
+    # Signed-in sessions live on the server too, so signing out revokes a copied cookie.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE sessions (
+            id CHAR(64) NOT NULL PRIMARY KEY,
+            owner VARCHAR(64) NOT NULL,
+            created_at {datetime} NOT NULL,
+            seen_at {datetime} NOT NULL
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX sessions_owner ON sessions (owner)")
+    await db.execute("CREATE INDEX sessions_seen ON sessions (seen_at)")
+
+
+@migration
+async def m006_answer_leases(db: Executor, dialect: str) -> None:
+    # A running answer holds a lease its process renews; a lapsed one is finished by any
+    # instance's sweeper. A pending question's lease is the time by which someone should claim it.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN lease_owner VARCHAR(32)")
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN lease_until {datetime}"))
+    await db.execute("CREATE INDEX exchanges_lease ON exchanges (status, lease_until)")
+    # Answers live at the upgrade get a minute before the sweeper may take them.
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).strftime(TIME_FORMAT)
+    await db.execute(
+        "UPDATE exchanges SET lease_until = :soon WHERE status IN ('pending', 'streaming', 'stopping')",
+        {"soon": soon},
+    )
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
-    await db.execute(ddl(db.dialect, """
+    await db.execute(
+        ddl(
+            db.dialect,
+            """
         CREATE TABLE IF NOT EXISTS migrations (
             name VARCHAR(100) NOT NULL PRIMARY KEY,
             applied_at {datetime} NOT NULL
-        ) {table_options}"""))
+        ) {table_options}""",
+        )
+    )
     applied: list[str] = []
     async with db.transaction() as tx:
         if db.dialect == "mysql":

@@ -7,13 +7,13 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiomysql
 import pymysql
 from pymysql.constants import CLIENT
 
-from .base import Database, DatabaseUnavailable, Executor, Params, Result, Row
+from .base import CommitUnknown, Database, DatabaseUnavailable, Executor, Params, Result, Row
 from .turns import Turns
 
 T = TypeVar("T")
@@ -35,6 +35,17 @@ _TOKENS = re.compile(
 # too many connections, shutdown in progress, connection killed, read-only during a failover,
 # and every client-side error (2000–2999: cannot connect, server gone away, lost connection).
 _UNAVAILABLE_CODES = frozenset({1040, 1053, 1077, 1152, 1158, 1159, 1160, 1161, 1290, 1836, 1927, 4031})
+# Errors a cluster returns while it is healthy enough to take the work again at once: a Galera
+# node not yet ready (1047, WSREP has not yet prepared node), a certification conflict or
+# deadlock (1213), a lock wait timeout (1205), a commit that failed (1180).
+_TRANSIENT_CODES = frozenset({1047, 1180, 1205, 1213})
+# A statement that failed on its connection is tried once more on a new one, after this pause:
+# long enough for a proxy to stop sending new connections to a node that just died.
+RETRY_PAUSE_SECONDS = 0.25
+
+
+class _Waited(DatabaseUnavailable):
+    """No connection came free in time: the pool is busy (or its server too slow to answer)."""
 
 
 @lru_cache(maxsize=1024)
@@ -53,9 +64,12 @@ def is_unavailable(error: BaseException) -> bool:
     """Tell whether a driver error means the server cannot be reached or cannot take work now."""
     if isinstance(error, (OSError, asyncio.TimeoutError, pymysql.err.InterfaceError)):
         return True
-    if isinstance(error, pymysql.err.OperationalError):
-        code = error.args[0] if error.args else 0
-        return code in _UNAVAILABLE_CODES or 2000 <= code < 3000 or code == 0
+    if isinstance(error, pymysql.err.MySQLError):
+        code = error.args[0] if error.args and isinstance(error.args[0], int) else 0
+        if code in _TRANSIENT_CODES:
+            return True
+        if isinstance(error, pymysql.err.OperationalError):
+            return code in _UNAVAILABLE_CODES or 2000 <= code < 3000 or code == 0
     return False
 
 
@@ -63,6 +77,7 @@ class MySQLDatabase(Database):
     """MySQL/MariaDB behind the storage interface; each call borrows a pooled connection briefly."""
 
     dialect = "mysql"
+    retry_pause = RETRY_PAUSE_SECONDS
 
     def __init__(
         self,
@@ -84,6 +99,23 @@ class MySQLDatabase(Database):
         self.query_timeout = query_timeout
         self.pool_recycle = pool_recycle
         self._pool: aiomysql.Pool | None = None
+        self._settings: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "user": user,
+            "password": password,
+            "db": database,
+            "connect_timeout": connect_timeout,
+            "autocommit": True,
+            "charset": "utf8mb4",
+            # Rows "matched", not "changed", as SQLite counts them: a repeated UPDATE still reports 1.
+            "client_flag": CLIENT.FOUND_ROWS,
+            # UTC, strict about data, and no notes such as "table already exists" to fetch and log.
+            "init_command": (
+                "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION',"
+                " sql_notes = 0"
+            ),
+        }
         # Callers queue here, not on the pool's own lock: asyncio.Lock checks every waiter
         # on each acquire, which a burst of a thousand requests made quadratic.
         self._line = Turns(pool_size)
@@ -93,29 +125,22 @@ class MySQLDatabase(Database):
 
     async def open(self) -> None:
         try:
+            if await self._is_galera():
+                # Reads wait for the writes the cluster has already accepted: a question stored
+                # through one node is found by the next request, whichever node it reaches.
+                self._settings["init_command"] += ", wsrep_sync_wait = 1"
             self._pool = await aiomysql.create_pool(
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                password=self._password,
-                db=self.database,
                 minsize=1,
                 maxsize=self.pool_size,
                 # Recycled before the server's or a proxy's idle timeout can cut them.
                 pool_recycle=self.pool_recycle,
-                connect_timeout=self.connect_timeout,
-                autocommit=True,
-                charset="utf8mb4",
-                # Rows "matched", not "changed", as SQLite counts them: a repeated UPDATE still reports 1.
-                client_flag=CLIENT.FOUND_ROWS,
-                # UTC, strict about data, and no notes such as "table already exists" to fetch and log.
-                init_command=(
-                    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', sql_notes = 0"
-                ),
+                **self._settings,
             )
         except Exception as error:
             if is_unavailable(error):
-                raise DatabaseUnavailable(f"cannot reach MySQL at {self.host}:{self.port}: {error}") from error
+                raise DatabaseUnavailable(
+                    f"cannot reach MySQL at {self.host}:{self.port}: {error}"
+                ) from error
             raise
 
     async def close(self) -> None:
@@ -135,25 +160,59 @@ class MySQLDatabase(Database):
         """How many pooled connections are borrowed right now."""
         return 0 if self._pool is None else self._pool.size - self._pool.freesize
 
+    async def _is_galera(self) -> bool:
+        """Whether the server is a node of a Galera cluster (MySQL itself knows no such variable)."""
+        connection = await aiomysql.connect(**self._settings)
+        try:
+            async with connection.cursor() as cursor:
+                await cursor.execute("SELECT @@wsrep_on")
+                (on,) = await cursor.fetchone()
+                return bool(int(on))
+        except pymysql.err.MySQLError:
+            return False
+        finally:
+            connection.close()
+
     async def _with_connection(self, work: Callable[[_Statements], Awaitable[T]]) -> T:
-        async with self._connection() as connection:
+        """Run one statement; if its connection failed, run it once more on a new one.
+
+        Every statement the app runs on its own is safe to repeat: reads, and writes that set
+        values by key (a claim is settled by its token, not by its row count).
+        """
+        try:
+            async with self._connection() as connection:
+                return await work(_Statements(connection, self.query_timeout))
+        except _Waited:
+            raise  # the pool is busy, not broken: waiting again would only double the wait
+        except DatabaseUnavailable:
+            pass
+        await asyncio.sleep(self.retry_pause)
+        async with self._connection(fresh=True) as connection:
             return await work(_Statements(connection, self.query_timeout))
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[aiomysql.Connection]:
-        """Borrow a connection; one that failed is closed rather than handed to the next caller."""
+    async def _connection(self, fresh: bool = False) -> AsyncIterator[aiomysql.Connection]:
+        """Borrow a connection (a new one, past the pool, when `fresh`); a failed one is closed."""
         try:
             # The wait in line counts too: a server that is down fails everyone in time.
             async with asyncio.timeout(self.connect_timeout):
                 await self._line.acquire()
                 try:
-                    connection = await self.pool.acquire()
+                    pool = self.pool  # a closed database is not reopened, even for a fresh connection
+                    connection = await (aiomysql.connect(**self._settings) if fresh else pool.acquire())
                 except BaseException:
                     self._line.release()
                     raise
+        except TimeoutError as error:
+            raise _Waited(
+                f"MySQL at {self.host}:{self.port}: waiting for a connection"
+                f" took over {self.connect_timeout:g} s"
+            ) from error
         except Exception as error:
             if is_unavailable(error):
-                raise DatabaseUnavailable(f"cannot reach MySQL at {self.host}:{self.port}: {error}") from error
+                raise DatabaseUnavailable(
+                    f"cannot reach MySQL at {self.host}:{self.port}: {error}"
+                ) from error
             raise
         try:
             yield connection
@@ -167,7 +226,7 @@ class MySQLDatabase(Database):
             connection.close()
             raise
         finally:
-            if self._pool is None:
+            if fresh or self._pool is None:
                 connection.close()
             else:
                 self._pool.release(connection)
@@ -201,8 +260,8 @@ class MySQLDatabase(Database):
                     connection.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._connection() as connection:
+    async def transaction(self, fresh: bool = False) -> AsyncIterator[Executor]:
+        async with self._connection(fresh) as connection:
             statements = _Statements(connection, self.query_timeout)
             await statements.run(connection.begin())
             try:
@@ -213,8 +272,19 @@ class MySQLDatabase(Database):
                     with suppress(Exception):
                         await statements.run(connection.rollback())
                 raise
-            else:
+            try:
                 await statements.run(connection.commit())
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                connection.close()
+                code = error.args[0] if error.args else None
+                # A refused commit (a certification conflict) did not land; a lost reply may have.
+                if code in _TRANSIENT_CODES:
+                    raise DatabaseUnavailable(f"MySQL refused the commit: {error}") from error
+                raise CommitUnknown(
+                    f"MySQL at {self.host}:{self.port} went away during a commit: {error}"
+                ) from error
 
 
 class _Statements(Executor):

@@ -27,18 +27,20 @@ from pathlib import Path
 from typing import Any
 
 from .. import metrics
+from ..private import private_folder
 from . import exchanges
 from .base import Database, DatabaseUnavailable, Executor
 from .exchanges import Outcome
 
 log = logging.getLogger(__name__)
 
-NOTICE = "Saved locally; it will be stored when the database is back."
-
 
 async def _finish(db: Executor, params: dict[str, Any]) -> None:
     params = dict(params)
-    await exchanges.finish(db, params.pop("id"), Outcome(**params))
+    exchange_id = params.pop("id")
+    # Records spooled before answers held leases carry no token: they are written unconditionally.
+    token = params.pop("token", None)
+    await exchanges.finish(db, exchange_id, Outcome(**params), token)
 
 
 # Every kind of write the spool knows how to replay; each must be idempotent.
@@ -59,10 +61,13 @@ class Spool:
         self._replay_lock = asyncio.Lock()
         # Outcomes this process spooled, so the answer can still be shown while the database is away.
         self._held: dict[int, Outcome] = {}
+        self._replayer: asyncio.Task[None] | None = None
 
-    async def finish(self, exchange_id: int, outcome: Outcome) -> bool:
-        """Store how an answer ended; return False if it was spooled instead."""
-        stored = await self.write("finish", {"id": exchange_id, **dataclasses.asdict(outcome)})
+    async def finish(self, exchange_id: int, outcome: Outcome, token: str | None = None) -> bool:
+        """Store how an answer ended (if the run of `token` owns it); False if it was spooled instead."""
+        stored = await self.write(
+            "finish", {"id": exchange_id, "token": token, **dataclasses.asdict(outcome)}
+        )
         if not stored:
             self._held[exchange_id] = outcome
         return stored
@@ -89,15 +94,21 @@ class Spool:
                     break
                 await asyncio.sleep(min(delay, left))
                 delay *= 2
-        record = {"kind": kind, "key": f"{kind}:{params.get('id')}", "params": params, "spooled_at": time.time()}
-        await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False))
+        record = {
+            "kind": kind,
+            "key": f"{kind}:{params.get('id')}",
+            "params": params,
+            "spooled_at": time.time(),
+        }
+        await asyncio.to_thread(self._append, json.dumps(record))
         metrics.spooled_writes.inc()
         return False
 
     async def count(self) -> int:
         """How many writes wait in the spool (in every process sharing the folder)."""
-        return await asyncio.to_thread(lambda: len(list(self._records(self.replaying)))
-                                       + len(list(self._records(self.pending))))
+        return await asyncio.to_thread(
+            lambda: len(list(self._records(self.replaying))) + len(list(self._records(self.pending)))
+        )
 
     async def replay(self) -> int:
         """Apply spooled writes in order; stop (keeping the rest) if the database is still away."""
@@ -114,8 +125,19 @@ class Spool:
                     applied += await self._apply_file()
                 return applied
 
-    async def keep_replaying(self, interval: float) -> None:
-        """Replay now and then, for as long as the app serves."""
+    def start_replaying(self, interval: float) -> None:
+        """Replay now, then every `interval` seconds, until stopped."""
+        self._replayer = asyncio.create_task(self._keep_replaying(interval))
+
+    async def stop_replaying(self) -> None:
+        """Stop the periodic replays (a replay under way is cancelled; its records stay spooled)."""
+        if self._replayer is not None:
+            self._replayer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replayer
+            self._replayer = None
+
+    async def _keep_replaying(self, interval: float) -> None:
         while True:
             await self._replay_logged()
             await asyncio.sleep(interval)
@@ -138,15 +160,17 @@ class Spool:
             except DatabaseUnavailable:
                 raise
             except Exception:
-                log.exception("a spooled %s write was refused; moved to %s", record["kind"], self.rejected.name)
-                await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False), self.rejected)
+                log.exception(
+                    "a spooled %s write was refused; moved to %s", record["kind"], self.rejected.name
+                )
+                await asyncio.to_thread(self._append, json.dumps(record), self.rejected)
             if record["kind"] == "finish":
                 self._held.pop(record["params"]["id"], None)
         await asyncio.to_thread(self.replaying.unlink)
         return len(latest)
 
     def _append(self, line: str, path: Path | None = None) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         with _locked(self.folder / "append.lock"):
             fd = os.open(path or self.pending, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
@@ -169,7 +193,10 @@ class Spool:
     @staticmethod
     def _records(path: Path) -> Iterator[dict[str, Any]]:
         try:
-            lines = path.read_text().splitlines()
+            # Only "\n" ends a record: str.splitlines() would also split at U+2028, U+0085 and
+            # friends, and text mode would turn a "\r" into one. Records are written as ASCII
+            # JSON, so neither appears raw; the spool reads older files safely all the same.
+            lines = path.read_bytes().decode("utf-8", "replace").split("\n")
         except FileNotFoundError:
             return
         for number, line in enumerate(lines, 1):
@@ -185,7 +212,7 @@ class Spool:
 @contextlib.contextmanager
 def _locked(path: Path, wait: bool = True) -> Iterator[bool]:
     """Hold an exclusive lock on a file; with wait=False, yield False if another process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

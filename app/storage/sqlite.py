@@ -21,6 +21,7 @@ from typing import Any
 
 import aiosqlite
 
+from ..private import private_file, private_folder
 from .base import Database, DatabaseUnavailable, Executor, Params, Result, Row
 from .turns import Turns
 
@@ -64,12 +65,12 @@ class SQLiteDatabase(Database):
         self._interruptible = True
         self._commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
-        # How many statements had to go to the thread (for tests and curiosity).
-        self.sent_to_thread = 0
 
     async def open(self) -> None:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_folder(Path(self.path).parent)
+            # SQLite gives its -wal and -shm files the mode of the database file.
+            private_file(Path(self.path))
         patient = await aiosqlite.connect(self.path, isolation_level=None)
         patient.row_factory = sqlite3.Row
         for pragma in (*_PRAGMAS, "PRAGMA busy_timeout=5000"):
@@ -137,7 +138,7 @@ class SQLiteDatabase(Database):
                         yield dict(row)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
+    async def transaction(self, fresh: bool = False) -> AsyncIterator[Executor]:
         async with self._lock:
             with _unavailable_as_such():
                 try:
@@ -167,7 +168,6 @@ class SQLiteDatabase(Database):
             return work(self._quick)
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_INTERRUPT):
-                self.sent_to_thread += 1
                 raise _MustWait from None
             raise
 

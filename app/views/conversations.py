@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from quart import Blueprint, Response, abort, redirect, request, url_for
 
-from ..htmx import is_htmx, render
-from ..ids import parse_id
-from ..security import owner
+from .. import messages
+from ..answers import NotFound
 from ..storage import conversations, get_db
 from ..storage.dialects import TIME_FORMAT, as_datetime
+from ..web.addresses import return_address
+from ..web.confirm import unconfirmed
+from ..web.htmx import is_htmx, render
+from ..web.identity import owner
+from ..web.ids import parse_id
 
 bp = Blueprint("conversations", __name__)
 
@@ -30,24 +32,25 @@ async def list_conversations() -> Response:
     if more:
         last = rows[-1]
         after = {"before": _moment(last["updated_at"]), "before_id": last["id"]}
-    return await render(
-        "conversations/list.html", "items", conversations=rows, current=current, after=after
-    )
+    return await render("conversations/list.html", "items", conversations=rows, current=current, after=after)
 
 
 @bp.post("/c/<int:conversation_id>/rename")
 async def rename(conversation_id: int) -> Response:
     """Give a conversation the title the visitor typed."""
-    title = " ".join(((await request.form).get("title") or "").split())
+    form = await request.form
+    title = " ".join((form.get("title") or "").split())
     if not title:
-        abort(422, "Type a title for the chat.")
+        abort(422, messages.TYPE_A_TITLE)
     if len(title) > TITLE_LIMIT:
-        abort(422, f"A title can be {TITLE_LIMIT} characters long at most.")
+        abort(422, messages.title_too_long(TITLE_LIMIT))
     db = get_db()
     if not await conversations.rename(db, conversation_id, owner(), title):
-        abort(404, "This conversation does not exist, or it belongs to another browser.")
+        raise NotFound(messages.NOT_YOURS)
     if not is_htmx():
-        return redirect(_from_list() or url_for("chat.show", conversation_id=conversation_id), 303)
+        return redirect(
+            return_address(form.get("back")) or url_for("chat.show", conversation_id=conversation_id), 303
+        )
     conversation = await conversations.get(db, conversation_id, owner())
     return await render(
         "conversations/list.html", "renamed", conversation=conversation, current=_current_from_page()
@@ -56,15 +59,19 @@ async def rename(conversation_id: int) -> Response:
 
 @bp.post("/c/<int:conversation_id>/delete")
 async def delete(conversation_id: int) -> Response:
-    """Delete a conversation with all its questions and answers."""
-    db = get_db()
-    async with db.transaction() as tx:
-        if not await conversations.delete(tx, conversation_id, owner()):
-            abort(404, "This conversation does not exist, or it belongs to another browser.")
+    """Delete a conversation with all its exchanges (without JavaScript, after a page asks to confirm)."""
+    shown = url_for("chat.show", conversation_id=conversation_id)
+    back = return_address((await request.form).get("back"))
+    if back is None or back.partition("?")[0] == shown:
+        back = url_for("chat.index")
+    if asking := await unconfirmed("conversation", back):
+        return asking
+    if not await conversations.delete(get_db(), conversation_id, owner()):
+        raise NotFound(messages.NOT_YOURS)
     if not is_htmx():
-        return redirect(_from_list() or url_for("chat.index"), 303)
-    # The item swaps itself out; a page showing the deleted conversation starts a new one.
-    response = Response("", status=200)
+        return redirect(back, 303)
+    # Every item and row of it on the page goes; a page showing it starts a new chat.
+    response = await render("conversations/list.html", "deleted", conversation_id=conversation_id)
     if _current_from_page() == conversation_id:
         response.headers["HX-Redirect"] = url_for("chat.index")
     return response
@@ -72,15 +79,9 @@ async def delete(conversation_id: int) -> Response:
 
 def _current_from_page() -> int | None:
     """The conversation the page that sent an htmx request shows, if any."""
-    path = urlsplit(request.headers.get("HX-Current-URL", "")).path
-    _, found, tail = path.rpartition("/c/")
-    return int(tail) if found and tail.isdigit() else None
-
-
-def _from_list() -> str | None:
-    """The list page's address, when a form without JavaScript was sent from it."""
-    page = url_for("conversations.list_conversations")
-    return page if urlsplit(request.referrer or "").path == page else None
+    page = return_address(request.headers.get("HX-Current-URL")) or ""
+    _, found, tail = page.partition("?")[0].rpartition("/c/")
+    return parse_id(tail) if found else None
 
 
 def _cursor(updated_at: str | None, conversation_id: str | None) -> tuple[str, int] | None:

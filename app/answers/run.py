@@ -1,0 +1,191 @@
+"""One answer being written: the model streamed into it, its text saved as it grows, its outcome stored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from .. import metrics
+from ..model import Model, ModelError, Usage
+from ..storage import Database, Row, Spool, exchanges
+from ..storage.dialects import utc_in
+from ..storage.exchanges import Outcome
+from ..storage.status import Status
+
+log = logging.getLogger(__name__)
+
+# Text reaches the browser in batches: often enough to look live, rarely enough
+# that a fast model does not cost one browser event per token. Past BUSY_RUNS
+# answers at once the batches grow with the load (each costs a write to the
+# socket and a swap in the browser), up to two a second, so that the work per
+# answer stays flat however many stream.
+BATCH_SECONDS = 0.05
+BUSY_BATCH_SECONDS = 0.5
+BUSY_RUNS = 50
+# How often a running answer is saved, and a stop asked through another process noticed.
+SAVE_SECONDS = 1.0
+
+
+def batch_seconds(running: int) -> float:
+    """How long a stream gathers text before sending it, given how many answers run here."""
+    return min(BATCH_SECONDS * max(1.0, running / BUSY_RUNS), BUSY_BATCH_SECONDS)
+
+
+class Run:
+    """An answer being written in this process: its text so far, and who waits for more."""
+
+    def __init__(self, exchange_id: int, registry: dict[int, Run], token: str, lease_seconds: float) -> None:
+        self.exchange_id = exchange_id
+        # The answers running beside this one: how busy the process is.
+        self.registry = registry
+        # The lease this run holds on its exchange, renewed at every save.
+        self.token = token
+        self.lease_seconds = lease_seconds
+        # How the answer ended, once stored (or spooled).
+        self.outcome: Outcome | None = None
+        self.parts: list[str] = []
+        self.finished = False
+        self.halt: Status | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._text = ""
+        self._joined = 0
+        self._changed = asyncio.Event()
+        self.halted = asyncio.Event()
+
+    def text(self) -> str:
+        """The answer so far (joined once per new part, not once per reader)."""
+        if self._joined < len(self.parts):
+            self._text += "".join(self.parts[self._joined :])
+            self._joined = len(self.parts)
+        return self._text
+
+    def add(self, text: str) -> None:
+        """Append a piece of the answer and wake the readers."""
+        self.parts.append(text)
+        # Setting an event already set costs nothing: most tokens arrive while readers sleep.
+        self._changed.set()
+
+    def stop(self, status: Status = Status.STOPPED) -> None:
+        """End the answer early with this status; the text so far is kept."""
+        if self.halt is None:
+            self.halt = status
+            self.halted.set()
+
+    @property
+    def changed(self) -> asyncio.Event:
+        """An event set when more text arrives or the answer ends (take it before reading the text)."""
+        if self._changed.is_set():
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def end(self) -> None:
+        """Mark the answer stored and wake every reader one last time."""
+        self.finished = True
+        self._changed.set()
+
+    def pace(self) -> float:
+        """How long a busy process lets tokens gather for one browser batch before reading them."""
+        running = len(self.registry)
+        return batch_seconds(running) if running > BUSY_RUNS else 0.0
+
+    async def write(
+        self, db: Database, spool: Spool, model: Model, exchange: Row, messages: list[dict[str, str]]
+    ) -> None:
+        """Stream the model into this run, saving as it goes, and store how the answer ended.
+
+        No database connection is held while the model streams; the outcome is spooled
+        locally if the database cannot take it when the answer ends.
+        """
+        usage = Usage()
+        started = time.perf_counter()
+        producer = asyncio.create_task(self._produce(model, messages, usage, started))
+        halted = asyncio.create_task(self.halted.wait())
+        status, error = Status.INTERRUPTED, None
+        saved = 0
+        try:
+            while not producer.done() and self.halt is None:
+                await asyncio.wait(
+                    {producer, halted}, timeout=self._save_every(), return_when=asyncio.FIRST_COMPLETED
+                )
+                if producer.done() or self.halt is not None:
+                    break
+                text = self.text()
+                if (ending := await self._renew(db, text if len(text) > saved else None)) is not None:
+                    self.stop(ending)
+                saved = len(text)
+            if self.halt is not None:
+                status = self.halt
+            elif (failure := producer.exception()) is None:
+                status = Status.DONE
+            elif isinstance(failure, ModelError):
+                status, error = Status.ERROR, str(failure)
+            else:
+                log.error("answer %s failed", exchange["id"], exc_info=failure)
+                status, error = Status.ERROR, messages.UNEXPECTED_IN_ANSWER
+        finally:
+            halted.cancel()
+            outcome = Outcome(
+                answer=self.text(),
+                status=status,
+                model=model.name,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                error=error,
+            )
+            # Shielded: the outcome must land even if this task is cancelled.
+            await asyncio.shield(self._wrap_up(spool, producer, outcome, started))
+
+    async def _produce(
+        self, model: Model, messages: list[dict[str, str]], usage: Usage, started: float
+    ) -> None:
+        async for text in model.stream(messages, usage, self.pace):
+            if not self.parts:
+                metrics.first_token_seconds.observe(time.perf_counter() - started)
+            self.add(text)
+
+    def _save_every(self) -> float:
+        """Seconds between saves: about one a second, rarer under load, always well within the lease."""
+        return min(SAVE_SECONDS * batch_seconds(len(self.registry)) / BATCH_SECONDS, self.lease_seconds / 3)
+
+    async def _renew(self, db: Database, text: str | None) -> Status | None:
+        """Renew the lease, saving the text if it grew; the status to end with when the answer is not ours."""
+        until = utc_in(self.lease_seconds)
+        try:
+            if await exchanges.renew(db, self.exchange_id, self.token, until, text):
+                return None
+            # A stop asked through another process, or a sweeper that took the answer for lost.
+            return (
+                Status.STOPPED
+                if await exchanges.status(db, self.exchange_id) == Status.STOPPING
+                else Status.INTERRUPTED
+            )
+        except Exception:
+            # A database hiccup must not cut the answer; the outcome is written at the end.
+            log.warning("answer %s: could not save the text so far", self.exchange_id, exc_info=True)
+            return None
+
+    async def _wrap_up(
+        self, spool: Spool, producer: asyncio.Task[None], outcome: Outcome, started: float
+    ) -> None:
+        if not producer.done():
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+        outcome.latency_ms = round((time.perf_counter() - started) * 1000)
+        metrics.count_answer(
+            outcome.status, outcome.latency_ms, outcome.prompt_tokens, outcome.completion_tokens
+        )
+        stored = await spool.finish(self.exchange_id, outcome, self.token)
+        self.outcome = outcome
+        log.info(
+            "answer",
+            extra={
+                "exchange_id": self.exchange_id,
+                "status": outcome.status,
+                "model": outcome.model,
+                "prompt_tokens": outcome.prompt_tokens,
+                "completion_tokens": outcome.completion_tokens,
+                "latency_ms": outcome.latency_ms,
+                "spooled": not stored,
+            },
+        )

@@ -1,0 +1,102 @@
+"""The model: any OpenAI-compatible server, streamed, or the built-in demo model."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..config import Config
+
+
+class ModelError(Exception):
+    """The model could not answer; the message is meant for the person who asked."""
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts reported by the model once the answer ends."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class Model(Protocol):
+    """Anything that streams an answer to a list of chat messages."""
+
+    name: str
+
+    def stream(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+    ) -> AsyncIterator[str]:
+        """Yield the answer's text as it arrives; fill `usage` at the end.
+
+        `pace` says how long text may gather between two reads of a busy stream (the
+        browser receives it in batches anyway); a model may read more eagerly.
+        """
+        ...
+
+    def warm(self) -> None:
+        """Get ready to answer soon (load what the first answer needs); a no-op when ready."""
+        ...
+
+    async def close(self) -> None:
+        """Release the HTTP connections."""
+        ...
+
+
+def make_model(config: Config) -> Model:
+    """Build the model the settings ask for (call it inside the event loop that will use it)."""
+    if config.demo:
+        from .demo import DemoModel
+
+        return DemoModel(config.demo_delay)
+    return OnDemandModel(config)
+
+
+class OnDemandModel:
+    """An OpenAI-compatible model whose client library is loaded when the first question comes.
+
+    The openai SDK (with aiohttp) is most of a second to import and a third of the
+    process's memory: an instance nobody asks anything stays small and starts at once.
+    The first question starts the loading in a thread (`warm`), so that it overlaps the
+    browser opening the answer's stream; a stream that comes before it is ready waits.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.name = config.llm_model
+        self._loading: asyncio.Future[Model] | None = None
+
+    def warm(self) -> None:
+        """Start loading the client, unless it is loaded or loading."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load())
+
+    async def _load(self) -> Model:
+        module = await asyncio.to_thread(importlib.import_module, "app.model.openai")
+        return module.OpenAIModel(self.config)
+
+    def stream(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+    ) -> AsyncIterator[str]:
+        loading = self._loading
+        if loading is not None and loading.done() and loading.exception() is None:
+            # Once loaded, the client's own stream: no step of ours per token.
+            return loading.result().stream(messages, usage, pace)
+        return self._stream_once_loaded(messages, usage, pace)
+
+    async def _stream_once_loaded(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None
+    ) -> AsyncIterator[str]:
+        self.warm()
+        assert self._loading is not None
+        model = await self._loading
+        async for text in model.stream(messages, usage, pace):
+            yield text
+
+    async def close(self) -> None:
+        if self._loading is not None and self._loading.done() and self._loading.exception() is None:
+            await self._loading.result().close()

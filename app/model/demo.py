@@ -1,0 +1,53 @@
+"""The built-in demo model: an honest canned answer, for a first run with no model configured."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+
+from . import Usage
+
+DEMO_ANSWER = """\
+**This is the demo model**, built into GPT Answers so you can try the whole app offline. \
+No real model read your question ({chars} characters); it was stored, and this answer \
+streams in at a realistic pace and is stored too. Find both on the *History* page.
+
+To get real answers, set one of these and restart:
+
+- `OPENAI_API_KEY` — answers from OpenAI (`LLM_MODEL` picks the model, default `gpt-4o-mini`).
+- `LLM_BASE_URL` — any OpenAI-compatible server, for example Ollama \
+(`http://127.0.0.1:11434/v1`), vLLM or llama.cpp, with `LLM_MODEL` naming its model.
+
+```sh
+OPENAI_API_KEY=sk-... make run
+```
+"""
+
+_TOKENS = re.compile(r"\S+\s*|\s+")
+
+
+class DemoModel:
+    """The canned answer streamed word by word."""
+
+    name = "demo"
+
+    def __init__(self, delay: float = 0.03) -> None:
+        self.delay = delay
+
+    def warm(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def stream(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+    ) -> AsyncIterator[str]:
+        question = messages[-1]["content"]
+        tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))
+        for token in tokens:
+            await asyncio.sleep(self.delay)
+            yield token
+        usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        usage.completion_tokens = len(tokens)

@@ -1,0 +1,300 @@
+"""OpenAI-compatible servers: the request as the openai SDK builds it, carried by aiohttp, read as raw events.
+
+The SDK gives the request its address, headers and authentication. aiohttp (HTTP parsed
+in C, proxies from the environment, the same transport everywhere) carries it and the
+streamed reply, which is read as raw server-sent events and parsed with orjson: this runs
+once per token, and the SDK's own transport and typed chunks cost half as much again
+per answer (docs/performance.md has the figures). Error statuses become plain sentences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import openai
+import orjson
+
+from ..config import Config
+from . import ModelError, Usage
+
+RETRIES = 2
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+BACKOFF_SECONDS = 0.5
+# Every answer streaming at once holds a connection: room for thousands.
+MAX_CONNECTIONS = 10_000
+
+
+class _StatusError(Exception):
+    """The model server answered with an error status."""
+
+    def __init__(self, status: int, detail: str | None, retry_after: float | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class _Silent(Exception):
+    """The model sent nothing for as long as it may."""
+
+
+class OpenAIModel:
+    """An OpenAI-compatible server, its stream read as raw events to keep per-token work small."""
+
+    def __init__(self, config: Config) -> None:
+        self.name = config.llm_model
+        self.timeout = config.llm_timeout
+        self.base_url = config.llm_base_url or "https://api.openai.com/v1"
+        self.max_tokens = config.max_tokens
+        self.temperature = config.temperature
+        # Local servers (Ollama, llama.cpp, vLLM) accept any key but the SDK wants one.
+        sdk = openai.AsyncOpenAI(api_key=config.openai_api_key or "not-needed", base_url=self.base_url)
+        self.url = f"{str(sdk.base_url).rstrip('/')}/chat/completions"
+        built = {**sdk.default_headers, **sdk.auth_headers}
+        self.headers = {name: value for name, value in built.items() if isinstance(value, str)}
+        self.headers["Accept"] = "text/event-stream"
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The connection pool, made in the event loop that uses it."""
+        if self._session is None:
+            connect = min(self.timeout, 10.0)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+                # No read timeout here: aiohttp would re-arm a timer on every chunk, a tenth of
+                # the process's CPU at a thousand streams. _Silence watches instead.
+                timeout=aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect),
+                trust_env=True,
+            )
+        return self._session
+
+    def warm(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def stream(
+        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+    ) -> AsyncIterator[str]:
+        params: dict[str, Any] = {
+            "model": self.name,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": self.max_tokens,
+        }
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        body = orjson.dumps(params)
+        finished = replied = False
+        try:
+            # The deadline covers connecting, retries and the first token; after that
+            # _Silence catches a model that goes quiet.
+            async with asyncio.timeout(self.timeout) as deadline:
+                for attempt in range(RETRIES + 1):
+                    try:
+                        async with self.session.post(self.url, data=body, headers=self.headers) as response:
+                            if response.status >= 400:
+                                raise await _status_error(response)
+                            replied = True
+                            with _Silence(self.timeout) as silence:
+                                async for chunk in _events(silence.watch(_reads(response, pace))):
+                                    if chunk is None:
+                                        finished = True
+                                        break
+                                    if error := chunk.get("error"):
+                                        raise ModelError(
+                                            f"The model failed while answering: {_error_text(error)}"
+                                        )
+                                    if counts := chunk.get("usage"):
+                                        usage.prompt_tokens = counts.get("prompt_tokens")
+                                        usage.completion_tokens = counts.get("completion_tokens")
+                                    for choice in chunk.get("choices") or ():
+                                        if choice.get("finish_reason"):
+                                            finished = True
+                                        text = (choice.get("delta") or {}).get("content")
+                                        if text:
+                                            if deadline.when() is not None:
+                                                deadline.reschedule(None)
+                                            yield text
+                        break
+                    except (_StatusError, aiohttp.ClientConnectionError) as error:
+                        if replied:
+                            raise
+                        await _pause_before_retry(error, attempt, deadline)
+        except ModelError:
+            raise
+        except TimeoutError:
+            raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
+        except _StatusError as error:
+            raise ModelError(_status_message(error, self.name)) from None
+        except _Silent:
+            raise ModelError(
+                f"The model stopped sending for {self.timeout:g} s; the answer is cut off."
+            ) from None
+        except (aiohttp.ClientError, OSError):
+            if not replied:
+                raise ModelError(f"Could not reach the model server at {self.base_url}.") from None
+            raise ModelError("The connection to the model dropped; the answer is cut off.") from None
+        if not finished:
+            raise ModelError("The model ended the answer early; it may be cut off.")
+
+
+async def _reads(response: aiohttp.ClientResponse, pace: Callable[[], float] | None) -> AsyncIterator[bytes]:
+    """The reply's bytes, all that arrived at each wake-up.
+
+    Between reads of a busy stream it waits as `pace` says with the socket not read, so
+    that its tokens gather in the kernel and one wake-up takes them all in.
+    """
+    transport = response.connection.transport if response.connection is not None else None
+    async for data in response.content.iter_any():
+        yield data
+        if pace is not None and transport is not None and (wait := pace()) > 0:
+            transport.pause_reading()
+            try:
+                await asyncio.sleep(wait)
+            finally:
+                if not transport.is_closing():
+                    transport.resume_reading()
+
+
+class _Silence:
+    """A read timeout costing one timer per stream, not one per chunk: it reads the clock when it fires."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.loop = asyncio.get_running_loop()
+        self.last = self.loop.time()
+        self.fired = False
+        self.task = asyncio.current_task()
+        self.handle: asyncio.TimerHandle | None = None
+
+    def __enter__(self) -> _Silence:
+        self.handle = self.loop.call_later(self.seconds, self._check)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        if (
+            self.fired
+            and kind is asyncio.CancelledError
+            and self.task is not None
+            and self.task.uncancel() == 0
+        ):
+            raise _Silent from None
+
+    async def watch(self, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The body's bytes, each arrival noted."""
+        async for data in body:
+            self.last = self.loop.time()
+            yield data
+
+    def _check(self) -> None:
+        quiet = self.loop.time() - self.last
+        if quiet < self.seconds:
+            self.handle = self.loop.call_later(self.seconds - quiet, self._check)
+        elif self.task is not None:
+            self.fired = True
+            self.task.cancel()
+
+
+async def _status_error(response: aiohttp.ClientResponse) -> _StatusError:
+    """The error an error status stands for, with the server's own words when it gave some."""
+    detail = None
+    try:
+        body = orjson.loads(await response.read())
+        error = body.get("error") if isinstance(body, dict) else None
+        detail = _error_text(error) if error else None
+    except (orjson.JSONDecodeError, aiohttp.ClientError, OSError):
+        pass
+    return _StatusError(response.status, detail, _retry_after(response.headers))
+
+
+async def _pause_before_retry(
+    error: _StatusError | aiohttp.ClientConnectionError, attempt: int, deadline: asyncio.Timeout
+) -> None:
+    """Wait before trying again, or re-raise when retrying cannot help or would miss the deadline."""
+    if attempt >= RETRIES or isinstance(error, _StatusError) and error.status not in RETRY_STATUSES:
+        raise error
+    wait = (error.retry_after if isinstance(error, _StatusError) else None) or BACKOFF_SECONDS * 2**attempt
+    when = deadline.when()
+    if when is not None and asyncio.get_running_loop().time() + wait >= when:
+        raise error
+    await asyncio.sleep(wait)
+
+
+def _retry_after(headers: Any) -> float | None:
+    """The wait a 429 or 503 asked for, in seconds (None when it asked for none)."""
+    for name, scale in (("retry-after-ms", 1000), ("retry-after", 1)):
+        try:
+            value = float(headers.get(name, "")) / scale
+        except ValueError:
+            continue
+        if 0 < value < 60:
+            return value
+    return None
+
+
+async def _events(body: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any] | None]:
+    """Parse a server-sent event stream of JSON chunks; None stands for `[DONE]`.
+
+    Reading bytes and splitting on blank lines ourselves costs a fraction of the SDK's
+    typed chunks or its line iterator, and this runs once per token.
+    """
+    pending = b""
+    async for data in body:
+        pending += data
+        if b"\n\n" not in pending and b"\r\n\r\n" not in pending:
+            continue
+        if b"\r" in pending:
+            pending = pending.replace(b"\r\n", b"\n")
+        *events, pending = pending.split(b"\n\n")
+        for event in events:
+            if event.startswith(b"data:") and b"\n" not in event:
+                payload = event[5:].strip()
+            else:
+                payload = b"\n".join(
+                    line[5:].strip() for line in event.split(b"\n") if line.startswith(b"data:")
+                )
+            if not payload:
+                continue
+            if payload == b"[DONE]":
+                yield None
+                return
+            yield _parse_chunk(payload)
+
+
+def _parse_chunk(data: bytes) -> dict[str, Any]:
+    try:
+        chunk = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise ModelError("The model sent a response this app cannot read.") from None
+    if not isinstance(chunk, dict):
+        raise ModelError("The model sent a response this app cannot read.")
+    return chunk
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message") or "unknown error")[:300]
+    return str(error)[:300]
+
+
+def _status_message(error: _StatusError, model: str) -> str:
+    status = error.status
+    if status in (401, 403):
+        return f"The model server refused the API key ({status}). Check OPENAI_API_KEY."
+    if status == 404:
+        return f"The model server does not know the model “{model}” (404). Check LLM_MODEL."
+    if status == 429:
+        return "The model server is busy or out of quota (429). Try again in a moment."
+    if status >= 500:
+        return f"The model server failed ({status}). Try again in a moment."
+    return f"The model server rejected the question ({status}): {error.detail or 'no reason given'}"[:500]
