@@ -14,10 +14,22 @@ from quart.testing import QuartClient
 from app import create_app
 from app.config import Config
 from app.storage import Database
+from tests import figures
 from tests.fake_llm import FakeLLM
 from tests.mysql_server import NoServer, ScratchDatabase
 
+pytest_plugins = ["tests.outage"]
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the security suites' figures at the end of the run, whatever the capture mode."""
+    found = figures.lines()
+    if found:
+        terminalreporter.section("security figures")
+        for line in found:
+            terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,17 +76,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def config(tmp_path: Path, model: FakeLLM, database_url: str) -> Config:
-    """Settings pointing the app at the fake model and a fresh database."""
-    return Config(
-        openai_api_key="test-key",
-        llm_base_url=model.url,
-        llm_model="fake-model",
-        llm_timeout=5.0,
-        database_url=database_url,
-        secret_key="test-secret-key-of-enough-length",
-        instance_path=tmp_path,
-    )
+def config(tmp_path: Path, model: FakeLLM, database_url: str, request: pytest.FixtureRequest) -> Config:
+    """Settings pointing the app at the fake model and a new database (changed by `@pytest.mark.settings`)."""
+    marker = request.node.get_closest_marker("settings")
+    settings = {
+        "openai_api_key": "test-key",
+        "llm_base_url": model.url,
+        "llm_model": "fake-model",
+        "llm_timeout": 5.0,
+        "database_url": database_url,
+        "secret_key": "test-secret-key-of-enough-length",
+        "instance_path": tmp_path,
+    }
+    return Config(**settings | (marker.kwargs if marker else {}))
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ Endpoints:
     POST /_fake/behavior        merge the given JSON fields into the default behaviour.
     POST /_fake/reset           restore the start-up behaviour, clear recorded requests and counters.
     GET  /_fake/requests        recorded chat request bodies, newest last (at most 1000).
-    GET  /_fake/stats           counters: requests, streams started/completed, open connections.
+    GET  /_fake/stats           counters: requests, streams started/completed, open connections, chat
+                                requests being answered right now (`responding`).
 
 Behaviour fields (see ``Behavior``) are settable from Python (``FakeLLM.configure``), over HTTP
 (``POST /_fake/behavior``) or per request: when the last user message contains
@@ -172,11 +173,15 @@ _ERROR_KINDS: dict[int, tuple[str, str | None]] = {
 
 def _error_response(status: int, message: str) -> bytes:
     """Build an OpenAI-format JSON error response."""
-    kind, code = _ERROR_KINDS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+    kind, code = _ERROR_KINDS.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
     # The SDK ignores a zero retry-after (falling back to ~0.5 s+ backoff) but honours
     # retry-after-ms first, so 1 ms keeps retried 429s from stalling tests.
     extra = [("retry-after", "0"), ("retry-after-ms", "1")] if status == 429 else []
-    return _json_response(status, {"error": {"message": message, "type": kind, "param": None, "code": code}}, extra)
+    return _json_response(
+        status, {"error": {"message": message, "type": kind, "param": None, "code": code}}, extra
+    )
 
 
 def _message_text(message: Any) -> str:
@@ -187,7 +192,9 @@ def _message_text(message: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+        return " ".join(
+            p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
     return ""
 
 
@@ -297,7 +304,15 @@ class FakeLLM:
     def _reset_stats(self) -> None:
         """Zero the counters except open connections."""
         open_now = self.stats.get("open_connections", 0)
-        self.stats.update(requests=0, http_requests=0, streams_started=0, streams_completed=0, open_connections=open_now)
+        responding = self.stats.get("responding", 0)
+        self.stats.update(
+            requests=0,
+            http_requests=0,
+            streams_started=0,
+            streams_completed=0,
+            open_connections=open_now,
+            responding=responding,
+        )
 
     async def start(self) -> None:
         """Start listening; self.port holds the real port when this returns."""
@@ -381,11 +396,17 @@ class FakeLLM:
             if not request.keep_alive:
                 return
 
-    async def _dispatch(self, req: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _dispatch(
+        self, req: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         """Route one request to its handler."""
         route = (req.method, req.path)
         if route == ("POST", "/v1/chat/completions"):
-            await self._chat(req, reader, writer)
+            self.stats["responding"] += 1
+            try:
+                await self._chat(req, reader, writer)
+            finally:
+                self.stats["responding"] -= 1
             return
         try:
             writer.write(self._control(req))
@@ -410,7 +431,14 @@ class FakeLLM:
             return _json_response(200, self.requests)
         if route == ("GET", "/_fake/stats"):
             return _json_response(200, self.stats)
-        known = {"/v1/models", "/v1/chat/completions", "/_fake/behavior", "/_fake/reset", "/_fake/requests", "/_fake/stats"}
+        known = {
+            "/v1/models",
+            "/v1/chat/completions",
+            "/_fake/behavior",
+            "/_fake/reset",
+            "/_fake/requests",
+            "/_fake/stats",
+        }
         if req.path in known:
             return _error_response(405, f"method {req.method} not allowed on {req.path}")
         return _error_response(404, f"unknown path {req.path}")
@@ -434,7 +462,10 @@ class FakeLLM:
         except BadRequest as exc:
             writer.write(_error_response(400, str(exc)))
             return
-        if behavior.require_key is not None and req.headers.get("authorization") != f"Bearer {behavior.require_key}":
+        if (
+            behavior.require_key is not None
+            and req.headers.get("authorization") != f"Bearer {behavior.require_key}"
+        ):
             writer.write(_error_response(401, "Incorrect API key provided."))
             return
         if behavior.status != 200:
@@ -455,7 +486,11 @@ class FakeLLM:
     async def _stream(self, reply: _Reply, writer: asyncio.StreamWriter) -> None:
         """Send the reply as SSE, one write per token."""
         self.stats["streams_started"] += 1
-        headers = [("content-type", "text/event-stream"), ("cache-control", "no-cache"), ("transfer-encoding", "chunked")]
+        headers = [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+            ("transfer-encoding", "chunked"),
+        ]
         writer.write(_head(200, headers) + reply.role_chunk())
         await writer.drain()
         await self._send_tokens(reply, writer)
@@ -465,7 +500,11 @@ class FakeLLM:
         behavior, transport = reply.behavior, writer.transport
         prefix, tokens, frame_tail = reply.token_prefix, reply.tokens, reply.token_suffix + _CRLF
         framing = len(prefix) + len(reply.token_suffix)
-        stops = {n for n in (behavior.drop_after, behavior.error_event_after, behavior.malformed_after) if n is not None}
+        stops = {
+            n
+            for n in (behavior.drop_after, behavior.error_event_after, behavior.malformed_after)
+            if n is not None
+        }
         loop = asyncio.get_running_loop()
         # Absolute deadlines keep a loaded server from stretching streams beyond n * delay.
         due = loop.time() + behavior.first_token_delay
@@ -518,7 +557,13 @@ class _Reply:
 
     def _envelope(self) -> dict[str, Any]:
         """Return the fields shared by every chunk (ending with an empty choices list)."""
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model, "choices": []}
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+        }
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None) -> bytes:
         """Encode one framed chunk event with a single choice."""
@@ -572,7 +617,9 @@ class _Reply:
             "object": "chat.completion",
             "created": self.created,
             "model": self.model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason}],
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason}
+            ],
             "usage": self.usage(len(self.tokens)),
         }
 
@@ -602,12 +649,16 @@ async def _wait_for_disconnect(reader: asyncio.StreamReader) -> None:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m tests.fake_llm", description="Fake OpenAI-compatible server.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fake_llm", description="Fake OpenAI-compatible server."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8901)
     parser.add_argument("--tokens", type=int, default=None, help="generate N tokens instead of the answer")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each token")
-    parser.add_argument("--first-token-delay", type=float, default=0.0, help="extra seconds before the first token")
+    parser.add_argument(
+        "--first-token-delay", type=float, default=0.0, help="extra seconds before the first token"
+    )
     parser.add_argument("--answer", default=None, help="answer text")
     parser.add_argument("--model", default=None, help="model name")
     parser.add_argument("--uvloop", action="store_true", help="use uvloop if installed")

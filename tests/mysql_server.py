@@ -48,8 +48,8 @@ def _root() -> pymysql.Connection:
         except pymysql.err.MySQLError as error:
             reasons.append(f"{socket}: {error}")
     raise NoServer(
-        "no MySQL/MariaDB server for tests: set TEST_MYSQL_URL=mysql://user:pass@host:3306/db, or run a local "
-        "server that lets root in over its socket (" + ("; ".join(reasons) or "no socket found") + ")"
+        "no MySQL/MariaDB server for tests: set TEST_MYSQL_URL=mysql://user:pass@host:3306/db, or run a "
+        "local server that lets root in over its socket (" + ("; ".join(reasons) or "no socket found") + ")"
     )
 
 

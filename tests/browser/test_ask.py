@@ -11,7 +11,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_question_streams_an_answer_in_pieces_and_lands_in_history(page, server, model):
-    model.configure(answer="Streaming works: **" + " ".join(f"word{n}" for n in range(40)) + "** done.", delay=0.04)
+    model.configure(
+        answer="Streaming works: **" + " ".join(f"word{n}" for n in range(40)) + "** done.", delay=0.04
+    )
     page.goto(server.url)
     question = page.get_by_label("Your question")
     question.fill("Does streaming work? 'single' \"double\" <script>alert(1)</script>")

@@ -12,7 +12,7 @@ from tests.browser.conftest import OUTPUT
 pytestmark = pytest.mark.browser
 
 LONG = dict(tokens=400, delay=0.03)
-CODE_ANSWER = "Here you go:\n\n```python\ndef greet(name):\n    return f\"hi {name}\"  # friendly\n```\n\nDone."
+CODE_ANSWER = 'Here you go:\n\n```python\ndef greet(name):\n    return f"hi {name}"  # friendly\n```\n\nDone.'
 
 
 def ask(page, text: str) -> None:
@@ -114,8 +114,13 @@ def test_code_blocks_are_highlighted_and_copied(page, server, model):
     expect(copy).to_have_text("Copy")
     copy.click()
     expect(copy).to_have_text("Copied")
-    assert page.evaluate("navigator.clipboard.readText()") == 'def greet(name):\n    return f"hi {name}"  # friendly\n'
-    expect(page.locator("article.answer .answer-meta")).to_contain_text(re.compile(r"UTC · fake-model · \d+ → \d+ tokens · \d+\.\d s"))
+    assert (
+        page.evaluate("navigator.clipboard.readText()")
+        == 'def greet(name):\n    return f"hi {name}"  # friendly\n'
+    )
+    expect(page.locator("article.answer .answer-meta")).to_contain_text(
+        re.compile(r"UTC · fake-model · \d+ → \d+ tokens · \d+\.\d s")
+    )
     page.reload()
     expect(page.locator("article.answer pre.code .copy")).to_have_count(1)
 
@@ -167,6 +172,9 @@ def test_without_javascript_every_control_still_works(browser, server, model):
         page.goto(server.url + "/conversations")
         page.locator(".conversation summary").click()
         page.get_by_role("button", name="Delete chat").click()
+        expect(page.get_by_role("heading", name="Delete this conversation?")).to_be_visible()
+        page.get_by_role("button", name="Delete", exact=True).click()
+        expect(page).to_have_url(server.url + "/conversations")
         expect(page.locator(".conversation")).to_have_count(0)
         expect(page.get_by_text("No chats yet.")).to_be_visible()
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.perf.seed import Plan, load
+from bench.seed import Plan, load
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +79,9 @@ def test_deleting_a_conversation_removes_each_of_its_rows_in_place(page, server)
     expect(rows).to_have_count(41)
     expect(page.locator(f"tr.conversation-{conversation}")).to_have_count(size)
     page.once("dialog", lambda dialog: dialog.accept())
-    page.locator(f"tr.conversation-{conversation}").first.get_by_role("button", name="Delete conversation").click()
+    page.locator(f"tr.conversation-{conversation}").first.get_by_role(
+        "button", name="Delete conversation"
+    ).click()
     expect(page.locator(f"tr.conversation-{conversation}")).to_have_count(0)
     expect(rows).to_have_count(41 - size)
     page.reload()

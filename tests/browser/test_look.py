@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bench.page_weight import BUDGET_BYTES, BUDGET_GZIP_BYTES, weigh
 from tests.browser.conftest import OUTPUT, ROOT, WATCH_CSP, Problems
-from tests.perf.bench_page_weight import BUDGET_BYTES, BUDGET_GZIP_BYTES, weigh
 
 pytestmark = pytest.mark.browser
 

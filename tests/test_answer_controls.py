@@ -1,0 +1,252 @@
+"""Stop, regenerate, edit, retry, and picking a running answer back up."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from app.answers import POLL_SECONDS
+from app.answers.run import SAVE_SECONDS
+from app.storage import conversations, exchanges
+from app.storage.dialects import utc_in
+from tests.conftest import Visitor, parse_events
+
+EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
+
+
+async def ask(visitor: Visitor, question: str, conversation_id: int | str = "") -> int:
+    response = await visitor.ask(question, conversation_id)
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    return int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
+
+
+async def settled(db, exchange_id: int) -> dict:
+    for _ in range(200):
+        row = await db.fetch_one("SELECT * FROM exchanges WHERE id = :id", {"id": exchange_id})
+        if row["status"] in exchanges.FINISHED:
+            return row
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"exchange {exchange_id} never finished: {row['status']}")
+
+
+async def read_until(connection, marker: bytes, count: int) -> bytes:
+    received = b""
+    while received.count(marker) < count:
+        received += await connection.receive()
+    return received
+
+
+async def test_stop_keeps_the_partial_answer_and_cancels_the_model(visitor, model, client, db):
+    model.configure(tokens=300, delay=0.02)
+    exchange_id = await ask(visitor, "talk for a long time")
+    async with client.request(f"/answers/{exchange_id}/stream") as connection:
+        await connection.send_complete()
+        await read_until(connection, b"event: delta", 3)
+        stop = await client.post(
+            f"/answers/{exchange_id}/stop", headers={"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
+        )
+        assert stop.status_code == 204
+        received = await read_until(connection, b"event: done", 1)
+    events = parse_events(received.decode())
+    assert "Stopped." in dict(events)["final"]
+    row = await settled(db, exchange_id)
+    assert row["status"] == "stopped"
+    assert row["answer"].startswith("w0 w1 ") and len(row["answer"].split()) < 300
+    await asyncio.sleep(0.2)
+    assert model.stats["streams_completed"] == 0
+
+
+async def test_a_stop_asked_through_another_process_is_noticed_from_the_database(visitor, model, client, db):
+    model.configure(tokens=400, delay=0.01)
+    exchange_id = await ask(visitor, "long one")
+    events = asyncio.create_task(visitor.stream(exchange_id))
+    for _ in range(100):
+        if await exchanges.status(db, exchange_id) == "streaming":
+            break
+        await asyncio.sleep(0.02)
+    # What the stop view does in a process that does not run the answer: flag it in the database.
+    await exchanges.request_stop(db, exchange_id, "someone else")
+    assert await exchanges.status(db, exchange_id) == "streaming"
+    owner = (await db.fetch_one("SELECT owner FROM exchanges WHERE id = :id", {"id": exchange_id}))["owner"]
+    await exchanges.request_stop(db, exchange_id, owner)
+    row = await settled(db, exchange_id)
+    assert row["status"] == "stopped" and 0 < len(row["answer"].split()) < 400
+    assert "Stopped." in dict(await events)["final"]
+
+
+async def test_stopping_an_answer_not_yet_started_ends_it_at_once(visitor, model, client, db):
+    exchange_id = await ask(visitor, "never mind")
+    stop = await client.post(f"/answers/{exchange_id}/stop", form={"csrf_token": visitor.csrf})
+    assert stop.status_code == 303 and stop.headers["Location"] == f"/c/1#answer-{exchange_id}"
+    events = await visitor.stream(exchange_id)
+    assert [name for name, _ in events] == ["final", "done"]
+    assert "Stopped." in events[0][1]
+    assert model.requests == []
+
+
+async def test_stop_without_javascript_waits_for_the_answer_to_settle_then_redirects(
+    visitor, model, client, db
+):
+    model.configure(tokens=300, delay=0.02)
+    exchange_id = await ask(visitor, "slow")
+    streaming = asyncio.create_task(visitor.stream(exchange_id))
+    await asyncio.sleep(0.3)
+    stop = await client.post(f"/answers/{exchange_id}/stop", form={"csrf_token": visitor.csrf})
+    assert stop.status_code == 303
+    page = await (await client.get("/c/1")).get_data(as_text=True)
+    assert "Stopped." in page and "sse-connect" not in page
+    await streaming
+
+
+async def test_a_stranger_cannot_stop_an_answer(visitor, app, model, db):
+    model.configure(tokens=20, delay=0.01)
+    exchange_id = await ask(visitor, "mine")
+    stranger = Visitor(app.test_client())
+    await stranger.open()
+    stop = await stranger.client.post(f"/answers/{exchange_id}/stop", form={"csrf_token": stranger.csrf})
+    assert stop.status_code == 404
+    await visitor.stream(exchange_id)
+    assert (await settled(db, exchange_id))["status"] == "done"
+
+
+async def test_a_second_stream_follows_a_running_answer_from_the_start(visitor, model, client, db):
+    model.configure(tokens=40, delay=0.02)
+    exchange_id = await ask(visitor, "share it")
+    first = asyncio.create_task(visitor.stream(exchange_id))
+    await asyncio.sleep(0.3)
+    second = await visitor.stream(exchange_id)
+    streamed = "".join(data for name, data in second if name == "delta")
+    assert streamed.split() == [f"w{n}" for n in range(40)]
+    assert [name for name, _ in second][-2:] == ["final", "done"]
+    await first
+    assert len(model.requests) == 1
+
+
+async def test_a_reconnecting_browser_gets_only_the_text_it_missed(visitor, model, client, db):
+    model.configure(tokens=40, delay=0.02)
+    exchange_id = await ask(visitor, "reconnect")
+    async with client.request(f"/answers/{exchange_id}/stream") as connection:
+        await connection.send_complete()
+        received = await read_until(connection, b"event: delta", 3)
+        await connection.disconnect()
+    seen = parse_events(received.decode().rsplit("\n\n", 1)[0] + "\n\n")
+    text = "".join(data for name, data in seen if name == "delta")
+    last_id = re.findall(r"^id: (\d+)$", received.decode(), re.M)[-1]
+    assert int(last_id) == len(text)
+    response = await client.get(f"/answers/{exchange_id}/stream", headers={"Last-Event-ID": last_id})
+    rest = "".join(
+        data for name, data in parse_events(await response.get_data(as_text=True)) if name == "delta"
+    )
+    assert (text + rest).split() == [f"w{n}" for n in range(40)]
+
+
+async def test_a_reload_mid_answer_shows_the_text_so_far_and_streams_the_rest(visitor, model, client, db):
+    model.configure(tokens=150, delay=0.02)
+    exchange_id = await ask(visitor, "reload me")
+    streaming = asyncio.create_task(visitor.stream(exchange_id))
+    await asyncio.sleep(SAVE_SECONDS + 0.5)
+    page = await (await client.get("/c/1")).get_data(as_text=True)
+    so_far = (await db.fetch_one("SELECT answer FROM exchanges WHERE id = :id", {"id": exchange_id}))[
+        "answer"
+    ]
+    assert so_far and so_far.startswith("w0 w1")
+    assert f'sse-connect="/answers/{exchange_id}/stream?offset={len(so_far)}"' in page
+    assert f'sse-swap="delta" hx-swap="beforeend">{so_far}</div>' in page
+    response = await client.get(f"/answers/{exchange_id}/stream?offset={len(so_far)}")
+    rest = "".join(
+        data for name, data in parse_events(await response.get_data(as_text=True)) if name == "delta"
+    )
+    assert (so_far + rest).split() == [f"w{n}" for n in range(150)]
+    await streaming
+
+
+async def test_an_answer_running_in_another_process_is_followed_from_the_database(app, db):
+    conversation_id = await conversations.create(db, "me", "elsewhere")
+    exchange_id = await exchanges.create(db, conversation_id, "me", "question")
+    assert await exchanges.claim(db, exchange_id, "a-run", utc_in(60))
+    answers = app.extensions["answers"]
+    assert exchange_id not in answers.runs
+    seen: list[tuple[str, int]] = []
+
+    async def collect() -> None:
+        async for piece in answers.follow(exchange_id, 0):
+            seen.append(piece)
+
+    following = asyncio.create_task(collect())
+    await exchanges.renew(db, exchange_id, "a-run", utc_in(60), "Hello")
+    await asyncio.sleep(POLL_SECONDS * 1.5)
+    await exchanges.finish(
+        db, exchange_id, exchanges.Outcome(answer="Hello, world", status="done", model="m")
+    )
+    await asyncio.wait_for(following, 5)
+    assert seen == [("Hello", 5), (", world", 12)]
+
+
+async def test_regenerate_answers_the_last_question_again(visitor, model, client, db):
+    model.configure(answer="First answer.")
+    exchange_id = await ask(visitor, "say something")
+    await visitor.stream(exchange_id)
+    model.configure(answer="Second answer.")
+    response = await client.post(
+        f"/answers/{exchange_id}/regenerate", headers={"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
+    )
+    body = await response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'id="exchange-{exchange_id}"' in body and "sse-connect" in body and "First answer." not in body
+    events = await visitor.stream(exchange_id)
+    assert "Second answer." in dict(events)["final"]
+    [row] = await db.fetch_all("SELECT * FROM exchanges")
+    assert row["answer"] == "Second answer." and row["question"] == "say something"
+
+
+async def test_only_the_last_finished_answer_can_be_asked_again(visitor, model, client, db):
+    first = await ask(visitor, "one")
+    await visitor.stream(first)
+    model.configure(tokens=200, delay=0.02)
+    second = await ask(visitor, "two", 1)
+    headers = {"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
+    older = await client.post(f"/answers/{first}/regenerate", headers=headers)
+    assert older.status_code == 409
+    assert "Only the last question" in await older.get_data(as_text=True)
+    streaming = asyncio.create_task(visitor.stream(second))
+    await asyncio.sleep(0.2)
+    busy = await client.post(f"/answers/{second}/regenerate", headers=headers)
+    assert busy.status_code == 409 and "stop it first" in await busy.get_data(as_text=True)
+    await streaming
+
+
+async def test_edit_replaces_the_last_question_and_answers_it(visitor, model, client, db):
+    exchange_id = await ask(visitor, "waht is 2+2")
+    await visitor.stream(exchange_id)
+    headers = {"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
+    blank = await client.post(f"/answers/{exchange_id}/edit", form={"question": "  "}, headers=headers)
+    assert blank.status_code == 422 and "Type a question first." in await blank.get_data(as_text=True)
+    edited = await client.post(
+        f"/answers/{exchange_id}/edit", form={"question": "what is 2+2"}, headers=headers
+    )
+    assert "what is 2+2" in await edited.get_data(as_text=True)
+    await visitor.stream(exchange_id)
+    assert model.requests[-1]["messages"][-1]["content"] == "what is 2+2"
+    [row] = await db.fetch_all("SELECT * FROM exchanges")
+    assert row["question"] == "what is 2+2" and row["status"] == "done"
+
+
+async def test_retry_after_an_error_and_without_javascript(visitor, model, client, db):
+    model.configure(status=500)
+    exchange_id = await ask(visitor, "flaky")
+    events = await visitor.stream(exchange_id)
+    assert ">Retry</button>" in dict(events)["final"]
+    model.configure(status=200, answer="Worked this time.")
+    response = await client.post(f"/answers/{exchange_id}/regenerate", form={"csrf_token": visitor.csrf})
+    assert response.status_code == 303 and response.headers["Location"] == f"/c/1#answer-{exchange_id}"
+    row = await settled(db, exchange_id)
+    assert row["status"] == "done" and row["answer"] == "Worked this time." and row["error"] is None
+
+
+async def test_controls_refuse_a_missing_csrf_token(visitor, model, client, db):
+    exchange_id = await ask(visitor, "guarded")
+    await visitor.stream(exchange_id)
+    for action in ("stop", "regenerate", "edit"):
+        response = await client.post(f"/answers/{exchange_id}/{action}", form={"question": "x"})
+        assert response.status_code == 403
+    assert (await settled(db, exchange_id))["question"] == "guarded"

@@ -1,0 +1,197 @@
+"""Nothing stuck, nothing lost: leases, the sweeper, claims settled by token, retries on a new connection."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from contextlib import asynccontextmanager
+
+import pymysql
+import pytest
+
+from app.storage import CommitUnknown, DatabaseUnavailable, conversations, exchanges
+from app.storage.dialects import utc_in
+from app.storage.mysql import is_unavailable
+from tests.conftest import Visitor
+from tests.mysql_server import connect
+
+EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
+LEASE = 1.0
+
+pytestmark = pytest.mark.settings(answer_lease_seconds=LEASE)
+
+
+async def owner_of(visitor: Visitor) -> str:
+    async with visitor.client.session_transaction() as session:
+        return session["owner"]
+
+
+async def stored_question(
+    visitor: Visitor, db, question: str = "asked of a process that died"
+) -> tuple[str, int]:
+    owner = await owner_of(visitor)
+    conversation_id = await conversations.create(db, owner, "a chat")
+    return owner, await exchanges.create(db, conversation_id, owner, question, claim_within=LEASE)
+
+
+async def row(db, exchange_id: int) -> dict:
+    return await db.fetch_one("SELECT * FROM exchanges WHERE id = :id", {"id": exchange_id})
+
+
+async def test_an_answer_whose_process_died_is_finished_as_interrupted_and_can_be_retried(
+    visitor, app, db, model
+):
+    owner, exchange_id = await stored_question(visitor, db)
+    assert await exchanges.claim(db, exchange_id, "a-process-that-died", utc_in(LEASE))
+    assert await exchanges.renew(db, exchange_id, "a-process-that-died", utc_in(-0.1), "The first words")
+    await app.extensions["answers"].sweep()
+    swept = await row(db, exchange_id)
+    assert (swept["status"], swept["answer"]) == ("interrupted", "The first words")
+    events = await visitor.stream(exchange_id)
+    final = dict(events)["final"]
+    assert "The first words" in final and "interrupted" in final and ">Retry</button>" in final
+    retried = await visitor.client.post(
+        f"/answers/{exchange_id}/regenerate", headers={"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
+    )
+    assert retried.status_code == 200
+    assert "Hello! This is the fake model answering." in dict(await visitor.stream(exchange_id))["final"]
+
+
+async def test_a_stop_asked_of_a_process_that_died_ends_as_stopped(visitor, app, db):
+    owner, exchange_id = await stored_question(visitor, db)
+    assert await exchanges.claim(db, exchange_id, "a-process-that-died", utc_in(-0.1))
+    await exchanges.request_stop(db, exchange_id, owner)
+    await app.extensions["answers"].sweep()
+    assert (await row(db, exchange_id))["status"] == "stopped"
+
+
+async def test_a_stream_following_an_answer_elsewhere_ends_when_its_process_dies(visitor, app, db):
+    owner, exchange_id = await stored_question(visitor, db)
+    assert await exchanges.claim(db, exchange_id, "a-process-about-to-die", utc_in(LEASE))
+    await exchanges.renew(db, exchange_id, "a-process-about-to-die", utc_in(LEASE), "So far")
+    events = await asyncio.wait_for(visitor.stream(exchange_id), 10)
+    final = dict(events)["final"]
+    assert "So far" in final and "interrupted" in final and events[-1][0] == "done"
+
+
+async def test_a_question_nobody_claimed_is_answered_by_the_sweeper(visitor, app, db, model):
+    owner, exchange_id = await stored_question(visitor, db, "asked while the stream could not start")
+    await asyncio.sleep(LEASE + 0.1)
+    await app.extensions["answers"].sweep()
+    for _ in range(100):
+        if (await row(db, exchange_id))["status"] == "done":
+            break
+        await asyncio.sleep(0.05)
+    assert (await row(db, exchange_id))["answer"] == "Hello! This is the fake model answering."
+    assert model.requests[-1]["messages"][-1]["content"] == "asked while the stream could not start"
+
+
+async def test_a_running_answer_renews_its_lease_and_is_not_swept(visitor, app, db, model):
+    model.configure(tokens=60, delay=0.05)
+    response = await visitor.ask("a long answer")
+    exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
+    streaming = asyncio.create_task(visitor.stream(exchange_id))
+    for _ in range(4):
+        await asyncio.sleep(LEASE / 2)
+        await app.extensions["answers"].sweep()
+    events = await streaming
+    assert "w59" in dict(events)["final"]
+    assert (await row(db, exchange_id))["status"] == "done"
+
+
+class LostCommitReply:
+    """A database whose next transaction's commit reply is lost, after the commit landed or before."""
+
+    def __init__(self, db, landed: bool) -> None:
+        self.db = db
+        self.landed = landed
+        self.armed = True
+
+    def __getattr__(self, name: str):
+        return getattr(self.db, name)
+
+    @asynccontextmanager
+    async def transaction(self, fresh: bool = False):
+        if not self.armed:
+            async with self.db.transaction(fresh) as tx:
+                yield tx
+            return
+        self.armed = False
+        if not self.landed:
+            async with self.db.transaction(fresh) as tx:
+                yield tx
+                raise _RolledBack
+        async with self.db.transaction(fresh) as tx:
+            yield tx
+        raise CommitUnknown("the commit's reply was lost")
+
+    async def transact(self, work, *, idempotent: bool = False):
+        try:
+            return await type(self.db).transact(self, work, idempotent=idempotent)
+        except _RolledBack:
+            raise CommitUnknown("the commit's reply was lost") from None
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@pytest.mark.parametrize("landed", [True, False])
+async def test_a_claim_whose_commit_reply_was_lost_is_settled_by_reading_who_holds_it(
+    visitor, app, db, landed
+):
+    owner, exchange_id = await stored_question(visitor, db)
+    answers = app.extensions["answers"]
+    answers.db = LostCommitReply(db, landed)
+    claimed = await answers._claim(await exchanges.get(db, exchange_id, owner))
+    answers.db = db
+    stored = await row(db, exchange_id)
+    if landed:
+        assert claimed is not None and stored["lease_owner"] == claimed[1] and stored["status"] == "streaming"
+    else:
+        # Not answered on a guess: it stays pending, and the sweeper or the next stream answers it.
+        assert claimed is None and stored["status"] == "pending"
+
+
+async def test_a_stored_answer_is_shown_even_when_its_last_read_fails(visitor, app, db, outage):
+    response = await visitor.ask("answered, then the database went away")
+    exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
+    await visitor.stream(exchange_id)
+    outage.down = True
+    shown = await app.extensions["answers"].outcome(await owner_of(visitor), exchange_id)
+    assert shown["answer"] == "Hello! This is the fake model answering." and shown["status"] == "done"
+    with pytest.raises(DatabaseUnavailable):
+        await app.extensions["answers"].outcome("someone else", exchange_id)
+
+
+@pytest.mark.parametrize("code", [1047, 1180, 1205, 1213, 2006, 2013, 1053, 1927])
+def test_cluster_and_connection_errors_are_taken_for_an_unavailable_database(code):
+    assert is_unavailable(pymysql.err.OperationalError(code, "from the server"))
+
+
+def test_query_errors_are_not_taken_for_an_unavailable_database():
+    assert not is_unavailable(pymysql.err.ProgrammingError(1064, "You have an error in your SQL syntax"))
+    assert not is_unavailable(pymysql.err.IntegrityError(1062, "Duplicate entry"))
+
+
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+async def test_a_statement_whose_connection_died_is_run_again_on_a_new_one(db, mysql):
+    victim = (await db.fetch_one("SELECT CONNECTION_ID() AS id"))["id"]
+    killer = connect(mysql.url)
+    with killer.cursor() as cursor:
+        cursor.execute(f"KILL CONNECTION {int(victim)}")
+    killer.close()
+    again = await db.fetch_one("SELECT CONNECTION_ID() AS id")
+    assert again is not None and again["id"] != victim
+
+
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+async def test_a_question_asked_on_a_dead_connection_is_stored_once(visitor, db, mysql):
+    victim = (await db.fetch_one("SELECT CONNECTION_ID() AS id"))["id"]
+    killer = connect(mysql.url)
+    with killer.cursor() as cursor:
+        cursor.execute(f"KILL CONNECTION {int(victim)}")
+    killer.close()
+    response = await visitor.ask("asked just as the node died")
+    assert response.status_code == 200
+    assert len(await db.fetch_all("SELECT id FROM exchanges")) == 1

@@ -1,0 +1,67 @@
+"""What one chat turn costs the server besides the model: no worker threads, nothing fetched twice."""
+
+from __future__ import annotations
+
+import re
+
+from quart import Quart
+
+from tests.conftest import Visitor
+
+EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
+
+
+async def test_a_chat_turn_hands_no_work_to_worker_threads(app: Quart, visitor: Visitor, monkeypatch):
+    handed: list[str] = []
+    wrap = app.sync_to_async
+
+    def counted(func):  # type: ignore[no-untyped-def]
+        handed.append(getattr(func, "__qualname__", repr(func)))
+        return wrap(func)
+
+    monkeypatch.setattr(app, "sync_to_async", counted)
+    page = await visitor.open()
+    response = await visitor.ask("Which thread renders this?")
+    body = await response.get_data(as_text=True)
+    events = await visitor.stream(int(EXCHANGE_ID.search(body).group(1)))
+    assert 'name="ask_key"' in page and 'name="ask_key"' in body
+    assert [name for name, _ in events][-2:] == ["final", "done"]
+    assert handed == []
+
+
+def exchange_html(page: str, exchange_id: int) -> str:
+    start = page.index(f'<div class="exchange" id="exchange-{exchange_id}">')
+    return page[start : page.index("</article>", start)]
+
+
+async def test_a_question_comes_back_as_its_conversation_page_shows_it(visitor: Visitor):
+    for conversation in ("", 1):
+        response = await visitor.ask("Is <this> the stored question?  ", conversation)
+        body = await response.get_data(as_text=True)
+        exchange_id = int(EXCHANGE_ID.search(body).group(1))
+        page = await visitor.open("/c/1")
+        assert exchange_html(body, exchange_id) == exchange_html(page, exchange_id)
+        assert "Is &lt;this&gt; the stored question?</div>" in body
+
+
+async def test_a_new_conversation_comes_back_as_the_sidebar_lists_it(visitor: Visitor):
+    body = await (await visitor.ask("Which chat is this?")).get_data(as_text=True)
+    listed = await visitor.client.get("/conversations?current=1", headers={"HX-Request": "true"})
+    item = re.search(
+        r'<li class="conversation conversation-1 current" id="conversation-1">.*?</li>', body, re.DOTALL
+    )
+    assert item is not None and item.group(0) in await listed.get_data(as_text=True)
+
+
+async def test_a_form_sent_twice_comes_back_the_same_and_is_stored_once(visitor: Visitor, db):
+    key = re.search(r'name="ask_key" value="([^"]+)"', await visitor.open()).group(1)
+    form = {"question": "Only once?", "conversation_id": "", "csrf_token": visitor.csrf, "ask_key": key}
+    first, again = [
+        await visitor.client.post("/ask", form=form, headers={"HX-Request": "true"}) for _ in range(2)
+    ]
+    bodies = [await response.get_data(as_text=True) for response in (first, again)]
+    assert again.headers["HX-Push-Url"] == first.headers["HX-Push-Url"] == "/c/1"
+    for body in bodies:
+        assert 'id="conversation-1"' in body and ">Only once?</a>" in body
+    assert exchange_html(bodies[0], 1) == exchange_html(bodies[1], 1)
+    assert len(await db.fetch_all("SELECT id FROM exchanges")) == 1

@@ -1,0 +1,98 @@
+"""Settings come from the environment and a bad one stops start-up with a clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import Config, ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def env(tmp_path: Path, **values: str) -> dict[str, str]:
+    return {"INSTANCE_PATH": str(tmp_path), **values}
+
+
+def test_defaults_use_sqlite_in_the_instance_folder_and_the_demo_model(tmp_path):
+    config = Config.from_env(env(tmp_path))
+    assert config.database_url == f"sqlite:///{tmp_path / 'answers.db'}"
+    assert config.demo and config.model_name == "demo"
+    assert (config.llm_model, config.max_tokens, config.context_size) == ("gpt-4o-mini", 2500, 5)
+    assert (config.host, config.port, config.max_question_chars) == ("127.0.0.1", 5000, 8000)
+    assert "language of the question" in config.system_prompt
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = Config.from_env(env(tmp_path)).secret_key
+    second = Config.from_env(env(tmp_path)).secret_key
+    assert len(first) >= 32 and first == second
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_old_openai_key_name_still_works_and_turns_the_demo_off(tmp_path):
+    config = Config.from_env(env(tmp_path, OPENAI_KEY="sk-old"))
+    assert config.openai_api_key == "sk-old"
+    assert not config.demo and config.model_name == "gpt-4o-mini"
+    assert "sk-old" not in repr(config)
+
+
+def test_new_key_name_wins_over_the_old_one(tmp_path):
+    assert Config.from_env(env(tmp_path, OPENAI_KEY="old", OPENAI_API_KEY="new")).openai_api_key == "new"
+
+
+def test_old_database_variables_build_a_mysql_url(tmp_path):
+    config = Config.from_env(env(tmp_path, DB_HOST="db.internal", DB_USERNAME="app", DB_PASSWORD="p@ss:w/rd"))
+    assert config.database_url == "mysql://app:p%40ss%3Aw%2Frd@db.internal:3306/answers"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MAX_TOKENS", "lots"),
+        ("MAX_TOKENS", "0"),
+        ("CONTEXT_SIZE", "-1"),
+        ("TEMPERATURE", "3"),
+        ("LLM_TIMEOUT", "soon"),
+        ("PORT", "70000"),
+        ("LLM_BASE_URL", "localhost:11434"),
+        ("DATABASE_URL", "postgres://x"),
+        ("SECRET_KEY", "short"),
+        ("MAX_QUESTION_CHARS", "1.5"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_variable(tmp_path, variable, value):
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        Config.from_env(env(tmp_path, **{variable: value}))
+
+
+def test_start_up_with_a_bad_value_prints_one_line_and_exits(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "INSTANCE_PATH": str(tmp_path), "MAX_TOKENS": "many"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: MAX_TOKENS: must be a whole number (got 'many')"
+    ]
+
+
+def test_the_app_starts_without_waiting_for_the_openai_sdk_to_load():
+    """The SDK takes most of a second to import; the app loads it in the background."""
+    code = "import sys, app; app.create_app(); print('openai' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "INSTANCE_PATH": "/tmp", "OPENAI_API_KEY": "sk-test"},
+    )
+    assert result.stdout.strip() == "False", result.stderr

@@ -1,0 +1,145 @@
+"""The SQLite engine keeps the event loop free: what would block or run long goes to its thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Self
+
+import pytest
+
+from app.storage import sqlite as engine
+from app.storage.migrations import migrate
+from app.storage.sqlite import SQLiteDatabase
+
+# Counting to three million takes SQLite a good fraction of a second: far past the loop's budget.
+LONG_QUERY = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000)"
+    " SELECT count(*) AS c FROM n"
+)
+INSERT = "INSERT INTO conversations (owner, title, created_at, updated_at) VALUES ('o', 't', 'now', 'now')"
+COUNT = "SELECT count(*) AS c FROM conversations"
+
+
+class Moved:
+    """How many statements could not finish on the loop's thread and went to the engine's thread."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def moved(monkeypatch: pytest.MonkeyPatch) -> Moved:
+    """Count the statements sent to the thread, by watching the engine's own signal for it."""
+    counter = Moved()
+    at_once = SQLiteDatabase._at_once
+
+    def counting(self: SQLiteDatabase, work):  # type: ignore[no-untyped-def]
+        try:
+            return at_once(self, work)
+        except engine._MustWait:
+            counter.count += 1
+            raise
+
+    monkeypatch.setattr(SQLiteDatabase, "_at_once", counting)
+    return counter
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
+    database = SQLiteDatabase(str(tmp_path / "answers.db"))
+    await database.open()
+    await migrate(database)
+    yield database
+    await database.close()
+
+
+class Ticker:
+    """Measures the longest the event loop went without running a 5 ms timer."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            self.longest = max(self.longest, loop.time() - before)
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0.02)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def test_short_statements_run_without_the_thread(db, moved):
+    await db.execute(INSERT)
+    assert (await db.fetch_one(COUNT))["c"] == 1
+    assert moved.count == 0
+
+
+async def test_a_long_query_moves_to_the_thread_and_the_loop_keeps_running(db, moved):
+    loop = asyncio.get_running_loop()
+    async with Ticker() as ticker:
+        started = loop.time()
+        row = await db.fetch_one(LONG_QUERY)
+        took = loop.time() - started
+    assert row == {"c": 3000000}
+    assert moved.count == 1
+    assert ticker.longest < took / 2, f"the loop stalled {ticker.longest:.3f} s of a {took:.3f} s query"
+
+
+async def test_a_long_statement_inside_a_transaction_runs_to_its_end(db, moved):
+    async with db.transaction() as tx:
+        assert await tx.fetch_one(LONG_QUERY) == {"c": 3000000}
+    assert moved.count == 0
+
+
+async def test_a_write_waits_in_the_thread_while_another_process_holds_the_lock(db, moved, tmp_path):
+    other = sqlite3.connect(tmp_path / "answers.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    async with Ticker() as ticker:
+        write = asyncio.create_task(db.execute(INSERT))
+        transaction = asyncio.create_task(_insert_in_transaction(db))
+        await asyncio.sleep(0.3)
+        assert not write.done() and not transaction.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(asyncio.gather(write, transaction), 5)
+    assert (await db.fetch_one(COUNT))["c"] == 2
+    # The transaction queued behind the write, so it found the lock free again.
+    assert moved.count >= 1
+    assert ticker.longest < 0.2
+    other.close()
+
+
+async def _insert_in_transaction(db: SQLiteDatabase) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(INSERT)
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute(INSERT)
+            raise RuntimeError("halfway")
+    assert (await db.fetch_one(COUNT))["c"] == 0
+    await db.execute(INSERT)
+
+
+async def test_the_thread_copies_the_log_into_the_database_file(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "_COMMITS_PER_CHECKPOINT", 20)
+    for _ in range(25):
+        await db.execute(INSERT)
+    await asyncio.sleep(0.2)
+    # Opened as immutable, SQLite reads the database file alone, not the write-ahead log.
+    main_file = sqlite3.connect(f"file:{tmp_path / 'answers.db'}?immutable=1", uri=True)
+    assert main_file.execute("SELECT count(*) FROM conversations").fetchone()[0] >= 20
+    main_file.close()
