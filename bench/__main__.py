@@ -1,0 +1,336 @@
+"""`make bench`: how fast and how light the app is, each figure beside its baseline.
+
+Starts the fake model, the app and the baselines as child processes on 127.0.0.1,
+prints one line per figure, and writes docs/benchmarks.json, docs/BENCHMARKS.md and
+docs/benchmarks.png. `--quick` runs smaller loads (for a smoke test of the suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import loadgen
+from bench.processes import ROOT, App, Child, FakeModel, cpu_seconds, free_port, memory_mb
+
+DOCS = ROOT / "docs"
+ANSWER_TOKENS = 200
+TOKEN_DELAY = 0.025  # 200 tokens over 5 s
+
+
+@dataclass
+class Figure:
+    """One measured figure, its baseline and its goal."""
+
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    goal: str = ""
+    met: bool | None = None
+
+    def line(self) -> str:
+        text = f"{self.name}: {self.value:,.3f} {self.unit}"
+        if self.baseline is not None:
+            ratio = self.value / self.baseline if self.baseline else float("inf")
+            text += f"  (baseline {self.baseline_name}: {self.baseline:,.3f} {self.unit}; ratio {ratio:.2f}x)"
+        if self.goal:
+            text += f"  goal {self.goal}: {'met' if self.met else 'NOT met'}"
+        return text
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def report(figures: list[Figure], figure: Figure) -> None:
+    figures.append(figure)
+    print(figure.line(), flush=True)
+
+
+def python_start_seconds() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+def page_weight(url: str) -> tuple[int, int, int]:
+    """Bytes (plain, gzip) and requests of a first visit: the page and what it links."""
+    with urllib.request.urlopen(url) as response:
+        html = response.read()
+    assets = re.findall(rb'(?:src|href)="(/static/[^"]+)"', html)
+    bodies = [html]
+    for asset in assets:
+        with urllib.request.urlopen(url.rstrip("/") + asset.decode()) as response:
+            bodies.append(response.read())
+    return sum(map(len, bodies)), sum(len(gzip.compress(b, 6)) for b in bodies), len(bodies)
+
+
+def bare_sdk(model: FakeModel, count: int) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.bare_sdk", model.url, str(count)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def completions(chats: list[loadgen.Chat]) -> tuple[list[float], int]:
+    """Seconds from a visitor's arrival (loading the page) to the answer's end, and how many failed."""
+    times = [c.done - c.opened for c in chats if c.error is None and c.done is not None]
+    return times, len(chats) - len(times)
+
+
+def first_words(chats: list[loadgen.Chat]) -> list[float]:
+    """Seconds from a visitor's arrival (loading the page) to the answer's first words on screen."""
+    return [c.first_text - c.opened for c in chats if c.error is None and c.first_text is not None]
+
+
+def run(quick: bool) -> list[Figure]:
+    figures: list[Figure] = []
+    many = 100 if quick else 1000
+    turns = 50 if quick else 200
+    work = Path(tempfile.mkdtemp(prefix="answers-bench-"))
+    with FakeModel(work / "model.log") as model:
+        # Start-up and idle memory.
+        baseline_start = python_start_seconds()
+        with App(model.url, work / "idle") as app:
+            urllib.request.urlopen(app.url + "/").read()
+            time.sleep(0.5)
+            idle = memory_mb(app.pid)
+            report(
+                figures,
+                Figure(
+                    "start-up to first 200",
+                    app.startup_seconds,
+                    "s",
+                    baseline_start,
+                    "bare python start",
+                    "<= 1 s",
+                    app.startup_seconds <= 1.0,
+                ),
+            )
+            report(figures, Figure("idle RSS", idle, "MB", goal="<= 80 MB", met=idle <= 80))
+            plain, packed, requests = page_weight(app.url + "/")
+            report(
+                figures,
+                Figure(
+                    "first load, uncompressed", plain / 1024, "KB", goal="<= 100 KB", met=plain <= 100 * 1024
+                ),
+            )
+            report(
+                figures,
+                Figure("first load, gzip", packed / 1024, "KB", goal="<= 35 KB", met=packed <= 35 * 1024),
+            )
+            report(figures, Figure("first load, requests", requests, "requests"))
+
+            # Time to first token added by the app, with no other load.
+            model.configure(tokens=20, delay=0.005, first_token_delay=0.1)
+            chats = asyncio.run(loadgen.run_sequential("127.0.0.1", app.port, 30 if quick else 100))
+            added = [c.first_text - c.stream_sent - 0.1 for c in chats if c.first_text is not None]
+            report(figures, Figure("time to first token added, p50", percentile(added, 0.5) * 1000, "ms"))
+            report(figures, Figure("time to first token added, p99", percentile(added, 0.99) * 1000, "ms"))
+
+            # CPU per chat turn against the bare SDK consuming the same streams.
+            model.configure(tokens=ANSWER_TOKENS, delay=TOKEN_DELAY)
+            marks: list[float] = []
+            chats = asyncio.run(
+                loadgen.run_chats(
+                    "127.0.0.1", app.port, turns, on_start=lambda: marks.append(cpu_seconds(app.pid))
+                )
+            )
+            app_cpu = (cpu_seconds(app.pid) - marks[0]) / turns
+            sdk = bare_sdk(model, turns)
+            sdk_cpu = sdk["cpu_seconds"] / turns
+            ratio = app_cpu / sdk_cpu
+            report(
+                figures,
+                Figure(
+                    "server CPU per chat turn",
+                    app_cpu * 1000,
+                    "ms",
+                    sdk_cpu * 1000,
+                    "bare openai SDK per stream",
+                    "<= 0.5x",
+                    ratio <= 0.5,
+                ),
+            )
+
+        # Many live streams on one worker.
+        model.configure(tokens=ANSWER_TOKENS, delay=TOKEN_DELAY)
+        with App(model.url, work / "many") as app:
+            chats = asyncio.run(loadgen.run_chats("127.0.0.1", app.port, many))
+            peak = memory_mb(app.pid, "VmHWM")
+        times, errors = completions(chats)
+        sdk = bare_sdk(model, many)
+        report(
+            figures,
+            Figure(f"{many} chats: completed", len(times), "chats", goal=f"all {many}", met=errors == 0),
+        )
+        firsts = first_words(chats)
+        report(figures, Figure(f"{many} chats: p50 first word", percentile(firsts, 0.5), "s"))
+        report(figures, Figure(f"{many} chats: p99 first word", percentile(firsts, 0.99), "s"))
+        report(
+            figures,
+            Figure(
+                f"{many} chats: p50 completion",
+                percentile(times, 0.5),
+                "s",
+                percentile(sdk["times"], 0.5),
+                "bare SDK",
+            ),
+        )
+        report(
+            figures,
+            Figure(
+                f"{many} chats: p99 completion",
+                percentile(times, 0.99),
+                "s",
+                percentile(sdk["times"], 0.99),
+                "bare SDK",
+                "<= 10 s",
+                percentile(times, 0.99) <= 10,
+            ),
+        )
+        report(
+            figures,
+            Figure(
+                f"{many} chats: peak RSS",
+                peak,
+                "MB",
+                sdk["peak_rss_mb"],
+                "bare SDK",
+                "<= 250 MB",
+                peak <= 250,
+            ),
+        )
+
+        # The classic synchronous baseline: Flask under gunicorn, 4 sync workers.
+        sample = 16 if quick else 40
+        port = free_port()
+        with Child(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "4",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                "600",
+                "bench.flask_baseline:app",
+            ],
+            env={"LLM_BASE_URL": model.url, "DATABASE_PATH": str(work / "flask.db")},
+            log=work / "flask.log",
+        ):
+            wait_for_port(port)
+            flask_chats = asyncio.run(loadgen.run_form_posts("127.0.0.1", port, sample))
+        flask_times, flask_errors = completions(flask_chats)
+        throughput = len(flask_times) / max(flask_times)
+        projected = many / throughput
+        report(
+            figures,
+            Figure(
+                f"Flask+gunicorn (4 sync workers), {sample} chats: last completion", max(flask_times), "s"
+            ),
+        )
+        report(
+            figures,
+            Figure(
+                f"Flask+gunicorn projected for {many} chats: last completion",
+                projected,
+                "s",
+                max(times),
+                "this app, measured",
+            ),
+        )
+    return figures
+
+
+def wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(port)
+
+
+def write_docs(figures: list[Figure]) -> None:
+    """Record the run: JSON for machines, a page and a chart for people."""
+    DOCS.mkdir(exist_ok=True)
+    (DOCS / "benchmarks.json").write_text(json.dumps([f.__dict__ for f in figures], indent=2) + "\n")
+    chart(figures)
+    lines = [
+        "# Benchmarks",
+        "",
+        (
+            "Measured by `make bench` on a shared 2-core machine; "
+            "every figure beside its baseline from the same run."
+        ),
+        "",
+        "| figure | value | baseline | ratio | goal |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for f in figures:
+        baseline = f"{f.baseline:,.3f} {f.unit} ({f.baseline_name})" if f.baseline is not None else ""
+        ratio = f"{f.value / f.baseline:.2f}x" if f.baseline else ""
+        goal = f"{f.goal}: {'met' if f.met else 'not met'}" if f.goal else ""
+        lines.append(f"| {f.name} | {f.value:,.3f} {f.unit} | {baseline} | {ratio} | {goal} |")
+    lines += ["", "![Completion times and CPU per chat](benchmarks.png)", ""]
+    (DOCS / "BENCHMARKS.md").write_text("\n".join(lines))
+
+
+def chart(figures: list[Figure]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cpu = next(f for f in figures if f.name == "server CPU per chat turn")
+    p99 = next(f for f in figures if f.name.endswith("p99 completion"))
+    flask = next(f for f in figures if f.name.startswith("Flask+gunicorn projected"))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.bar(["this app", "bare openai SDK"], [cpu.value, cpu.baseline or 0], color=["#0f6bd7", "#9aa4b2"])
+    left.set_title("CPU per chat turn (ms)")
+    right.bar(
+        ["this app\n(p99)", "bare SDK\n(p99)", "Flask+gunicorn\n(projected, last)"],
+        [p99.value, p99.baseline or 0, flask.value],
+        color=["#0f6bd7", "#9aa4b2", "#d9822b"],
+    )
+    right.set_yscale("log")
+    right.set_title(p99.name.split(":")[0] + ": completion (s, log)")
+    fig.tight_layout()
+    fig.savefig(DOCS / "benchmarks.png", dpi=100)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller loads, for a smoke test")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    figures = run(args.quick)
+    write_docs(figures)
+    print(f"benchmarks done in {time.perf_counter() - started:.0f} s; see docs/BENCHMARKS.md", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

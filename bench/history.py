@@ -1,0 +1,263 @@
+"""How the history page holds up at a million rows, through the app, on SQLite and MySQL.
+
+`python -m bench.history [--engines sqlite,mysql] [--rows 1000000] [--small 1000]`
+seeds a small and a big database per engine (unique names, removed afterwards), then prints:
+the first page and a page deep in the table at both sizes (goal: big/small ≤ 1.5), search
+latency at the big size (goal: p50 ≤ 100 ms) and the memory an export of every row takes
+(goal: peak RSS growth ≤ 50 MB). The machine may be shared: the load average is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from quart.testing import QuartClient
+
+from app import create_app
+from app.config import ROOT, Config
+from app.storage import Row
+from bench.seed import Plan, seed
+from tests.mysql_server import ScratchDatabase
+
+OWNER = "bench-owner"
+OTHERS = ["bench-other-1", "bench-other-2", "bench-other-3"]
+# The measured owner has (a little more than) the named number of rows; three others share 8 % more.
+SHARES = [0.925, 0.04, 0.025, 0.01]
+EXTRA = 1 / SHARES[0]
+SEARCHES = (
+    "sourdough",
+    "telescopes",
+    "kubernetes",
+    "gardening",
+    "espresso",
+    "vikings",
+    "budgeting",
+    "chess",
+    "volcanoes",
+    "portugal",
+    "robust",
+    "elegant",
+    "cheap",
+    "portable",
+    "invoice",
+    "melody",
+    "comet",
+    "mortgages interest",
+    "python cursor",
+    "sqlite index",
+    "bake dough",
+    '"sourdough bread"',
+    '"how it works"',
+    "garden*",
+    "telesc*",
+    "compost*",
+    "rust function",
+    "piano scale",
+    "yoga routine",
+    "tomatoes soil",
+    "redis cache",
+    "docker volume",
+    "glaciers",
+    "napoleon battle",
+    "inflation wage",
+    "quantum theory",
+    "solar battery",
+    "knitting",
+    "sailing map",
+    "latin grammar",
+)
+HTMX = {"HX-Request": "true"}
+SEARCH = {"HX-Request": "true", "HX-Target": "history-results"}
+
+
+@dataclass
+class Sample:
+    """What one database size measured."""
+
+    owner_rows: int
+    first_page: list[float] = field(default_factory=list)
+    deep_page: list[float] = field(default_factory=list)
+    search: list[float] = field(default_factory=list)
+    found: int = 0
+    exports: dict[str, tuple[int, int, float, float]] = field(default_factory=dict)
+
+
+def median_ms(timings: list[float]) -> float:
+    """The median of timings in seconds, in milliseconds."""
+    return statistics.median(timings) * 1000
+
+
+def percentile_ms(timings: list[float], share: float) -> float:
+    """A percentile of timings in seconds, in milliseconds."""
+    ordered = sorted(timings)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000
+
+
+async def timed(client: QuartClient, url: str, headers: dict[str, str]) -> tuple[float, int]:
+    """Time one request for a page; return its seconds and how many rows it showed."""
+    began = time.perf_counter()
+    response = await client.get(url, headers=headers)
+    body = await response.get_data()
+    seconds = time.perf_counter() - began
+    assert response.status_code == 200, url
+    return seconds, body.count(b'id="exchange-row-')
+
+
+def rss_kb(name: str) -> int:
+    """A memory figure of this process from /proc, in kB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(name)
+
+
+async def export(client: QuartClient, fmt: str) -> tuple[int, int, float, float]:
+    """Stream a whole export, dropping each chunk; return (lines, bytes, seconds, peak RSS growth in MB)."""
+    before = rss_kb("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # restart the peak (VmHWM) from here
+    began = time.perf_counter()
+    lines = size = 0
+    async with client.request(f"/list/export.{fmt}") as connection:
+        await connection.send_complete()
+        while True:
+            chunk = await connection.receive()
+            if not isinstance(chunk, bytes) or not chunk:
+                break
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+    seconds = time.perf_counter() - began
+    return lines, size, seconds, (rss_kb("VmHWM") - before) / 1024
+
+
+@asynccontextmanager
+async def client_for(url: str) -> AsyncIterator[tuple[QuartClient, Row]]:
+    """A client of the app on one database, signed in as the measured owner, and the owner's id range."""
+    app = create_app(
+        Config(
+            database_url=url,
+            secret_key="bench-secret-key-of-enough-length",
+            instance_path=Path(tempfile.gettempdir()),
+        )
+    )
+    async with app.test_app():
+        bounds = await app.extensions["db"].fetch_one(
+            "SELECT MIN(id) AS low, MAX(id) AS high, COUNT(*) AS n FROM exchanges WHERE owner = :owner",
+            {"owner": OWNER},
+        )
+        client = app.test_client()
+        async with client.session_transaction() as session:
+            session["owner"], session["csrf"] = OWNER, "bench"
+        yield client, bounds
+
+
+async def measure(urls: list[str], repeats: int) -> list[Sample]:
+    """Measure the small and the big database through the app, alternating so noise hits both alike."""
+    async with client_for(urls[0]) as (small, small_bounds), client_for(urls[1]) as (big, big_bounds):
+        samples = [Sample(bounds["n"]) for bounds in (small_bounds, big_bounds)]
+        pairs = list(zip((small, big), (small_bounds, big_bounds), samples, strict=True))
+        for attempt in range(repeats + 1):
+            for client, bounds, sample in pairs:
+                deep = bounds["low"] + (bounds["high"] - bounds["low"]) // 10
+                first, _ = await timed(client, "/list", {})
+                page, _ = await timed(client, f"/list?before={deep}", HTMX)
+                if attempt:  # the first round warms caches
+                    sample.first_page.append(first)
+                    sample.deep_page.append(page)
+        for query in SEARCHES:
+            for client, _, sample in pairs:
+                for _ in range(2):
+                    seconds, found = await timed(client, f"/list?q={query}&status=&model=", SEARCH)
+                    sample.search.append(seconds)
+                    sample.found += found > 0
+        for client, _, sample in pairs:
+            for fmt in ("csv", "ndjson"):
+                sample.exports[fmt] = await export(client, fmt)
+    return samples
+
+
+@contextmanager
+def databases(engine: str) -> Iterator[Callable[[], str]]:
+    """Hand out fresh database URLs for an engine; remove every one of them at the end."""
+    made: list[ScratchDatabase] = []
+    (ROOT / "instance").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="answers-bench-", dir=ROOT / "instance"))
+
+    def fresh() -> str:
+        if engine == "sqlite":
+            return f"sqlite:///{folder / f'bench-{secrets.token_hex(4)}.db'}"
+        made.append(ScratchDatabase.provide("answers_bench"))
+        return made[-1].url
+
+    try:
+        yield fresh
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        for database in made:
+            database.remove()
+
+
+def bench(engine: str, small: int, big: int, repeats: int) -> None:
+    """Seed, measure and print one engine's figures."""
+    print(f"\n== {engine}  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
+    sizes = [round(small * EXTRA), round(big * EXTRA)]
+    with databases(engine) as fresh:
+        urls = [fresh() for _ in sizes]
+        for url, rows in zip(urls, sizes, strict=True):
+            made, seconds = seed(url, Plan(rows, [OWNER, *OTHERS], SHARES, seed=7))
+            print(f"seeded {made:,} exchanges in {seconds:.1f} s ({made / seconds:,.0f} rows/s)")
+        low, high = asyncio.run(measure(urls, repeats))
+    print(
+        f"{'':26}{'table ' + format(sizes[0], ','):>16}"
+        f"{'table ' + format(sizes[1], ','):>18}{'ratio':>8}  goal"
+    )
+    print(f"{'rows of the owner':26}{low.owner_rows:>16,}{high.owner_rows:>18,}")
+    for name, a, b in (
+        ("first page (ms, median)", low.first_page, high.first_page),
+        ("deep page (ms, median)", low.deep_page, high.deep_page),
+    ):
+        print(
+            f"{name:26}{median_ms(a):>16.1f}{median_ms(b):>18.1f}{median_ms(b) / median_ms(a):>8.2f}  ≤ 1.5"
+        )
+    for name, share in (("search p50 (ms)", 0.5), ("search p90 (ms)", 0.9), ("search max (ms)", 1.0)):
+        goal = "  ≤ 100 ms at the big size" if share == 0.5 else ""
+        print(
+            f"{name:26}{percentile_ms(low.search, share):>16.1f}{percentile_ms(high.search, share):>18.1f}"
+            f"{'':>8}{goal}"
+        )
+    print(f"{'searches with results':26}{low.found:>16}{high.found:>18}  of {len(low.search)}")
+    for fmt in ("csv", "ndjson"):
+        (_, _, _, low_mb), (lines, size, seconds, high_mb) = low.exports[fmt], high.exports[fmt]
+        print(
+            f"{'export ' + fmt + ' peak RSS +MB':26}{low_mb:>16.1f}{high_mb:>18.1f}{'':>8}  ≤ 50 MB"
+            f"   ({lines:,} lines, {size / 2**20:,.0f} MB in {seconds:.1f} s)"
+        )
+    print(f"(load average now {os.getloadavg()[0]:.2f})")
+
+
+def main() -> None:
+    """Parse the command line and run the benchmark on each engine asked for."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engines", default="sqlite,mysql")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the big database's owner")
+    parser.add_argument(
+        "--small", type=int, default=1_000, help="rows of the small (baseline) database's owner"
+    )
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    for engine in args.engines.split(","):
+        bench(engine, args.small, args.rows, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
