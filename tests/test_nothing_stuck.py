@@ -34,6 +34,12 @@ async def stored_question(
     return owner, await exchanges.create(db, conversation_id, owner, question, claim_within=LEASE)
 
 
+async def sweep_twice(app) -> None:
+    """Sweep as the app does: a lease counts once it lapsed before the previous sweep."""
+    await app.extensions["answers"].sweep()
+    await app.extensions["answers"].sweep()
+
+
 async def row(db, exchange_id: int) -> dict:
     return await db.fetch_one("SELECT * FROM exchanges WHERE id = :id", {"id": exchange_id})
 
@@ -44,7 +50,7 @@ async def test_an_answer_whose_process_died_is_finished_as_interrupted_and_can_b
     owner, exchange_id = await stored_question(visitor, db)
     assert await exchanges.claim(db, exchange_id, "a-process-that-died", utc_in(LEASE))
     assert await exchanges.renew(db, exchange_id, "a-process-that-died", utc_in(-0.1), "The first words")
-    await app.extensions["answers"].sweep()
+    await sweep_twice(app)
     swept = await row(db, exchange_id)
     assert (swept["status"], swept["answer"]) == ("interrupted", "The first words")
     events = await visitor.stream(exchange_id)
@@ -61,7 +67,7 @@ async def test_a_stop_asked_of_a_process_that_died_ends_as_stopped(visitor, app,
     owner, exchange_id = await stored_question(visitor, db)
     assert await exchanges.claim(db, exchange_id, "a-process-that-died", utc_in(-0.1))
     await exchanges.request_stop(db, exchange_id, owner)
-    await app.extensions["answers"].sweep()
+    await sweep_twice(app)
     assert (await row(db, exchange_id))["status"] == "stopped"
 
 
@@ -77,13 +83,34 @@ async def test_a_stream_following_an_answer_elsewhere_ends_when_its_process_dies
 async def test_a_question_nobody_claimed_is_answered_by_the_sweeper(visitor, app, db, model):
     owner, exchange_id = await stored_question(visitor, db, "asked while the stream could not start")
     await asyncio.sleep(LEASE + 0.1)
-    await app.extensions["answers"].sweep()
+    await sweep_twice(app)
     for _ in range(100):
         if (await row(db, exchange_id))["status"] == "done":
             break
         await asyncio.sleep(0.05)
     assert (await row(db, exchange_id))["answer"] == "Hello! This is the fake model answering."
     assert model.requests[-1]["messages"][-1]["content"] == "asked while the stream could not start"
+
+
+async def test_a_lease_that_lapsed_while_nobody_could_reach_the_database_is_not_swept(
+    visitor, app, db, outage
+):
+    # A Galera node's death stalls every instance for longer than a short lease: no process
+    # could renew meanwhile, so a live answer must not be taken for lost once it is back.
+    owner, exchange_id = await stored_question(visitor, db)
+    answers = app.extensions["answers"]
+    await answers.sweep()
+    assert await exchanges.claim(db, exchange_id, "a-live-process", utc_in(LEASE))
+    outage.down = True
+    await asyncio.sleep(LEASE + 0.2)
+    with pytest.raises(DatabaseUnavailable):
+        await answers.sweep()
+    outage.down = False
+    await answers.sweep()
+    assert (await row(db, exchange_id))["status"] == "streaming"
+    # Still not renewed one sweep later: now its process is taken for gone.
+    await answers.sweep()
+    assert (await row(db, exchange_id))["status"] == "interrupted"
 
 
 async def test_a_running_answer_renews_its_lease_and_is_not_swept(visitor, app, db, model):
@@ -162,6 +189,24 @@ async def test_a_stored_answer_is_shown_even_when_its_last_read_fails(visitor, a
     assert shown["answer"] == "Hello! This is the fake model answering." and shown["status"] == "done"
     with pytest.raises(DatabaseUnavailable):
         await app.extensions["answers"].outcome("someone else", exchange_id)
+
+
+async def test_a_stream_following_an_answer_elsewhere_rides_out_a_database_outage(visitor, db, outage):
+    # A Galera node's death stalls reads for several seconds, longer than a lease: the
+    # stream waits, and shows the answer once it is stored, never "the database is away".
+    owner, exchange_id = await stored_question(visitor, db)
+    assert await exchanges.claim(db, exchange_id, "another-process", utc_in(60))
+    await exchanges.renew(db, exchange_id, "another-process", utc_in(60), "So far")
+    streaming = asyncio.create_task(visitor.stream(exchange_id))
+    await asyncio.sleep(0.3)
+    outage.down = True
+    await asyncio.sleep(4 * LEASE)
+    outage.down = False
+    outcome = exchanges.Outcome(answer="So far, and the rest.", status="done", model="elsewhere")
+    await exchanges.finish(db, exchange_id, outcome, "another-process")
+    events = await asyncio.wait_for(streaming, 10)
+    final = dict(events)["final"]
+    assert "So far, and the rest." in final and "not answering" not in final
 
 
 @pytest.mark.parametrize("code", [1047, 1180, 1205, 1213, 2006, 2013, 1053, 1927])

@@ -102,7 +102,11 @@ class Answers:
         self.runs: dict[int, Run] = {}
         self.places = Places(config.max_streams_per_client)
         self.lease_seconds = config.answer_lease_seconds
+        # How long a stream waits for an answer that does not move or a database that does
+        # not answer (a Galera node's death stalls its peers for several seconds).
+        self.patience = 2 * config.llm_timeout
         self.ended: OrderedDict[int, Row] = OrderedDict()
+        self.reached: str | None = None  # when the last sweep found the database answering
 
     def problem(self, question: str) -> str | None:
         """What is wrong with a question, in words for the person who typed it (None when nothing is)."""
@@ -193,7 +197,7 @@ class Answers:
             async for piece in _follow_run(run, offset):
                 yield piece
             return
-        async for piece in self._follow_stored(exchange_id, offset, 2 * self.config.llm_timeout):
+        async for piece in self._follow_stored(exchange_id, offset, self.patience):
             yield piece
 
     async def answer_in_full(self, exchange: Row, client: Hashable) -> None:
@@ -252,16 +256,24 @@ class Answers:
                 log.exception("sweeping failed")
 
     async def sweep(self) -> None:
-        """Finish the answers whose process is gone, and answer the questions nobody claimed in time."""
-        if ended := await exchanges.sweep(self.db):
-            log.warning("swept %d answer(s) whose process stopped renewing its lease", ended)
-        for exchange in await exchanges.unclaimed(self.db, SWEEP_BATCH):
-            if exchange["id"] in self.runs:
-                continue
-            claimed = await self._claim(exchange)
-            if claimed is not None:
-                log.warning("answering exchange %s, which no stream claimed in time", exchange["id"])
-                self._run(exchange, *claimed, release=lambda: None)
+        """Finish the answers whose process is gone, and answer the questions nobody claimed in time.
+
+        A lease counts as lapsed only if it had when this sweeper last reached the database:
+        while nobody could reach it (a Galera node dying stalls its peers), nobody could renew.
+        """
+        if self.reached is not None:
+            if ended := await exchanges.sweep(self.db, self.reached):
+                log.warning("swept %d answer(s) whose process stopped renewing its lease", ended)
+            for exchange in await exchanges.unclaimed(self.db, self.reached, SWEEP_BATCH):
+                if exchange["id"] in self.runs:
+                    continue
+                claimed = await self._claim(exchange)
+                if claimed is not None:
+                    log.warning("answering exchange %s, which no stream claimed in time", exchange["id"])
+                    self._run(exchange, *claimed, release=lambda: None)
+        else:
+            await exchanges.status(self.db, 0)  # the first sweep only learns that the database answers
+        self.reached = utcnow()
 
     async def close(self) -> None:
         """End the answers still running as interrupted, and wait (a while) for them to be stored."""
@@ -333,13 +345,24 @@ class Answers:
     async def _follow_stored(
         self, exchange_id: int, offset: int, patience: float
     ) -> AsyncIterator[tuple[str, int]]:
-        found = await exchanges.progress(self.db, exchange_id)
-        # An answer finished before this stream began is sent whole as final HTML, not as text.
-        if found is None or found["status"] in FINISHED:
-            return
         loop = asyncio.get_running_loop()
         moved = loop.time()
-        while found is not None:
+        first = True
+        while True:
+            try:
+                found = await exchanges.progress(self.db, exchange_id)
+            except DatabaseUnavailable:
+                # Waited out like an answer that does not move: the text is kept where it is.
+                if loop.time() - moved > patience:
+                    raise
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            if found is None:
+                return
+            # An answer finished before this stream began is sent whole as final HTML, not as text.
+            if first and found["status"] in FINISHED:
+                return
+            first = False
             text = found["answer"] or ""
             if len(text) > offset:
                 yield text[offset:], len(text)
@@ -351,7 +374,6 @@ class Answers:
             if loop.time() - moved > patience:
                 return
             await asyncio.sleep(POLL_SECONDS)
-            found = await exchanges.progress(self.db, exchange_id)
 
 
 async def _follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:

@@ -150,9 +150,16 @@ class Run:
 
     async def _renew(self, db: Database, text: str | None) -> Status | None:
         """Renew the lease, saving the text if it grew; the status to end with when the answer is not ours."""
-        until = utc_in(self.lease_seconds)
         try:
-            if await exchanges.renew(db, self.exchange_id, self.token, until, text):
+            for _ in range(2):
+                asked, until = time.monotonic(), utc_in(self.lease_seconds)
+                if not await exchanges.renew(db, self.exchange_id, self.token, until, text):
+                    break
+                # A renewal held up by a stalled database lands with its lease nearly spent: again.
+                if time.monotonic() - asked < self.lease_seconds / 3:
+                    return None
+                text = None
+            else:
                 return None
             # A stop asked through another process, or a sweeper that took the answer for lost.
             return (

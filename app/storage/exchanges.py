@@ -197,8 +197,8 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | 
     )
 
 
-async def sweep(db: Executor) -> int:
-    """End the answers whose lease lapsed (their process is gone): stopped if asked to stop, else interrupted.
+async def sweep(db: Executor, lapsed_before: str) -> int:
+    """End the answers whose lease lapsed before a time: stopped if asked to stop, else interrupted.
 
     The text saved so far stays. Returns how many were finished.
     """
@@ -207,19 +207,19 @@ async def sweep(db: Executor) -> int:
     for live, ending in ((Status.STREAMING, Status.INTERRUPTED), (Status.STOPPING, Status.STOPPED)):
         result = await db.execute(
             "UPDATE exchanges SET status = :ending, answered_at = :now"
-            " WHERE status = :live AND lease_until < :now",
-            {"live": live, "ending": ending, "now": now},
+            " WHERE status = :live AND lease_until < :lapsed_before",
+            {"live": live, "ending": ending, "now": now, "lapsed_before": lapsed_before},
         )
         ended += result.rowcount
     return ended
 
 
-async def unclaimed(db: Executor, limit: int) -> list[Row]:
-    """Pending exchanges nobody claimed in time, oldest first."""
+async def unclaimed(db: Executor, lapsed_before: str, limit: int) -> list[Row]:
+    """Pending exchanges nobody claimed before a time, oldest first."""
     return await db.fetch_all(
-        f"SELECT {SELECT} FROM exchanges WHERE status = :pending AND lease_until < :now"
+        f"SELECT {SELECT} FROM exchanges WHERE status = :pending AND lease_until < :lapsed_before"
         " ORDER BY lease_until LIMIT :limit",
-        {"pending": Status.PENDING, "now": utcnow(), "limit": limit},
+        {"pending": Status.PENDING, "lapsed_before": lapsed_before, "limit": limit},
     )
 
 

@@ -145,7 +145,7 @@ async def _answer_events(exchange_id: int, offset: int, client: str) -> AsyncIte
     """One stream's events: the answer as it grows, then its final HTML (or why it cannot be followed)."""
     answers = get_answers()
     # While the database recovers (a node dying, its cluster settling) the stream waits, open.
-    patience = answers.lease_seconds
+    patience = answers.patience
     try:
         exchange = await _patiently(lambda: answers.get(owner(), exchange_id), patience)
     except NotFound as missing:
