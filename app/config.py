@@ -75,6 +75,9 @@ class Config:
     login_rate: Rate = Rate(5, 60)
     max_streams_per_client: int = 4
     trusted_proxies: tuple[Network, ...] = ()
+    sign_in: str = ""
+    sign_up: str = "closed"
+    login_account_rate: Rate = Rate(10, 900)
     instance_path: Path = INSTANCE
 
     @property
@@ -86,6 +89,16 @@ class Config:
     def model_name(self) -> str:
         """The model name shown to people and stored with each answer."""
         return "demo" if self.demo else self.llm_model
+
+    @property
+    def sign_in_mode(self) -> str:
+        """How people sign in: none, password (the shared APP_PASSWORD gate) or accounts."""
+        return self.sign_in or ("password" if self.app_password else "none")
+
+    @property
+    def accounts(self) -> bool:
+        """Whether people sign in as themselves (and so have roles, and see only their own rows)."""
+        return self.sign_in_mode == "accounts"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -109,6 +122,8 @@ class Config:
         if not values.get("secret_key"):
             values["secret_key"] = _stored_secret_key(instance)
         config = cls(**values)
+        if config.sign_in_mode == "password" and not config.app_password:
+            raise ConfigError("SIGN_IN: password needs APP_PASSWORD, the password everyone types")
         needed = config.max_question_chars * BYTES_PER_FORM_CHAR + FORM_OVERHEAD_BYTES
         if config.max_body_bytes < needed:
             raise ConfigError(
@@ -216,6 +231,16 @@ def _redis_url(raw: str) -> str:
     return raw
 
 
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.lower()
+        if value not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return value
+
+    return parse
+
+
 _PERIODS = {
     **dict.fromkeys(("s", "sec", "second", "seconds"), 1),
     **dict.fromkeys(("m", "min", "minute", "minutes"), 60),
@@ -267,6 +292,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "login_rate": ("LOGIN_RATE_LIMIT", _rate),
     "max_streams_per_client": ("MAX_STREAMS_PER_CLIENT", _positive_int),
     "trusted_proxies": ("TRUSTED_PROXIES", _networks),
+    "sign_in": ("SIGN_IN", _choice("none", "password", "accounts")),
+    "sign_up": ("SIGN_UP", _choice("open", "closed", "invite")),
+    "login_account_rate": ("LOGIN_ACCOUNT_RATE_LIMIT", _rate),
 }
 
 assert set(_PARSERS) | {"instance_path"} == {f.name for f in fields(Config)}

@@ -55,6 +55,13 @@ FOREIGN_SITE = "This form was sent from another site, so it was refused."
 STALE_TOKEN = "Your session has expired or the form is out of date. Reload the page and try again."
 SIGN_IN_FIRST = "Sign in first."
 WRONG_PASSWORD = "That password is not right."
+WRONG_SIGN_IN = "That name and password do not match an account that can sign in."
+NAME_TAKEN = "That name cannot be used; choose another."
+BAD_NAME = "A name is 3 to 32 letters, digits, dots, dashes or underscores."
+SIGN_UP_CLOSED = "New accounts are made by invitation here; ask an admin for a link."
+LINK_SPENT = "This link has been used, has expired, or never existed. Ask an admin for a new one."
+PASSWORDS_DIFFER = "The two new passwords are not the same."
+CURRENT_PASSWORD_WRONG = "Your current password is not right."
 DATABASE_DOWN = "The database is not answering right now. Try again in a moment."
 UNEXPECTED = "Something went wrong on our side. Try again in a moment."
 PLAIN = {
@@ -82,4 +89,6 @@ def too_many(action: str, retry_after: int) -> str:
         return f"You are asking faster than this app allows. Wait {wait}, then send your question again."
     if action == "sign in":
         return f"Too many sign-in attempts from your address. Wait {wait} and try again."
+    if action == "sign in to this account":
+        return f"Too many failed sign-ins to this account. Wait {wait} and try again."
     return f"Too many requests from your address. Wait {wait} and try again."
