@@ -76,8 +76,15 @@ class Config:
     max_streams_per_client: int = 4
     trusted_proxies: tuple[Network, ...] = ()
     sign_in: str = ""
-    sign_up: str = "closed"
+    sign_up: str = "invite"
     login_account_rate: Rate = Rate(10, 900)
+    admin_emails: frozenset[str] = frozenset()
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_scopes: str = "openid email profile"
+    proxy_user_header: str = "Remote-User"
+    proxy_email_header: str = "Remote-Email"
     instance_path: Path = INSTANCE
 
     @property
@@ -92,12 +99,17 @@ class Config:
 
     @property
     def sign_in_mode(self) -> str:
-        """How people sign in: none, password (the shared APP_PASSWORD gate) or accounts."""
+        """How people sign in: none, password (the shared APP_PASSWORD gate), accounts, oidc or proxy."""
         return self.sign_in or ("password" if self.app_password else "none")
 
     @property
     def accounts(self) -> bool:
         """Whether people sign in as themselves (and so have roles, and see only their own rows)."""
+        return self.sign_in_mode in ("accounts", "oidc", "proxy")
+
+    @property
+    def passwords(self) -> bool:
+        """Whether accounts are local: a name and a password kept here."""
         return self.sign_in_mode == "accounts"
 
     @classmethod
@@ -124,6 +136,14 @@ class Config:
         config = cls(**values)
         if config.sign_in_mode == "password" and not config.app_password:
             raise ConfigError("SIGN_IN: password needs APP_PASSWORD, the password everyone types")
+        if config.sign_in_mode == "oidc" and not (config.oidc_issuer and config.oidc_client_id):
+            raise ConfigError(
+                "SIGN_IN: oidc needs OIDC_ISSUER and OIDC_CLIENT_ID (and usually OIDC_CLIENT_SECRET)"
+            )
+        if config.sign_in_mode == "proxy" and not config.trusted_proxies:
+            raise ConfigError(
+                "SIGN_IN: proxy needs TRUSTED_PROXIES, the addresses whose headers are believed"
+            )
         needed = config.max_question_chars * BYTES_PER_FORM_CHAR + FORM_OVERHEAD_BYTES
         if config.max_body_bytes < needed:
             raise ConfigError(
@@ -241,6 +261,19 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _emails(raw: str) -> frozenset[str]:
+    found = frozenset(part.strip().lower() for part in raw.split(",") if part.strip())
+    if any("@" not in email for email in found):
+        raise ValueError("must be a comma-separated list of e-mail addresses")
+    return found
+
+
+def _header(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", raw):
+        raise ValueError("must be an HTTP header name, like Remote-User")
+    return raw
+
+
 _PERIODS = {
     **dict.fromkeys(("s", "sec", "second", "seconds"), 1),
     **dict.fromkeys(("m", "min", "minute", "minutes"), 60),
@@ -292,9 +325,16 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "login_rate": ("LOGIN_RATE_LIMIT", _rate),
     "max_streams_per_client": ("MAX_STREAMS_PER_CLIENT", _positive_int),
     "trusted_proxies": ("TRUSTED_PROXIES", _networks),
-    "sign_in": ("SIGN_IN", _choice("none", "password", "accounts")),
+    "sign_in": ("SIGN_IN", _choice("none", "password", "accounts", "oidc", "proxy")),
     "sign_up": ("SIGN_UP", _choice("open", "closed", "invite")),
     "login_account_rate": ("LOGIN_ACCOUNT_RATE_LIMIT", _rate),
+    "admin_emails": ("ADMIN_EMAILS", _emails),
+    "oidc_issuer": ("OIDC_ISSUER", _http_url),
+    "oidc_client_id": ("OIDC_CLIENT_ID", _text),
+    "oidc_client_secret": ("OIDC_CLIENT_SECRET", _text),
+    "oidc_scopes": ("OIDC_SCOPES", _text),
+    "proxy_user_header": ("PROXY_USER_HEADER", _header),
+    "proxy_email_header": ("PROXY_EMAIL_HEADER", _header),
 }
 
 assert set(_PARSERS) | {"instance_path"} == {f.name for f in fields(Config)}

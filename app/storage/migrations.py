@@ -195,6 +195,14 @@ async def m013_everyones_history(db: Executor, dialect: str) -> None:
     await db.execute("CREATE INDEX exchanges_model ON exchanges (model, id)")
 
 
+@migration
+async def m014_external_identities(db: Executor, dialect: str) -> None:
+    # People signed in by an OpenID provider or a trusted proxy: known by their subject there.
+    await db.execute("ALTER TABLE users ADD COLUMN subject VARCHAR(255)")
+    await db.execute("ALTER TABLE users ADD COLUMN email VARCHAR(254)")
+    await db.execute("CREATE UNIQUE INDEX users_subject ON users (kind, subject)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

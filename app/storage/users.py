@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from .base import Executor, Row
 from .dialects import utcnow
 
 ROLES = ("user", "admin")
-_COLUMNS = "id, owner, username, kind, role, disabled_at, created_at, signed_in_at"
+_COLUMNS = "id, owner, username, kind, role, disabled_at, created_at, signed_in_at, email"
 
 
 async def create_account(db: Executor, username: str, password_hash: str, role: str) -> Row:
@@ -24,6 +25,40 @@ async def create_account(db: Executor, username: str, password_hash: str, role: 
     found = await by_id(db, result.lastrowid)
     assert found is not None
     return found
+
+
+async def external(db: Executor, kind: str, subject: str, name: str, email: str | None, admin: bool) -> Row:
+    """The user a provider or proxy vouches for, made on their first visit (an admin when listed)."""
+    found = await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM users WHERE kind = :kind AND subject = :subject",
+        {"kind": kind, "subject": subject},
+    )
+    if found is None:
+        role = "admin" if admin or not await accounts_exist(db) else "user"
+        username = name[:64]
+        if await by_username(db, username) is not None:
+            username = f"{name[:55]}-{hashlib.sha256(subject.encode()).hexdigest()[:8]}"
+        await db.execute(
+            "INSERT INTO users (owner, username, kind, subject, email, role, created_at)"
+            " VALUES (:owner, :username, :kind, :subject, :email, :role, :now)",
+            {
+                "owner": secrets.token_urlsafe(18),
+                "username": username,
+                "kind": kind,
+                "subject": subject,
+                "email": email,
+                "role": role,
+                "now": utcnow(),
+            },
+        )
+    elif admin and found["role"] != "admin":
+        await set_role(db, found["id"], "admin")
+    user = await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM users WHERE kind = :kind AND subject = :subject",
+        {"kind": kind, "subject": subject},
+    )
+    assert user is not None
+    return user
 
 
 async def accounts_exist(db: Executor) -> bool:

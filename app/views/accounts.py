@@ -25,6 +25,11 @@ class Refusal(Exception):
 
 @bp.before_request
 async def _only_with_accounts() -> None:
+    if not current_config().passwords and request.endpoint not in (
+        "accounts.account",
+        "accounts.end_other_sessions",
+    ):
+        abort(404)
     if not current_config().accounts:
         abort(404)
 

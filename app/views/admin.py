@@ -29,6 +29,8 @@ async def _admins_only() -> None:
     # Not 403: an ordinary user learns nothing, not even that the page exists.
     if not current_config().accounts or not is_admin():
         abort(404)
+    if request.endpoint in ("admin.invite", "admin.reset") and not current_config().passwords:
+        abort(404)
 
 
 @bp.get("/users")

@@ -9,8 +9,10 @@ from quart import Quart, Response, abort, g, redirect, request, session, url_for
 
 from .. import messages
 from ..config import current_config
-from ..storage import Executor, Row, get_db, sessions, users
+from ..storage import Executor, Row, audit, get_db, sessions, users
 from .htmx import is_htmx
+from .proxies import TrustedProxies
+from .proxy_user import ProxyUser
 from .security import digest
 
 # What a visitor who has not signed in may still reach when signing in is required.
@@ -22,6 +24,8 @@ OPEN_ENDPOINTS = frozenset(
         "accounts.sign_up",
         "accounts.link_form",
         "accounts.use_link",
+        "auth.oidc_start",
+        "auth.oidc_callback",
         "health.alive",
         "static",
     }
@@ -33,6 +37,15 @@ def init_app(app: Quart) -> None:
     app.before_request(_ensure_identity)
     app.before_request(_require_sign_in)
     app.jinja_env.globals.update(signed_in=signed_in, current_user=current_user, is_admin=is_admin)
+
+
+def init_proxy_sign_in(app: Quart) -> None:
+    """With SIGN_IN=proxy, let only the trusted proxies' requests carry the user headers."""
+    config = app.config["ANSWERS"]
+    if config.sign_in_mode == "proxy":
+        headers = (config.proxy_user_header, config.proxy_email_header)
+        proxies = TrustedProxies(app.asgi_app, config.trusted_proxies)
+        app.asgi_app = ProxyUser(app.asgi_app, proxies, headers)  # type: ignore[method-assign]
 
 
 def owner() -> str:
@@ -108,6 +121,8 @@ def signed_in() -> bool:
 async def _check_signed_in() -> bool:
     """Whether the session is signed in (an enabled user, or the current APP_PASSWORD) and still live."""
     token = session.get("sid")
+    if current_config().sign_in_mode == "proxy":
+        return await _proxy_user()
     if current_config().accounts:
         g.user = await sessions.user_of(get_db(), token) if isinstance(token, str) else None
         if g.user is not None and g.user["owner"] != session.get("owner"):
@@ -119,6 +134,24 @@ async def _check_signed_in() -> bool:
     if not hmac.compare_digest(mark, _password_mark()):
         return False
     return await sessions.active(get_db(), token, owner())
+
+
+async def _proxy_user() -> bool:
+    """Sign in the person the trusted proxy names (made on first sight); a changed name signs in anew."""
+    config = current_config()
+    name = request.headers.get(config.proxy_user_header, "").strip()[:255]
+    if not name:
+        return False
+    email = request.headers.get(config.proxy_email_header, "").strip().lower()[:254] or None
+    admin = email is not None and email in config.admin_emails
+    user = await get_db().transact(lambda tx: users.external(tx, "proxy", name, name, email, admin))
+    if user["disabled_at"] is not None:
+        return False
+    if session.get("owner") != user["owner"]:
+        await sign_in(user)
+        await audit.record(get_db(), audit.SIGNED_IN, actor_id=user["id"], subject=name, detail="proxy")
+    g.user = user
+    return True
 
 
 def _password_mark() -> str:
