@@ -79,6 +79,7 @@ class Config:
     sign_up: str = "invite"
     login_account_rate: Rate = Rate(10, 900)
     admin_emails: frozenset[str] = frozenset()
+    tokens_per_day: int = 0
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = field(default="", repr=False)
@@ -329,6 +330,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "sign_up": ("SIGN_UP", _choice("open", "closed", "invite")),
     "login_account_rate": ("LOGIN_ACCOUNT_RATE_LIMIT", _rate),
     "admin_emails": ("ADMIN_EMAILS", _emails),
+    "tokens_per_day": ("TOKENS_PER_DAY", _non_negative_int),
     "oidc_issuer": ("OIDC_ISSUER", _http_url),
     "oidc_client_id": ("OIDC_CLIENT_ID", _text),
     "oidc_client_secret": ("OIDC_CLIENT_SECRET", _text),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 # Asking
 TYPE_A_QUESTION = "Type a question first."
 NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
@@ -82,6 +84,22 @@ def too_large(limit_bytes: int) -> str:
         f"What you sent is larger than the {limit_bytes // 1024:,} KB this app accepts, "
         "so nothing was stored. Shorten it and send it again."
     )
+
+
+def answers_at_once(limit: int) -> str:
+    """A person with every answer place taken, on any instance."""
+    return (
+        f"You have {limit} answers being written already. "
+        "Wait for one to finish, then send your question again."
+    )
+
+
+def tokens_spent(limit: int, resets: datetime) -> str:
+    """A person who has used the day's tokens, and when the count starts again."""
+    left = resets - datetime.now(UTC)
+    hours, minutes = divmod(max(1, round(left.total_seconds() / 60)), 60)
+    wait = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"You have used today's {limit:,} tokens. The count starts again at {resets:%H:%M} UTC, in {wait}."
 
 
 def too_many(action: str, retry_after: int) -> str:

@@ -7,7 +7,7 @@ import errno
 from quart import Quart, Response, current_app
 from werkzeug.exceptions import NotFound
 
-from . import errors, guard, identity, limits, oidc, request_log, security, templating
+from . import errors, guard, identity, limits, oidc, quotas, request_log, security, templating
 from .ids import IdConverter
 
 
@@ -24,6 +24,7 @@ def init_app(app: Quart) -> None:
     identity.init_proxy_sign_in(app)
     oidc.init_app(app)
     limits.init_app(app)
+    quotas.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 
