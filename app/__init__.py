@@ -30,9 +30,10 @@ def create_app(config: Config | None = None) -> Quart:
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
 
-    from .views import accounts, admin, auth, chat, conversations, health, history
+    from .views import accounts, admin, auth, chat, conversations, health, history, usage
 
-    for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, accounts.bp, admin.bp):
+    blueprints = (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, accounts.bp, admin.bp, usage.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

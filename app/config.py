@@ -80,6 +80,7 @@ class Config:
     login_account_rate: Rate = Rate(10, 900)
     admin_emails: frozenset[str] = frozenset()
     tokens_per_day: int = 0
+    prices: tuple[tuple[str, float], ...] = ()
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = field(default="", repr=False)
@@ -269,6 +270,20 @@ def _emails(raw: str) -> frozenset[str]:
     return found
 
 
+def _prices(raw: str) -> tuple[tuple[str, float], ...]:
+    found = []
+    for part in raw.split(","):
+        model, _, price = part.strip().rpartition("=")
+        try:
+            value = float(price)
+        except ValueError:
+            value = -1.0
+        if not model.strip() or not value >= 0:
+            raise ValueError("must look like gpt-4o-mini=0.0006,gpt-4o=0.01 (a price per 1,000 tokens)")
+        found.append((model.strip(), value))
+    return tuple(found)
+
+
 def _header(raw: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9-]+", raw):
         raise ValueError("must be an HTTP header name, like Remote-User")
@@ -331,6 +346,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "login_account_rate": ("LOGIN_ACCOUNT_RATE_LIMIT", _rate),
     "admin_emails": ("ADMIN_EMAILS", _emails),
     "tokens_per_day": ("TOKENS_PER_DAY", _non_negative_int),
+    "prices": ("PRICES", _prices),
     "oidc_issuer": ("OIDC_ISSUER", _http_url),
     "oidc_client_id": ("OIDC_CLIENT_ID", _text),
     "oidc_client_secret": ("OIDC_CLIENT_SECRET", _text),

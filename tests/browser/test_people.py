@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bench.seed import Plan, load
 from tests.browser.conftest import OUTPUT, WATCH_CSP, AppServer
 from tests.fake_llm import FakeLLM
 
@@ -118,3 +120,28 @@ def test_two_people_and_an_admin(page, browser, server, problems):
     expect(admin.locator("tbody")).to_contain_text("disabled")
     for other in (alice, bob, phone):
         other.context.close()
+
+
+def test_the_usage_page_draws_its_charts_within_the_csp(page, server):
+    page.goto(f"{server.url}/signup")
+    make_account(page, page.url, "ada")
+    database = server.log.parent / "answers.db"
+    with sqlite3.connect(database) as connection:
+        owners = [connection.execute("SELECT owner FROM users WHERE username = 'ada'").fetchone()[0]]
+        for name in ("bob", "carol", "dmitri"):
+            connection.execute(
+                "INSERT INTO users (owner, username, kind, role, created_at)"
+                " VALUES (?, ?, 'local', 'user', ?)",
+                (f"owner-of-{name}", name, "2026-01-01 00:00:00.000000"),
+            )
+            owners.append(f"owner-of-{name}")
+    load(f"sqlite:///{database}", Plan(24_000, owners, [0.4, 0.3, 0.2, 0.1], seed=5))
+    page.goto(f"{server.url}/usage")
+    expect(page.get_by_role("heading", name="Everyone's usage")).to_be_visible()
+    expect(page.locator("svg.chart")).to_have_count(3)
+    expect(page.locator("svg.chart text.chart-label", has_text="dmitri")).to_have_count(1)
+    assert page.locator("svg.chart rect.chart-bar").count() > 30
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(
+        path=OUTPUT / "usage.png", full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1160}
+    )
