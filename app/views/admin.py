@@ -64,9 +64,11 @@ async def reset(user_id: int) -> Response:
     )
 
 
-@bp.post("/users/<int:user_id>/<any(disable, enable, promote, demote):action>")
+@bp.post("/users/<int:user_id>/<action>")
 async def change(user_id: int, action: str) -> Response:
     """Disable (signing them out at once), enable, promote or demote a user; never oneself."""
+    if action not in ACTIONS:
+        abort(404)
     user = await _account(user_id)
     me, db = _me(), get_db()
     if user["id"] == me["id"]:
