@@ -81,6 +81,7 @@ class Config:
     admin_emails: frozenset[str] = frozenset()
     tokens_per_day: int = 0
     prices: tuple[tuple[str, float], ...] = ()
+    retention_days: int = 0
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = field(default="", repr=False)
@@ -347,6 +348,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "admin_emails": ("ADMIN_EMAILS", _emails),
     "tokens_per_day": ("TOKENS_PER_DAY", _non_negative_int),
     "prices": ("PRICES", _prices),
+    "retention_days": ("RETENTION_DAYS", _non_negative_int),
     "oidc_issuer": ("OIDC_ISSUER", _http_url),
     "oidc_client_id": ("OIDC_CLIENT_ID", _text),
     "oidc_client_secret": ("OIDC_CLIENT_SECRET", _text),

@@ -209,6 +209,13 @@ async def m015_tokens_per_day(db: Executor, dialect: str) -> None:
     await db.execute("CREATE INDEX exchanges_owner_created ON exchanges (owner, created_at)")
 
 
+@migration
+async def m016_retention(db: Executor, dialect: str) -> None:
+    # RETENTION_DAYS deletes old exchanges, oldest first, except in chats someone chose to keep.
+    await db.execute("ALTER TABLE conversations ADD COLUMN keep INTEGER NOT NULL DEFAULT 0")
+    await db.execute("CREATE INDEX exchanges_created ON exchanges (created_at, id)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

@@ -7,7 +7,7 @@ import secrets
 from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from ..config import current_config
-from ..storage import audit, get_db, invitations, sessions, users
+from ..storage import audit, get_db, invitations, retention, sessions, users
 from ..web.htmx import render
 from ..web.identity import current_user, is_admin
 from ..web.ids import parse_id
@@ -81,6 +81,28 @@ async def change(user_id: int, action: str) -> Response:
         await users.set_role(db, user_id, "admin" if action == "promote" else "user")
     await audit.record(
         db, ACTIONS[action], actor_id=me["id"], subject=user["username"], address=current_client()
+    )
+    return redirect(url_for("admin.people"), 303)
+
+
+@bp.post("/users/<int:user_id>/erase")
+async def erase(user_id: int) -> Response:
+    """Erase everything of a user: every chat, question, answer and session, then the account itself."""
+    user = await _account(user_id)
+    me, db = _me(), get_db()
+    if user["id"] == me["id"]:
+        abort(422, "You cannot erase your own account here; ask another admin.")
+    if (await request.form).get("confirmed") != "yes":
+        return await render("admin/erase.html", person=user)
+    gone = await retention.erase_owner(db, user["owner"])
+    await db.execute("DELETE FROM users WHERE id = :id", {"id": user_id})
+    await audit.record(
+        db,
+        "erased",
+        actor_id=me["id"],
+        subject=user["username"],
+        address=current_client(),
+        detail=f"{gone} exchanges",
     )
     return redirect(url_for("admin.people"), 303)
 
