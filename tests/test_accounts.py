@@ -257,3 +257,12 @@ async def test_account_forms_need_the_csrf_token(app, admin):
 async def test_without_accounts_the_account_and_admin_pages_do_not_exist(client):
     for path in ("/signup", "/account", "/admin/users", "/admin/audit", "/link/abc"):
         assert (await client.get(path)).status_code == 404
+
+
+@pytest.mark.settings(sign_in="accounts", sign_up="closed", login_rate=Rate(100, 60))
+async def test_with_sign_up_closed_only_the_first_account_is_made(app, admin, db):
+    assert "Invite someone" not in await (await admin.get("/admin/users")).get_data(as_text=True)
+    token = await csrf_of(admin, "/admin/users")
+    assert (await admin.post("/admin/users/invite", form={"csrf_token": token})).status_code == 404
+    assert (await sign_up(app.test_client(), "mallory")).status_code == 403
+    assert await db.fetch_one("SELECT COUNT(*) AS n FROM users WHERE kind = 'local'") == {"n": 1}

@@ -63,7 +63,7 @@ async def sign_up() -> Response | tuple[str, int]:
 @bp.get("/link/<token>")
 async def link_form(token: str) -> tuple[str, int] | str:
     """Show what an invitation or reset link offers: a new account, or a new password."""
-    link = await invitations.find(get_db(), token)
+    link = await _usable_link(token)
     if link is None:
         return await _link_page(token, None, messages.LINK_SPENT), 404
     return await _link_page(token, link)
@@ -73,8 +73,7 @@ async def link_form(token: str) -> tuple[str, int] | str:
 @limited_by("login_rate")
 async def use_link(token: str) -> Response | tuple[str, int]:
     """Spend a link: make the invited account, or set the user's new password (ending their sessions)."""
-    db = get_db()
-    link = await invitations.find(db, token)
+    link = await _usable_link(token)
     if link is None:
         return await _link_page(token, None, messages.LINK_SPENT), 404
     form = await request.form
@@ -133,6 +132,14 @@ def _me() -> dict:
     if user is None:
         abort(404)
     return user
+
+
+async def _usable_link(token: str) -> dict | None:
+    """A live link; with SIGN_UP=closed, only one that resets a password."""
+    link = await invitations.find(get_db(), token)
+    if link is None or (link["user_id"] is None and current_config().sign_up == "closed"):
+        return None
+    return link
 
 
 async def _sign_up_open() -> bool:

@@ -31,6 +31,8 @@ async def _admins_only() -> None:
         abort(404)
     if request.endpoint in ("admin.invite", "admin.reset") and not current_config().passwords:
         abort(404)
+    if request.endpoint == "admin.invite" and current_config().sign_up == "closed":
+        abort(404)
 
 
 @bp.get("/users")
