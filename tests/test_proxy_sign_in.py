@@ -57,3 +57,14 @@ async def test_admin_emails_make_an_admin_and_a_disabled_user_is_turned_away(app
     assert (await boss.get("/admin/users", headers=as_boss, scope_base=PROXY)).status_code == 200
     await db.execute("UPDATE users SET disabled_at = '2026-01-01 00:00:00.000000' WHERE username = 'boss'")
     assert (await boss.get("/", headers=as_boss, scope_base=PROXY)).status_code == 302
+
+
+@proxied
+async def test_names_that_differ_only_in_case_are_different_people(app, db):
+    for name in ("Casey", "casey"):
+        assert (
+            await app.test_client().get("/", headers={"Remote-User": name}, scope_base=PROXY)
+        ).status_code == 200
+    rows = await db.fetch_all("SELECT subject, username FROM users WHERE kind = 'proxy' ORDER BY id")
+    assert [row["subject"] for row in rows] == ["Casey", "casey"]
+    assert rows[0]["username"] != rows[1]["username"]

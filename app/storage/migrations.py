@@ -198,7 +198,9 @@ async def m013_everyones_history(db: Executor, dialect: str) -> None:
 @migration
 async def m014_external_identities(db: Executor, dialect: str) -> None:
     # People signed in by an OpenID provider or a trusted proxy: known by their subject there.
-    await db.execute("ALTER TABLE users ADD COLUMN subject VARCHAR(255)")
+    # A provider's subject is case-sensitive: compared byte for byte on MySQL too.
+    binary = " COLLATE utf8mb4_bin" if dialect == "mysql" else ""
+    await db.execute(f"ALTER TABLE users ADD COLUMN subject VARCHAR(255){binary}")
     await db.execute("ALTER TABLE users ADD COLUMN email VARCHAR(254)")
     await db.execute("CREATE UNIQUE INDEX users_subject ON users (kind, subject)")
 
