@@ -6,6 +6,7 @@ from quart import Quart
 
 from . import answers, storage, web
 from .config import ROOT, Config
+from .storage import retention
 from .web import templating
 
 
@@ -27,12 +28,15 @@ def create_app(config: Config | None = None) -> Quart:
     app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
     web.init_app(app)
     storage.init_app(app)
+    retention.init_app(app)
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
 
-    from .views import auth, chat, conversations, health, history
+    from .views import accounts, admin, auth, chat, conversations, health, history, keeping, usage
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (accounts.bp, admin.bp, usage.bp, keeping.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

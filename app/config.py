@@ -75,6 +75,19 @@ class Config:
     login_rate: Rate = Rate(5, 60)
     max_streams_per_client: int = 4
     trusted_proxies: tuple[Network, ...] = ()
+    sign_in: str = ""
+    sign_up: str = "invite"
+    login_account_rate: Rate = Rate(10, 900)
+    admin_emails: frozenset[str] = frozenset()
+    tokens_per_day: int = 0
+    prices: tuple[tuple[str, float], ...] = ()
+    retention_days: int = 0
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_scopes: str = "openid email profile"
+    proxy_user_header: str = "Remote-User"
+    proxy_email_header: str = "Remote-Email"
     instance_path: Path = INSTANCE
 
     @property
@@ -86,6 +99,21 @@ class Config:
     def model_name(self) -> str:
         """The model name shown to people and stored with each answer."""
         return "demo" if self.demo else self.llm_model
+
+    @property
+    def sign_in_mode(self) -> str:
+        """How people sign in: none, password (the shared APP_PASSWORD gate), accounts, oidc or proxy."""
+        return self.sign_in or ("password" if self.app_password else "none")
+
+    @property
+    def accounts(self) -> bool:
+        """Whether people sign in as themselves (and so have roles, and see only their own rows)."""
+        return self.sign_in_mode in ("accounts", "oidc", "proxy")
+
+    @property
+    def passwords(self) -> bool:
+        """Whether accounts are local: a name and a password kept here."""
+        return self.sign_in_mode == "accounts"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -109,6 +137,16 @@ class Config:
         if not values.get("secret_key"):
             values["secret_key"] = _stored_secret_key(instance)
         config = cls(**values)
+        if config.sign_in_mode == "password" and not config.app_password:
+            raise ConfigError("SIGN_IN: password needs APP_PASSWORD, the password everyone types")
+        if config.sign_in_mode == "oidc" and not (config.oidc_issuer and config.oidc_client_id):
+            raise ConfigError(
+                "SIGN_IN: oidc needs OIDC_ISSUER and OIDC_CLIENT_ID (and usually OIDC_CLIENT_SECRET)"
+            )
+        if config.sign_in_mode == "proxy" and not config.trusted_proxies:
+            raise ConfigError(
+                "SIGN_IN: proxy needs TRUSTED_PROXIES, the addresses whose headers are believed"
+            )
         needed = config.max_question_chars * BYTES_PER_FORM_CHAR + FORM_OVERHEAD_BYTES
         if config.max_body_bytes < needed:
             raise ConfigError(
@@ -216,6 +254,43 @@ def _redis_url(raw: str) -> str:
     return raw
 
 
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.lower()
+        if value not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _emails(raw: str) -> frozenset[str]:
+    found = frozenset(part.strip().lower() for part in raw.split(",") if part.strip())
+    if any("@" not in email for email in found):
+        raise ValueError("must be a comma-separated list of e-mail addresses")
+    return found
+
+
+def _prices(raw: str) -> tuple[tuple[str, float], ...]:
+    found = []
+    for part in raw.split(","):
+        model, _, price = part.strip().rpartition("=")
+        try:
+            value = float(price)
+        except ValueError:
+            value = -1.0
+        if not model.strip() or not value >= 0:
+            raise ValueError("must look like gpt-4o-mini=0.0006,gpt-4o=0.01 (a price per 1,000 tokens)")
+        found.append((model.strip(), value))
+    return tuple(found)
+
+
+def _header(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", raw):
+        raise ValueError("must be an HTTP header name, like Remote-User")
+    return raw
+
+
 _PERIODS = {
     **dict.fromkeys(("s", "sec", "second", "seconds"), 1),
     **dict.fromkeys(("m", "min", "minute", "minutes"), 60),
@@ -267,6 +342,19 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "login_rate": ("LOGIN_RATE_LIMIT", _rate),
     "max_streams_per_client": ("MAX_STREAMS_PER_CLIENT", _positive_int),
     "trusted_proxies": ("TRUSTED_PROXIES", _networks),
+    "sign_in": ("SIGN_IN", _choice("none", "password", "accounts", "oidc", "proxy")),
+    "sign_up": ("SIGN_UP", _choice("open", "closed", "invite")),
+    "login_account_rate": ("LOGIN_ACCOUNT_RATE_LIMIT", _rate),
+    "admin_emails": ("ADMIN_EMAILS", _emails),
+    "tokens_per_day": ("TOKENS_PER_DAY", _non_negative_int),
+    "prices": ("PRICES", _prices),
+    "retention_days": ("RETENTION_DAYS", _non_negative_int),
+    "oidc_issuer": ("OIDC_ISSUER", _http_url),
+    "oidc_client_id": ("OIDC_CLIENT_ID", _text),
+    "oidc_client_secret": ("OIDC_CLIENT_SECRET", _text),
+    "oidc_scopes": ("OIDC_SCOPES", _text),
+    "proxy_user_header": ("PROXY_USER_HEADER", _header),
+    "proxy_email_header": ("PROXY_EMAIL_HEADER", _header),
 }
 
 assert set(_PARSERS) | {"instance_path"} == {f.name for f in fields(Config)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 # Asking
 TYPE_A_QUESTION = "Type a question first."
 NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
@@ -55,6 +57,15 @@ FOREIGN_SITE = "This form was sent from another site, so it was refused."
 STALE_TOKEN = "Your session has expired or the form is out of date. Reload the page and try again."
 SIGN_IN_FIRST = "Sign in first."
 WRONG_PASSWORD = "That password is not right."
+WRONG_SIGN_IN = "That name and password do not match an account that can sign in."
+NAME_TAKEN = "That name cannot be used; choose another."
+BAD_NAME = "A name is 3 to 32 letters, digits, dots, dashes or underscores."
+SIGN_UP_CLOSED = "New accounts are made by invitation here; ask an admin for a link."
+LINK_SPENT = "This link has been used, has expired, or never existed. Ask an admin for a new one."
+SIGN_IN_AGAIN = "That sign-in did not go through. Try again."
+PROVIDER_AWAY = "The sign-in service is not answering right now. Try again in a moment."
+PASSWORDS_DIFFER = "The two new passwords are not the same."
+CURRENT_PASSWORD_WRONG = "Your current password is not right."
 DATABASE_DOWN = "The database is not answering right now. Try again in a moment."
 UNEXPECTED = "Something went wrong on our side. Try again in a moment."
 PLAIN = {
@@ -75,6 +86,22 @@ def too_large(limit_bytes: int) -> str:
     )
 
 
+def answers_at_once(limit: int) -> str:
+    """A person with every answer place taken, on any instance."""
+    return (
+        f"You have {limit} answers being written already. "
+        "Wait for one to finish, then send your question again."
+    )
+
+
+def tokens_spent(limit: int, resets: datetime) -> str:
+    """A person who has used the day's tokens, and when the count starts again."""
+    left = resets - datetime.now(UTC)
+    hours, minutes = divmod(max(1, round(left.total_seconds() / 60)), 60)
+    wait = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"You have used today's {limit:,} tokens. The count starts again at {resets:%H:%M} UTC, in {wait}."
+
+
 def too_many(action: str, retry_after: int) -> str:
     """A rate-limited request: asking, signing in, or anything else."""
     wait = f"{retry_after} second{'s' if retry_after != 1 else ''}"
@@ -82,4 +109,6 @@ def too_many(action: str, retry_after: int) -> str:
         return f"You are asking faster than this app allows. Wait {wait}, then send your question again."
     if action == "sign in":
         return f"Too many sign-in attempts from your address. Wait {wait} and try again."
+    if action == "sign in to this account":
+        return f"Too many failed sign-ins to this account. Wait {wait} and try again."
     return f"Too many requests from your address. Wait {wait} and try again."

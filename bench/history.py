@@ -4,7 +4,9 @@
 seeds a small and a big database per engine (unique names, removed afterwards), then prints:
 the first page and a page deep in the table at both sizes (goal: big/small ≤ 1.5), search
 latency at the big size (goal: p50 ≤ 100 ms) and the memory an export of every row takes
-(goal: peak RSS growth ≤ 50 MB). The machine may be shared: the load average is printed too.
+(goal: peak RSS growth ≤ 50 MB). Then the same pages as an admin sees them (SIGN_IN=accounts):
+everyone's rows with who asked, and one person's through the user filter. The machine may be
+shared: the load average is printed too.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from quart.testing import QuartClient
 
 from app import create_app
 from app.config import ROOT, Config
-from app.storage import Row
+from app.storage import Database, Row, sessions
+from app.storage.dialects import utcnow
 from bench.seed import Plan, seed
 from tests.mysql_server import ScratchDatabase
 
@@ -91,6 +94,10 @@ class Sample:
     search: list[float] = field(default_factory=list)
     found: int = 0
     exports: dict[str, tuple[int, int, float, float]] = field(default_factory=dict)
+    admin_first: list[float] = field(default_factory=list)
+    admin_deep: list[float] = field(default_factory=list)
+    admin_user: list[float] = field(default_factory=list)
+    admin_search: list[float] = field(default_factory=list)
 
 
 def median_ms(timings: list[float]) -> float:
@@ -141,24 +148,43 @@ async def export(client: QuartClient, fmt: str) -> tuple[int, int, float, float]
 
 
 @asynccontextmanager
-async def client_for(url: str) -> AsyncIterator[tuple[QuartClient, Row]]:
-    """A client of the app on one database, signed in as the measured owner, and the owner's id range."""
+async def client_for(url: str, admin: bool = False) -> AsyncIterator[tuple[QuartClient, Row]]:
+    """A client of the app on one database, as the measured owner (or an admin), and the id range it reads."""
     app = create_app(
         Config(
             database_url=url,
             secret_key="bench-secret-key-of-enough-length",
             instance_path=Path(tempfile.gettempdir()),
+            sign_in="accounts" if admin else "",
         )
     )
     async with app.test_app():
-        bounds = await app.extensions["db"].fetch_one(
-            "SELECT MIN(id) AS low, MAX(id) AS high, COUNT(*) AS n FROM exchanges WHERE owner = :owner",
-            {"owner": OWNER},
+        db = app.extensions["db"]
+        mine = "" if admin else "WHERE owner = :owner"
+        bounds = await db.fetch_one(
+            f"SELECT MIN(id) AS low, MAX(id) AS high, COUNT(*) AS n FROM exchanges {mine}", {"owner": OWNER}
         )
         client = app.test_client()
         async with client.session_transaction() as session:
             session["owner"], session["csrf"] = OWNER, "bench"
+            if admin:
+                session["sid"] = await _admin_session(db)
         yield client, bounds
+
+
+async def _admin_session(db: Database) -> str:
+    """Make the measured owner an admin account with a live session; return its token."""
+    await db.execute("DELETE FROM users WHERE owner = :owner", {"owner": OWNER})
+    await db.execute(
+        "INSERT INTO users (owner, username, kind, role, created_at)"
+        " VALUES (:owner, 'bench-admin', 'local', 'admin', :now)",
+        {"owner": OWNER, "now": utcnow()},
+    )
+    user = await db.fetch_one("SELECT id FROM users WHERE owner = :owner", {"owner": OWNER})
+    assert user is not None
+    token = secrets.token_urlsafe(32)
+    await sessions.create(db, token, OWNER, user["id"])
+    return token
 
 
 async def measure(urls: list[str], repeats: int) -> list[Sample]:
@@ -183,7 +209,32 @@ async def measure(urls: list[str], repeats: int) -> list[Sample]:
         for client, _, sample in pairs:
             for fmt in ("csv", "ndjson"):
                 sample.exports[fmt] = await export(client, fmt)
+    await measure_admin(urls, repeats, samples)
     return samples
+
+
+async def measure_admin(urls: list[str], repeats: int, samples: list[Sample]) -> None:
+    """The admin's history: everyone's first page, a deep page, one person's page, searches over everyone."""
+    async with (
+        client_for(urls[0], True) as (small, small_bounds),
+        client_for(urls[1], True) as (big, big_bounds),
+    ):
+        pairs = list(zip((small, big), (small_bounds, big_bounds), samples, strict=True))
+        for attempt in range(repeats + 1):
+            for client, bounds, sample in pairs:
+                deep = bounds["low"] + (bounds["high"] - bounds["low"]) // 10
+                first, shown = await timed(client, "/list", {})
+                assert shown == 50 and b"Everyone" in (await (await client.get("/list")).get_data())
+                page, _ = await timed(client, f"/list?before={deep}", HTMX)
+                person, _ = await timed(client, f"/list?user={OTHERS[0]}", SEARCH)
+                if attempt:
+                    sample.admin_first.append(first)
+                    sample.admin_deep.append(page)
+                    sample.admin_user.append(person)
+        for query in SEARCHES:
+            for client, _, sample in pairs:
+                seconds, _ = await timed(client, f"/list?q={query}&status=&model=", SEARCH)
+                sample.admin_search.append(seconds)
 
 
 @contextmanager
@@ -229,6 +280,18 @@ def bench(engine: str, small: int, big: int, repeats: int) -> None:
         print(
             f"{name:26}{median_ms(a):>16.1f}{median_ms(b):>18.1f}{median_ms(b) / median_ms(a):>8.2f}  ≤ 1.5"
         )
+    for name, a, b in (
+        ("admin first page (ms)", low.admin_first, high.admin_first),
+        ("admin deep page (ms)", low.admin_deep, high.admin_deep),
+        ("admin one user (ms)", low.admin_user, high.admin_user),
+    ):
+        print(
+            f"{name:26}{median_ms(a):>16.1f}{median_ms(b):>18.1f}{median_ms(b) / median_ms(a):>8.2f}  ≤ 1.5"
+        )
+    print(
+        f"{'admin search p50 (ms)':26}{percentile_ms(low.admin_search, 0.5):>16.1f}"
+        f"{percentile_ms(high.admin_search, 0.5):>18.1f}"
+    )
     for name, share in (("search p50 (ms)", 0.5), ("search p90 (ms)", 0.9), ("search max (ms)", 1.0)):
         goal = "  ≤ 100 ms at the big size" if share == 0.5 else ""
         print(

@@ -31,13 +31,20 @@ async def create(db: Executor, owner: str, title: str, now: str | None = None) -
 
 def stored(conversation_id: int, owner: str, title: str, now: str) -> Row:
     """The row `create` stored, as `get` returns it, without reading it back."""
-    return {"id": conversation_id, "owner": owner, "title": title, "created_at": now, "updated_at": now}
+    return {
+        "id": conversation_id,
+        "owner": owner,
+        "title": title,
+        "created_at": now,
+        "updated_at": now,
+        "keep": 0,
+    }
 
 
 async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
     """Return the owner's conversation, or None if it is not theirs or does not exist."""
     return await db.fetch_one(
-        "SELECT id, owner, title, created_at, updated_at FROM conversations"
+        "SELECT id, owner, title, created_at, updated_at, keep FROM conversations"
         " WHERE id = :id AND owner = :owner",
         {"id": conversation_id, "owner": owner},
     )
@@ -47,13 +54,13 @@ async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: 
     """Return a page of the owner's conversations, most recently active first, older than `before`."""
     if before is None:
         return await db.fetch_all(
-            "SELECT id, title, updated_at FROM conversations WHERE owner = :owner"
+            "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner"
             " ORDER BY updated_at DESC, id DESC LIMIT :limit",
             {"owner": owner, "limit": limit},
         )
     updated_at, conversation_id = before
     return await db.fetch_all(
-        "SELECT id, title, updated_at FROM conversations WHERE owner = :owner"
+        "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner"
         " AND (updated_at < :updated_at OR (updated_at = :updated_at AND id < :id))"
         " ORDER BY updated_at DESC, id DESC LIMIT :limit",
         {"owner": owner, "updated_at": updated_at, "id": conversation_id, "limit": limit},

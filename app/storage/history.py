@@ -1,4 +1,4 @@
-"""History queries: pages of one owner's exchanges by keyset, full-text search, exports."""
+"""History queries: pages of one owner's exchanges (or everyone's) by keyset, full-text search, exports."""
 
 from __future__ import annotations
 
@@ -25,28 +25,38 @@ _mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictiona
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """What the history is narrowed to: words to find, a status, a model (empty means any)."""
+    """What the history is narrowed to: words to find, a status, a model, whose rows (empty means any).
+
+    `user` is what the admin typed (a name or an owner id); `owner` is the owner id it names.
+    """
 
     query: str = ""
     status: str = ""
     model: str = ""
+    user: str = ""
+    owner: str = ""
 
     @property
     def active(self) -> bool:
         """Whether anything narrows the history."""
-        return bool(self.query.strip() or self.status or self.model)
+        return bool(self.query.strip() or self.status or self.model or self.user)
 
     def args(self) -> dict[str, str]:
         """The search as URL query arguments, leaving out the empty ones."""
         return {
             name: value
-            for name, value in (("q", self.query), ("status", self.status), ("model", self.model))
+            for name, value in (
+                ("q", self.query),
+                ("status", self.status),
+                ("model", self.model),
+                ("user", self.user),
+            )
             if value
         }
 
 
-async def page(db: Database, owner: str, search: Search, before: int | None, limit: int) -> list[Row]:
-    """Return up to `limit` of the owner's matching exchanges older than `before`, newest first."""
+async def page(db: Database, owner: str | None, search: Search, before: int | None, limit: int) -> list[Row]:
+    """Up to `limit` of the owner's (None: anyone's) matching exchanges older than `before`, newest first."""
     terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "mysql":
         return await _mysql_search_page(db, owner, search, terms, before, limit)
@@ -54,19 +64,20 @@ async def page(db: Database, owner: str, search: Search, before: int | None, lim
     return await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit})
 
 
-async def stream(db: Database, owner: str, search: Search) -> AsyncIterator[Row]:
+async def stream(db: Database, owner: str | None, search: Search) -> AsyncIterator[Row]:
     """Yield every one of the owner's matching exchanges, newest first, without holding them all."""
     sql, params = await _select(db, owner, search, None)
     async for row in db.stream(sql, params):
         yield row
 
 
-async def models(db: Database, owner: str) -> list[str]:
-    """The models that answered this owner, each found by one index seek (no scan of the history)."""
+async def models(db: Database, owner: str | None) -> list[str]:
+    """The models that answered this owner (None: anyone), each found by one index seek (no scan)."""
     found: list[str] = []
+    mine = "owner = :owner AND " if owner is not None else ""
     while len(found) < MAX_MODELS:
         row = await db.fetch_one(
-            "SELECT model FROM exchanges WHERE owner = :owner AND model > :after ORDER BY model LIMIT 1",
+            f"SELECT model FROM exchanges WHERE {mine}model > :after ORDER BY model LIMIT 1",
             {"owner": owner, "after": found[-1] if found else ""},
         )
         if row is None:
@@ -76,7 +87,12 @@ async def models(db: Database, owner: str) -> list[str]:
 
 
 async def _mysql_search_page(
-    db: Database, owner: str, search: Search, terms: list[fulltext.Term], before: int | None, limit: int
+    db: Database,
+    owner: str | None,
+    search: Search,
+    terms: list[fulltext.Term],
+    before: int | None,
+    limit: int,
 ) -> list[Row]:
     """A page of MySQL search results: the owner's newest rows first, then the full-text index."""
     # InnoDB's full-text index hands over every match, each costing a row lookup, before any
@@ -107,7 +123,9 @@ async def _mysql_search_page(
     return rows + await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit - len(rows)})
 
 
-async def _select(db: Database, owner: str, search: Search, before: int | None) -> tuple[str, dict[str, Any]]:
+async def _select(
+    db: Database, owner: str | None, search: Search, before: int | None
+) -> tuple[str, dict[str, Any]]:
     """The query for the owner's matching exchanges, newest first, walking one index by id."""
     source, key = "exchanges e", "e.id"
     terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
@@ -127,17 +145,24 @@ async def _select(db: Database, owner: str, search: Search, before: int | None) 
         matches, words = _word_matches(leftover)
         where += matches
         params.update(words)
+    # Over everyone's rows MySQL would rather read every chat and sort; keep it walking exchanges by id.
+    join = "STRAIGHT_JOIN" if owner is None and db.dialect == "mysql" else "JOIN"
     sql = (
-        f"SELECT {_COLUMNS} FROM {source} JOIN conversations c ON c.id = e.conversation_id"
+        f"SELECT {_COLUMNS} FROM {source} {join} conversations c ON c.id = e.conversation_id"
         f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
     )
     return sql, params
 
 
-def _narrowing(owner: str, search: Search, before: int | None, key: str) -> tuple[list[str], dict[str, Any]]:
-    """Conditions for the owner's rows of a status and model, older than `before`."""
-    where = ["e.owner = :owner"]
-    params: dict[str, Any] = {"owner": owner}
+def _narrowing(
+    owner: str | None, search: Search, before: int | None, key: str
+) -> tuple[list[str], dict[str, Any]]:
+    """Conditions for the owner's (None: anyone's) rows of a status, model and user, older than `before`."""
+    where = ["e.owner = :owner"] if owner is not None else ["1 = 1"]
+    params: dict[str, Any] = {"owner": owner} if owner is not None else {}
+    if search.owner:
+        where.append("e.owner = :user")
+        params["user"] = search.owner
     if search.status:
         where.append("e.status = :status")
         params["status"] = search.status

@@ -117,6 +117,107 @@ async def m006_answer_leases(db: Executor, dialect: str) -> None:
     )
 
 
+@migration
+async def m010_users(db: Executor, dialect: str) -> None:
+    # People: every owner of stored rows becomes an anonymous user; accounts sign in as themselves.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE users (
+            id {pk},
+            owner VARCHAR(64) NOT NULL,
+            username VARCHAR(64),
+            password_hash VARCHAR(255),
+            kind VARCHAR(16) NOT NULL DEFAULT 'anonymous',
+            role VARCHAR(16) NOT NULL DEFAULT 'user',
+            disabled_at {datetime},
+            created_at {datetime} NOT NULL,
+            signed_in_at {datetime}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX users_owner ON users (owner)")
+    await db.execute("CREATE UNIQUE INDEX users_username ON users (username)")
+    await db.execute(
+        "INSERT INTO users (owner, kind, role, created_at)"
+        " SELECT owner, 'anonymous', 'user', MIN(created_at) FROM conversations GROUP BY owner",
+    )
+    # A signed-in session belongs to a user; one of the password gate belongs to nobody.
+    await db.execute("ALTER TABLE sessions ADD COLUMN user_id INTEGER")
+    await db.execute("CREATE INDEX sessions_user ON sessions (user_id)")
+
+
+@migration
+async def m011_invitations(db: Executor, dialect: str) -> None:
+    # One-time links an admin hands out: to make an account, or to set a forgotten password.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE invitations (
+            id CHAR(64) NOT NULL PRIMARY KEY,
+            user_id INTEGER,
+            created_by INTEGER NOT NULL,
+            created_at {datetime} NOT NULL,
+            expires_at {datetime} NOT NULL,
+            used_at {datetime}
+        ) {table_options}""",
+        )
+    )
+
+
+@migration
+async def m012_audit(db: Executor, dialect: str) -> None:
+    # Sign-ins, failed sign-ins and admin actions; failures by name also throttle signing in.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE audit (
+            id {pk},
+            at {datetime} NOT NULL,
+            action VARCHAR(32) NOT NULL,
+            actor_id INTEGER,
+            subject VARCHAR(64) NOT NULL DEFAULT '',
+            address VARCHAR(64) NOT NULL DEFAULT '',
+            detail VARCHAR(255) NOT NULL DEFAULT ''
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX audit_subject ON audit (action, subject, at)")
+
+
+@migration
+async def m013_everyones_history(db: Executor, dialect: str) -> None:
+    # An admin's history filters everyone's rows by status and by model, paging by id within each.
+    await db.execute("CREATE INDEX exchanges_status ON exchanges (status, id)")
+    await db.execute("CREATE INDEX exchanges_model ON exchanges (model, id)")
+
+
+@migration
+async def m014_external_identities(db: Executor, dialect: str) -> None:
+    # People signed in by an OpenID provider or a trusted proxy: known by their subject there.
+    # A provider's subject is case-sensitive: compared byte for byte on MySQL too.
+    binary = " COLLATE utf8mb4_bin" if dialect == "mysql" else ""
+    await db.execute(f"ALTER TABLE users ADD COLUMN subject VARCHAR(255){binary}")
+    await db.execute("ALTER TABLE users ADD COLUMN email VARCHAR(254)")
+    await db.execute("CREATE UNIQUE INDEX users_subject ON users (kind, subject)")
+
+
+@migration
+async def m015_tokens_per_day(db: Executor, dialect: str) -> None:
+    # A person's tokens since midnight are summed over their rows of the day, found by this index.
+    await db.execute("CREATE INDEX exchanges_owner_created ON exchanges (owner, created_at)")
+
+
+@migration
+async def m016_retention(db: Executor, dialect: str) -> None:
+    # RETENTION_DAYS deletes old exchanges, oldest first, except in chats someone chose to keep.
+    await db.execute("ALTER TABLE conversations ADD COLUMN keep INTEGER NOT NULL DEFAULT 0")
+    await db.execute("CREATE INDEX exchanges_created ON exchanges (created_at, id)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

@@ -1,38 +1,106 @@
-"""The optional password gate: signing in and out."""
+"""Signing in and out: past the shared password gate, or as an account."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, redirect, render_template, request, url_for
+import hmac
+import logging
+from dataclasses import asdict
 
+from quart import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+
+from .. import messages
 from ..config import current_config
+from ..storage import audit, get_db, users
+from ..web import oidc
 from ..web.addresses import return_address
 from ..web.identity import password_matches, sign_in, sign_out, signed_in
-from ..web.limits import limited_by
+from ..web.limits import current_client, limited_by
+from ..web.passwords import verify
+from .accounts import username_key
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.get("/login")
 async def login_form() -> Response | str:
     """Show the sign-in form (or go straight in when there is nothing to sign in to)."""
     target = _next(request.args.get("next"))
-    if not current_config().app_password or signed_in():
+    if current_config().sign_in_mode == "none" or signed_in():
         return redirect(target)
-    return await render_template("auth/login.html", next=target)
+    return await _form(target)
 
 
 @bp.post("/login")
 @limited_by("login_rate")
 async def login() -> Response | tuple[str, int]:
-    """Check the password; on success start a fresh session and go where the visitor was headed."""
+    """Check the password (of the gate or of an account); on success start a fresh session and go on."""
     form = await request.form
     target = _next(form.get("next"))
-    if not current_config().app_password:
+    config = current_config()
+    if config.sign_in_mode == "none":
         return redirect(target, 303)
+    if config.sign_in_mode in ("oidc", "proxy"):
+        abort(404)
+    if config.passwords:
+        return await _account_login(form.get("username", ""), form.get("password", ""), target)
     if not password_matches(form.get("password", "")):
-        page = await render_template("auth/login.html", next=target, error="That password is not right.")
-        return page, 401
+        return await _form(target, messages.WRONG_PASSWORD), 401
     await sign_in()
+    return redirect(target, 303)
+
+
+@bp.get("/login/oidc")
+async def oidc_start() -> Response:
+    """Send the browser to the OpenID provider, remembering this attempt's state, nonce and PKCE verifier."""
+    if current_config().sign_in_mode != "oidc":
+        abort(404)
+    attempt = oidc.Attempt.new()
+    session["oidc"] = {**asdict(attempt), "next": _next(request.args.get("next"))}
+    try:
+        return redirect(await oidc.provider().authorization_url(attempt, _callback_url()))
+    except oidc.SignInFailed as failure:
+        log.warning("OpenID sign-in could not start: %s", failure)
+        abort(502, messages.PROVIDER_AWAY)
+
+
+@bp.get("/login/oidc/callback")
+async def oidc_callback() -> Response | tuple[str, int]:
+    """Back from the provider: check the state, trade the code, sign in as the person its ID token names."""
+    config = current_config()
+    if config.sign_in_mode != "oidc":
+        abort(404)
+    kept = session.pop("oidc", None)
+    state = request.args.get("state", "")
+    if not isinstance(kept, dict) or not hmac.compare_digest(str(kept.get("state", "")), state):
+        return await _form(url_for("chat.index"), messages.SIGN_IN_AGAIN), 400
+    target = kept["next"]
+    code = request.args.get("code")
+    if not code:
+        return await _form(target, messages.SIGN_IN_AGAIN), 400
+    attempt = oidc.Attempt(kept["state"], kept["nonce"], kept["verifier"])
+    try:
+        identity = await oidc.provider().identity(attempt, code, _callback_url())
+    except oidc.SignInFailed as failure:
+        log.warning("OpenID sign-in refused: %s", failure)
+        await audit.record(get_db(), audit.SIGN_IN_FAILED, detail="oidc", address=current_client())
+        return await _form(target, messages.SIGN_IN_AGAIN), 400
+    admin = identity.email_verified and identity.email in config.admin_emails
+    user = await get_db().transact(
+        lambda tx: users.external(tx, "oidc", identity.subject, identity.name, identity.email, admin)
+    )
+    if user["disabled_at"] is not None:
+        await audit.record(get_db(), audit.SIGN_IN_FAILED, subject=user["username"], address=current_client())
+        return await _form(target, messages.WRONG_SIGN_IN), 403
+    await sign_in(user)
+    await audit.record(
+        get_db(),
+        audit.SIGNED_IN,
+        actor_id=user["id"],
+        subject=user["username"],
+        address=current_client(),
+        detail="oidc",
+    )
     return redirect(target, 303)
 
 
@@ -41,6 +109,31 @@ async def logout() -> Response:
     """End this browser's session on the server; it (and any copy of its cookie) must sign in again."""
     await sign_out()
     return redirect(url_for("auth.login_form"), 303)
+
+
+async def _account_login(name: str, password: str, target: str) -> Response | tuple[str, int]:
+    """Sign in as an account; every refusal reads the same, whether or not the name exists."""
+    db, config = get_db(), current_config()
+    username = username_key(name)
+    rate = config.login_account_rate
+    if await audit.failures(db, username, rate.seconds) >= rate.count:
+        abort(429, messages.too_many("sign in to this account", int(rate.seconds)))
+    user = await users.by_username(db, username)
+    matches = await verify(user["password_hash"] if user else None, password)
+    if user is None or not matches or user["disabled_at"] is not None:
+        await audit.record(db, audit.SIGN_IN_FAILED, subject=username, address=current_client())
+        return await _form(target, messages.WRONG_SIGN_IN, username=name), 401
+    await sign_in(user)
+    await audit.record(db, audit.SIGNED_IN, actor_id=user["id"], subject=username, address=current_client())
+    return redirect(target, 303)
+
+
+async def _form(target: str, error: str | None = None, username: str = "") -> str:
+    return await render_template("auth/login.html", next=target, error=error, username=username)
+
+
+def _callback_url() -> str:
+    return url_for("auth.oidc_callback", _external=True)
 
 
 def _next(target: str | None) -> str:

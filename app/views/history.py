@@ -1,4 +1,4 @@
-"""The history page: this browser's questions and answers, newest first, searched, exported, pruned."""
+"""The history page: a person's questions and answers (an admin's: everyone's), searched, exported, pruned."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 from .. import messages
 from ..answers import NotFound
 from ..rendering import export
-from ..storage import exchanges, get_db, history
+from ..storage import Row, exchanges, get_db, history, users
 from ..storage.history import STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
 from ..web.htmx import is_htmx, render
-from ..web.identity import owner
+from ..web.identity import is_admin, owner
 from ..web.ids import parse_id
 
 bp = Blueprint("history", __name__)
@@ -25,14 +25,16 @@ PAGE_SIZE = 50
 @bp.get("/list")
 async def list_exchanges() -> Response:
     """Show a page of past exchanges; `before` pages further back, htmx gets only the new rows."""
-    search = _search()
+    search = await _search()
     before = request.args.get("before", type=parse_id)
     db = get_db()
-    rows = await history.page(db, owner(), search, before, PAGE_SIZE + 1)
+    rows = await history.page(db, _scope(), search, before, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     context = {
         "exchanges": rows,
+        "everyone": is_admin(),
+        "people": await _people(rows),
         "next_before": rows[-1]["id"] if more else None,
         "before": before,
         "search": search,
@@ -42,7 +44,7 @@ async def list_exchanges() -> Response:
         # A new search replaces the results; the scroll sentinel is replaced by the next rows.
         block = "results" if request.headers.get("HX-Target") == "history-results" else "rows"
         return await render("history/list.html", block, **context)
-    models = await history.models(db, owner())
+    models = await history.models(db, _scope())
     if search.model and search.model not in models:
         models.append(search.model)
     return await render("history/list.html", models=models, **context)
@@ -53,7 +55,7 @@ async def export_exchanges(fmt: str) -> Response:
     """Stream every exchange of the current search as a CSV or NDJSON download."""
     if fmt not in export.FORMATS:
         abort(404, messages.EXPORT_FORMATS)
-    rows = history.stream(get_db(), owner(), _search())
+    rows = history.stream(get_db(), _scope(), await _search())
     response = Response(export.encode(rows, fmt), content_type=export.FORMATS[fmt])
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     response.headers["Content-Disposition"] = f'attachment; filename="answers-history-{stamp}.{fmt}"'
@@ -74,13 +76,29 @@ async def delete_exchange(exchange_id: int) -> Response:
     return Response("", 200) if is_htmx() else redirect(back, 303)
 
 
-def _search() -> Search:
+def _scope() -> str | None:
+    """Whose rows this visitor reads: their own, or (an admin) everyone's."""
+    return None if is_admin() else owner()
+
+
+async def _people(rows: list[Row]) -> dict[str, Row]:
+    """For an admin, the users owning the rows shown, by owner id."""
+    if not is_admin():
+        return {}
+    return await users.names(get_db(), {row["owner"] for row in rows})
+
+
+async def _search() -> Search:
     """The search the URL asks for; a status nobody stores is refused with a clear message."""
     status = request.args.get("status", "")
     if status and status not in STATUSES:
         abort(400, messages.no_such_status(status, STATUSES))
+    user = request.args.get("user", "").strip()[:64] if is_admin() else ""
+    named = await users.by_username(get_db(), user.casefold()) if user else None
     return Search(
         query=request.args.get("q", "")[: history.MAX_QUERY_CHARS],
         status=status,
         model=request.args.get("model", "")[:100],
+        user=user,
+        owner=named["owner"] if named else user,
     )

@@ -7,7 +7,7 @@ import errno
 from quart import Quart, Response, current_app
 from werkzeug.exceptions import NotFound
 
-from . import errors, guard, identity, limits, request_log, security, templating
+from . import errors, guard, identity, limits, oidc, quotas, request_log, security, templating
 from .ids import IdConverter
 
 
@@ -20,7 +20,11 @@ def init_app(app: Quart) -> None:
     app.view_functions["static"] = _static_file
     identity.init_app(app)
     security.init_app(app)
+    # After security: the user header is checked against the proxy that really sent the request.
+    identity.init_proxy_sign_in(app)
+    oidc.init_app(app)
     limits.init_app(app)
+    quotas.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 

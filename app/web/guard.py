@@ -32,8 +32,10 @@ class ResponseGuard:
     escaped the app's own error handling.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, sign_in_origin: str = "") -> None:
         self.app = app
+        # The one other site a redirect may name: the OpenID provider people sign in at.
+        self.sign_in_origin = sign_in_origin
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
@@ -52,7 +54,8 @@ class ResponseGuard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = {**message, "headers": guarded_headers(message.get("headers", ()))}
+                headers = message.get("headers", ())
+                message = {**message, "headers": guarded_headers(headers, self.sign_in_origin)}
             await send(message)
 
         try:
@@ -64,11 +67,20 @@ class ResponseGuard:
             await _send_plain(send, 500, FAILED)
 
 
-def guarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
-    """The headers with a path-only Location, and each security header the response does not set itself."""
-    kept = [(name, path_only(value) if name.lower() == b"location" else value) for name, value in headers]
+def guarded_headers(headers: Iterable[tuple[bytes, bytes]], sign_in_origin: str = "") -> Headers:
+    """The headers with a path-only Location (or one at the sign-in site), plus missing security headers."""
+    kept = [
+        (name, _location(value, sign_in_origin) if name.lower() == b"location" else value)
+        for name, value in headers
+    ]
     present = {name.lower() for name, _ in kept}
     return kept + [(name, value) for name, value in _SECURITY if name not in present]
+
+
+def _location(location: bytes, sign_in_origin: str) -> bytes:
+    if sign_in_origin and location.decode("latin-1").startswith(sign_in_origin + "/"):
+        return location
+    return path_only(location)
 
 
 def path_only(location: bytes) -> bytes:
@@ -125,4 +137,9 @@ def _plain_headers(body: bytes) -> Headers:
 
 def init_app(app: Quart) -> None:
     """Put the guard around the app."""
-    app.asgi_app = ResponseGuard(app.asgi_app)  # type: ignore[method-assign]
+    config = app.config["ANSWERS"]
+    origin = ""
+    if config.sign_in_mode == "oidc":
+        parts = urlsplit(config.oidc_issuer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    app.asgi_app = ResponseGuard(app.asgi_app, origin)  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""Who the visitor is: a signed owner-id cookie, and the optional password gate with server-side sessions."""
+"""Who the visitor is: an owner-id cookie, the password gate or an account, with server-side sessions."""
 
 from __future__ import annotations
 
@@ -9,19 +9,43 @@ from quart import Quart, Response, abort, g, redirect, request, session, url_for
 
 from .. import messages
 from ..config import current_config
-from ..storage import get_db, sessions
+from ..storage import Executor, Row, audit, get_db, sessions, users
 from .htmx import is_htmx
+from .proxies import TrustedProxies
+from .proxy_user import ProxyUser
 from .security import digest
 
-# What a visitor who has not signed in may still reach when APP_PASSWORD is set.
-OPEN_ENDPOINTS = frozenset({"auth.login_form", "auth.login", "health.alive", "static"})
+# What a visitor who has not signed in may still reach when signing in is required.
+OPEN_ENDPOINTS = frozenset(
+    {
+        "auth.login_form",
+        "auth.login",
+        "accounts.sign_up_form",
+        "accounts.sign_up",
+        "accounts.link_form",
+        "accounts.use_link",
+        "auth.oidc_start",
+        "auth.oidc_callback",
+        "health.alive",
+        "static",
+    }
+)
 
 
 def init_app(app: Quart) -> None:
     """Give every visitor an identity, and keep everyone who has not signed in behind the gate."""
     app.before_request(_ensure_identity)
     app.before_request(_require_sign_in)
-    app.jinja_env.globals.update(signed_in=signed_in)
+    app.jinja_env.globals.update(signed_in=signed_in, current_user=current_user, is_admin=is_admin)
+
+
+def init_proxy_sign_in(app: Quart) -> None:
+    """With SIGN_IN=proxy, let only the trusted proxies' requests carry the user headers."""
+    config = app.config["ANSWERS"]
+    if config.sign_in_mode == "proxy":
+        headers = (config.proxy_user_header, config.proxy_email_header)
+        proxies = TrustedProxies(app.asgi_app, config.trusted_proxies)
+        app.asgi_app = ProxyUser(app.asgi_app, proxies, headers)  # type: ignore[method-assign]
 
 
 def owner() -> str:
@@ -43,13 +67,42 @@ def password_matches(given: str) -> bool:
     return bool(expected) and hmac.compare_digest(digest(given), digest(expected))
 
 
-async def sign_in() -> None:
-    """Start a fresh session that has passed the password gate, recorded on the server."""
+async def sign_in(user: Row | None = None) -> None:
+    """Start a fresh server-side session: past the password gate, or as a user who takes over its chats."""
+    anonymous = session.get("owner")
     new_identity()
     token = secrets.token_urlsafe(32)
-    await sessions.create(get_db(), token, owner())
+    if user is None:
+        await sessions.create(get_db(), token, owner())
+        session["signed_in"] = _password_mark()
+    else:
+        session["owner"] = user["owner"]
+
+        async def start(tx: Executor) -> None:
+            if isinstance(anonymous, str):
+                await users.claim(tx, anonymous, user["owner"])
+            await users.signed_in(tx, user["id"])
+            await sessions.create(tx, token, user["owner"], user["id"])
+
+        await get_db().transact(start)
     session["sid"] = token
-    session["signed_in"] = _password_mark()
+
+
+def current_user() -> Row | None:
+    """The account signed in on this request, or None."""
+    return g.get("user")
+
+
+def is_admin() -> bool:
+    """Whether the account signed in on this request is an admin."""
+    user = current_user()
+    return user is not None and user["role"] == "admin"
+
+
+def session_token() -> str | None:
+    """This browser's server-side session token, when it has signed in."""
+    token = session.get("sid")
+    return token if isinstance(token, str) else None
 
 
 async def sign_out() -> None:
@@ -66,13 +119,39 @@ def signed_in() -> bool:
 
 
 async def _check_signed_in() -> bool:
-    """Whether the session passed the gate with the current APP_PASSWORD and is still live on the server."""
-    mark, token = session.get("signed_in"), session.get("sid")
+    """Whether the session is signed in (an enabled user, or the current APP_PASSWORD) and still live."""
+    token = session.get("sid")
+    if current_config().sign_in_mode == "proxy":
+        return await _proxy_user()
+    if current_config().accounts:
+        g.user = await sessions.user_of(get_db(), token) if isinstance(token, str) else None
+        if g.user is not None and g.user["owner"] != session.get("owner"):
+            g.user = None
+        return g.user is not None
+    mark = session.get("signed_in")
     if not current_config().app_password or not isinstance(mark, str) or not isinstance(token, str):
         return False
     if not hmac.compare_digest(mark, _password_mark()):
         return False
     return await sessions.active(get_db(), token, owner())
+
+
+async def _proxy_user() -> bool:
+    """Sign in the person the trusted proxy names (made on first sight); a changed name signs in anew."""
+    config = current_config()
+    name = request.headers.get(config.proxy_user_header, "").strip()[:255]
+    if not name:
+        return False
+    email = request.headers.get(config.proxy_email_header, "").strip().lower()[:254] or None
+    admin = email is not None and email in config.admin_emails
+    user = await get_db().transact(lambda tx: users.external(tx, "proxy", name, name, email, admin))
+    if user["disabled_at"] is not None:
+        return False
+    if session.get("owner") != user["owner"]:
+        await sign_in(user)
+        await audit.record(get_db(), audit.SIGNED_IN, actor_id=user["id"], subject=name, detail="proxy")
+    g.user = user
+    return True
 
 
 def _password_mark() -> str:
@@ -90,10 +169,9 @@ async def _ensure_identity() -> None:
 
 
 async def _require_sign_in() -> Response | None:
-    if (
-        not current_config().app_password
-        or request.endpoint in OPEN_ENDPOINTS
-        and request.endpoint != "auth.login_form"
+    if current_config().sign_in_mode == "none" or (
+        request.endpoint in OPEN_ENDPOINTS
+        and request.endpoint not in ("auth.login_form", "accounts.sign_up_form")
     ):
         return None
     g.signed_in = await _check_signed_in()

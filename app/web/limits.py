@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime, timedelta
 
-from quart import Quart, current_app, request
+from quart import Quart, current_app, g, request
 from quart_rate_limiter import RateLimit, rate_limit
 from quart_rate_limiter import RateLimiter as _RateLimiter
 from quart_rate_limiter.store import MemoryStore as _MemoryStore
@@ -40,8 +40,9 @@ def current_client() -> str:
 
 
 async def client_address() -> str:
-    """The current client's key, as the rate limiter asks for it."""
-    return current_client()
+    """Whom the rate limiter counts: the signed-in account, or else the client's address."""
+    user = g.get("user")
+    return f"user-{user['id']}" if user else current_client()
 
 
 class ConfiguredRate:

@@ -1,0 +1,125 @@
+"""Retention: exchanges past RETENTION_DAYS deleted in batches (kept chats spared), and erasing a person."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from quart import Quart
+
+from .base import Database, Executor
+from .dialects import TIME_FORMAT
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+# How often each instance sweeps; sweeping twice at once deletes nothing twice.
+SWEEP_SECONDS = 3600.0
+
+
+@dataclass(slots=True)
+class Swept:
+    """What one sweep deleted."""
+
+    exchanges: int = 0
+    conversations: int = 0
+
+
+async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
+    """Delete exchanges asked over `days` ago, oldest first, a batch per transaction, and chats left empty."""
+    cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime(TIME_FORMAT)
+    swept = Swept()
+    after: tuple[str, int] = ("0001-01-01 00:00:00.000000", 0)
+    while True:
+        rows = await db.fetch_all(
+            "SELECT e.id, e.created_at, e.conversation_id, c.keep FROM exchanges e"
+            " JOIN conversations c ON c.id = e.conversation_id"
+            " WHERE e.created_at < :cutoff AND (e.created_at > :at OR (e.created_at = :at AND e.id > :id))"
+            " ORDER BY e.created_at, e.id LIMIT :batch",
+            {"cutoff": cutoff, "at": after[0], "id": after[1], "batch": batch},
+        )
+        if not rows:
+            break
+        last = rows[-1]
+        after = (_stored(last["created_at"]), last["id"])
+        doomed = [row["id"] for row in rows if not row["keep"]]
+        if doomed:
+            chats = {row["conversation_id"] for row in rows if not row["keep"]}
+            swept.exchanges += await db.transact(partial(_delete, table="exchanges", ids=doomed))
+            swept.conversations += await _empty_chats(db, chats, cutoff)
+        if len(rows) < batch:
+            break
+    log.info(
+        "retention: deleted %d exchanges and %d chats older than %d days",
+        swept.exchanges,
+        swept.conversations,
+        days,
+    )
+    return swept
+
+
+async def erase_owner(db: Database, owner: str) -> int:
+    """Delete every chat (and so every exchange) and session of one owner; return how many exchanges went."""
+
+    async def erase(tx: Executor) -> int:
+        gone = await tx.execute("DELETE FROM exchanges WHERE owner = :owner", {"owner": owner})
+        await tx.execute("DELETE FROM conversations WHERE owner = :owner", {"owner": owner})
+        await tx.execute("DELETE FROM sessions WHERE owner = :owner", {"owner": owner})
+        return gone.rowcount
+
+    return await db.transact(erase)
+
+
+async def _empty_chats(db: Database, chats: set[int], cutoff: str) -> int:
+    """Delete those of these chats, not kept and untouched since the cutoff, that have no exchange left."""
+    params = {f"c{number}": chat for number, chat in enumerate(sorted(chats))}
+    names = ", ".join(f":{name}" for name in params)
+    empty = await db.fetch_all(
+        f"SELECT c.id FROM conversations c WHERE c.id IN ({names}) AND c.keep = 0 AND c.updated_at < :cutoff"
+        " AND NOT EXISTS (SELECT 1 FROM exchanges e WHERE e.conversation_id = c.id)",
+        {**params, "cutoff": cutoff},
+    )
+    if not empty:
+        return 0
+    return await db.transact(partial(_delete, table="conversations", ids=[row["id"] for row in empty]))
+
+
+async def _delete(tx: Executor, table: str, ids: list[int]) -> int:
+    params = {f"i{number}": value for number, value in enumerate(ids)}
+    result = await tx.execute(
+        f"DELETE FROM {table} WHERE id IN ({', '.join(':' + name for name in params)})", params
+    )
+    return result.rowcount
+
+
+def _stored(value: object) -> str:
+    return value.strftime(TIME_FORMAT) if isinstance(value, datetime) else str(value)
+
+
+def init_app(app: Quart) -> None:
+    """With RETENTION_DAYS set, sweep at start-up and then every SWEEP_SECONDS while the app serves."""
+    days = app.config["ANSWERS"].retention_days
+    if not days:
+        return
+
+    @app.while_serving
+    async def retention() -> AsyncIterator[None]:
+        task = asyncio.create_task(_keep_sweeping(app, days))
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def _keep_sweeping(app: Quart, days: int) -> None:
+    while True:
+        try:
+            await sweep(app.extensions["db"], days)
+        except Exception:
+            log.exception("retention sweep failed; trying again later")
+        await asyncio.sleep(SWEEP_SECONDS)

@@ -1,0 +1,37 @@
+"""Quotas per person: answers at once and tokens per day, counted per account when someone is signed in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from quart import Quart, request
+
+from .. import messages
+from ..answers import Busy
+from ..config import current_config
+from ..storage import get_db, quotas
+from ..storage.dialects import TIME_FORMAT
+from .identity import current_user, owner
+
+# The views that send a question to the model.
+ASKING = frozenset({"chat.ask", "chat.regenerate", "chat.edit"})
+
+
+def init_app(app: Quart) -> None:
+    """Check a person's quotas before any question goes to the model."""
+    app.before_request(_check)
+
+
+async def _check() -> None:
+    if request.endpoint not in ASKING or request.method != "POST":
+        return
+    config, db = current_config(), get_db()
+    user = current_user()
+    # Anonymous visitors are held to answers at once per address where they ask (chat.py).
+    if user is not None and await quotas.live_answers(db, user["owner"]) >= config.max_streams_per_client:
+        raise Busy(messages.answers_at_once(config.max_streams_per_client))
+    if config.tokens_per_day:
+        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        used = await quotas.tokens_since(db, owner(), midnight.strftime(TIME_FORMAT))
+        if used >= config.tokens_per_day:
+            raise Busy(messages.tokens_spent(config.tokens_per_day, midnight + timedelta(days=1)))

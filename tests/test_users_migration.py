@@ -1,0 +1,42 @@
+"""The upgrade to people: every owner of stored rows becomes an anonymous user, and no row is lost."""
+
+from __future__ import annotations
+
+from app.storage import conversations, exchanges, migrate, open_database
+from app.storage.migrations import MIGRATIONS
+
+
+async def test_existing_owners_become_anonymous_users_without_losing_a_row(
+    database_url, request, monkeypatch
+):
+    if database_url.startswith("mysql://"):
+        request.getfixturevalue("mysql").drop_tables()
+    db = open_database(database_url)
+    await db.open()
+    try:
+        before_people = [step for step in MIGRATIONS if step[0] < "m010"]
+        monkeypatch.setattr("app.storage.migrations.MIGRATIONS", before_people)
+        await migrate(db)
+        for owner, chats in (("browser-one", 3), ("browser-two", 1)):
+            for number in range(chats):
+                chat = await conversations.create(db, owner, f"{owner} chat {number}")
+                await exchanges.create(db, chat, owner, f"question {number} of {owner}")
+        await db.execute(
+            "INSERT INTO sessions (id, owner, created_at, seen_at) VALUES ('x', 'browser-one', :t, :t)",
+            {"t": "2026-01-01 00:00:00.000000"},
+        )
+        monkeypatch.undo()
+        applied = await migrate(db)
+        assert "m010_users" in applied
+        people = await db.fetch_all("SELECT owner, kind, role, username FROM users ORDER BY owner")
+        assert people == [
+            {"owner": "browser-one", "kind": "anonymous", "role": "user", "username": None},
+            {"owner": "browser-two", "kind": "anonymous", "role": "user", "username": None},
+        ]
+        counts = await db.fetch_one(
+            "SELECT (SELECT COUNT(*) FROM conversations) AS chats, (SELECT COUNT(*) FROM exchanges) AS asked,"
+            " (SELECT COUNT(*) FROM sessions) AS sessions"
+        )
+        assert counts == {"chats": 4, "asked": 4, "sessions": 1}
+    finally:
+        await db.close()
