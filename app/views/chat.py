@@ -19,6 +19,7 @@ from ..web import limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
 from ..web.identity import owner
 from ..web.ids import parse_id
+from .conversations import sidebar_page
 
 bp = Blueprint("chat", __name__)
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ async def ask_key() -> dict[str, str]:
 @bp.get("/")
 async def index() -> Response:
     """Show an empty conversation, ready for a first question."""
-    return await render("chat/index.html", conversation=None, exchanges=[])
+    return await render("chat/index.html", conversation=None, exchanges=[], **await sidebar_page(None))
 
 
 @bp.get("/c/<int:conversation_id>")
@@ -48,6 +49,8 @@ async def show(conversation_id: int) -> Response:
     conversation = await _own_conversation(conversation_id)
     before = request.args.get("before", type=parse_id)
     rows, earlier = await _exchanges_page(get_db(), conversation_id, before)
+    # An htmx request wants only the earlier messages, not the sidebar.
+    chats = {} if is_htmx() else await sidebar_page(conversation_id)
     return await render(
         "chat/index.html",
         "earlier",
@@ -55,6 +58,7 @@ async def show(conversation_id: int) -> Response:
         exchanges=rows,
         earlier=earlier,
         before=before,
+        **chats,
     )
 
 
@@ -247,12 +251,13 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         return response
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
-    conversation, rows, earlier = None, [], None
+    conversation, rows, earlier, chats = None, [], None, {}
     with suppress(DatabaseUnavailable):
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
             rows, earlier = await _exchanges_page(get_db(), conversation_id, None)
+        chats = await sidebar_page(conversation["id"] if conversation else None)
     return await render(
         "chat/index.html",
         status=status,
@@ -262,6 +267,7 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         conversation=conversation,
         exchanges=rows,
         earlier=earlier,
+        **chats,
     )
 
 
