@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # Asking
 TYPE_A_QUESTION = "Type a question first."
+MODEL_UNAVAILABLE = "That model is not available here. Pick another one."
+SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
 NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
 NOT_YOUR_ANSWER = "This answer does not exist, or it belongs to another browser."
 NOT_YOUR_EXCHANGE = "This exchange is already gone, or it belongs to another browser."

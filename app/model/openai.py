@@ -80,10 +80,15 @@ class OpenAIModel:
             await self._session.close()
 
     async def stream(
-        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+        self,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        pace: Callable[[], float] | None = None,
+        model: str | None = None,
     ) -> AsyncIterator[str]:
+        name = model or self.name
         params: dict[str, Any] = {
-            "model": self.name,
+            "model": name,
             "messages": messages,
             "stream": True,
             "stream_options": {"include_usage": True},
@@ -133,7 +138,7 @@ class OpenAIModel:
         except TimeoutError:
             raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
         except _StatusError as error:
-            raise ModelError(_status_message(error, self.name)) from None
+            raise ModelError(_status_message(error, name)) from None
         except _Silent:
             raise ModelError(
                 f"The model stopped sending for {self.timeout:g} s; the answer is cut off."

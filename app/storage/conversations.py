@@ -17,27 +17,49 @@ def title_from(question: str) -> str:
     return cut + "…"
 
 
-async def create(db: Executor, owner: str, title: str, now: str | None = None) -> int:
+async def create(
+    db: Executor,
+    owner: str,
+    title: str,
+    now: str | None = None,
+    model: str | None = None,
+    server: str | None = None,
+) -> int:
     """Start a conversation (created and updated `now`, by default the current time) and return its id."""
     now = now or utcnow()
     result = await db.execute(
-        "INSERT INTO conversations (owner, title, created_at, updated_at)"
-        " VALUES (:owner, :title, :now, :now)",
-        {"owner": owner, "title": title, "now": now},
+        "INSERT INTO conversations (owner, title, created_at, updated_at, model, server)"
+        " VALUES (:owner, :title, :now, :now, :model, :server)",
+        {"owner": owner, "title": title, "now": now, "model": model, "server": server},
     )
     assert result.lastrowid is not None
     return result.lastrowid
 
 
-def stored(conversation_id: int, owner: str, title: str, now: str) -> Row:
+def stored(
+    conversation_id: int,
+    owner: str,
+    title: str,
+    now: str,
+    model: str | None = None,
+    server: str | None = None,
+) -> Row:
     """The row `create` stored, as `get` returns it, without reading it back."""
-    return {"id": conversation_id, "owner": owner, "title": title, "created_at": now, "updated_at": now}
+    return {
+        "id": conversation_id,
+        "owner": owner,
+        "title": title,
+        "created_at": now,
+        "updated_at": now,
+        "model": model,
+        "server": server,
+    }
 
 
 async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
     """Return the owner's conversation, or None if it is not theirs or does not exist."""
     return await db.fetch_one(
-        "SELECT id, owner, title, created_at, updated_at FROM conversations"
+        "SELECT id, owner, title, created_at, updated_at, model, server FROM conversations"
         " WHERE id = :id AND owner = :owner",
         {"id": conversation_id, "owner": owner},
     )
@@ -57,6 +79,14 @@ async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: 
         " AND (updated_at < :updated_at OR (updated_at = :updated_at AND id < :id))"
         " ORDER BY updated_at DESC, id DESC LIMIT :limit",
         {"owner": owner, "updated_at": updated_at, "id": conversation_id, "limit": limit},
+    )
+
+
+async def remember_model(db: Executor, conversation_id: int, model: str, server: str) -> None:
+    """Keep the model last chosen in a conversation, offered first when it is opened again."""
+    await db.execute(
+        "UPDATE conversations SET model = :model, server = :server WHERE id = :id",
+        {"model": model, "server": server, "id": conversation_id},
     )
 
 

@@ -117,6 +117,39 @@ async def m006_answer_leases(db: Executor, dialect: str) -> None:
     )
 
 
+@migration
+async def m020_models_and_servers(db: Executor, dialect: str) -> None:
+    # The model chosen is stored with the question, and stays as the one that answered;
+    # a conversation remembers the last one chosen in it.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN server VARCHAR(100)")
+    await db.execute("ALTER TABLE conversations ADD COLUMN model VARCHAR(200)")
+    await db.execute("ALTER TABLE conversations ADD COLUMN server VARCHAR(100)")
+
+
+@migration
+async def m021_shares(db: Executor, dialect: str) -> None:
+    # A shared link keeps a copy of the conversation as it was when shared: what is asked
+    # or regenerated later stays private.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE shares (
+            id {pk},
+            token VARCHAR(64) NOT NULL UNIQUE,
+            conversation_id {fk} NOT NULL,
+            owner VARCHAR(64) NOT NULL,
+            title VARCHAR(200) NOT NULL DEFAULT '',
+            snapshot {text} NOT NULL,
+            created_at {datetime} NOT NULL,
+            revoked_at {datetime},
+            FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX shares_conversation ON shares (conversation_id, id)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

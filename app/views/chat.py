@@ -40,7 +40,9 @@ async def ask_key() -> dict[str, str]:
 @bp.get("/")
 async def index() -> Response:
     """Show an empty conversation, ready for a first question."""
-    return await render("chat/index.html", conversation=None, exchanges=[], **await sidebar_page(None))
+    return await render(
+        "chat/index.html", conversation=None, exchanges=[], **await sidebar_page(None), **await _picker(None)
+    )
 
 
 @bp.get("/c/<int:conversation_id>")
@@ -49,8 +51,8 @@ async def show(conversation_id: int) -> Response:
     conversation = await _own_conversation(conversation_id)
     before = request.args.get("before", type=parse_id)
     rows, earlier = await _exchanges_page(get_db(), conversation_id, before)
-    # An htmx request wants only the earlier messages, not the sidebar.
-    chats = {} if is_htmx() else await sidebar_page(conversation_id)
+    # An htmx request wants only the earlier messages, not the sidebar nor the composer.
+    chats = {} if is_htmx() else await sidebar_page(conversation_id) | await _picker(conversation)
     return await render(
         "chat/index.html",
         "earlier",
@@ -72,8 +74,10 @@ async def ask() -> Response:
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
     try:
+        chosen = form.get("model")
+        choice = await answers.choose(chosen) if chosen else None
         asked = await answers.ask(
-            owner(), (form.get("question") or "").strip(), conversation_id, form.get("ask_key")
+            owner(), (form.get("question") or "").strip(), conversation_id, form.get("ask_key"), choice
         )
     except Invalid as refused:
         return await _composer_error(str(refused))
@@ -138,7 +142,9 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
     answers = get_answers()
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
-    exchange = await answers.ask_again(owner(), exchange_id, question)
+    chosen = (await request.form).get("model")
+    choice = await answers.choose(chosen) if chosen else None
+    exchange = await answers.ask_again(owner(), exchange_id, question, choice)
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange)
@@ -251,13 +257,13 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         return response
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
-    conversation, rows, earlier, chats = None, [], None, {}
+    conversation, rows, earlier, chats = None, [], None, await _picker(None)
     with suppress(DatabaseUnavailable):
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
             rows, earlier = await _exchanges_page(get_db(), conversation_id, None)
-        chats = await sidebar_page(conversation["id"] if conversation else None)
+        chats = await sidebar_page(conversation["id"] if conversation else None) | await _picker(conversation)
     return await render(
         "chat/index.html",
         status=status,
@@ -269,6 +275,18 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         earlier=earlier,
         **chats,
     )
+
+
+async def _picker(conversation: Row | None) -> dict[str, object]:
+    """The composer's models and the one it offers first: the conversation's, else the default."""
+    catalog = get_answers().catalog
+    remembered = (
+        f"{conversation['model']}@{conversation['server']}"
+        if conversation and conversation["server"]
+        else None
+    )
+    chosen = await catalog.first(remembered)
+    return {"models": await catalog.choices(), "chosen": chosen.key if chosen else None}
 
 
 def _offset(raw: str | None) -> int:
