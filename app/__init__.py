@@ -30,9 +30,9 @@ def create_app(config: Config | None = None) -> Quart:
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
 
-    from .views import auth, chat, conversations, health, history, shares
+    from .views import auth, chat, conversations, health, history, settings, shares
 
-    for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp):
+    for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

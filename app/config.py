@@ -93,6 +93,8 @@ class Config:
     llm_server_name: str = ""
     llm_servers: tuple[Server, ...] = ()
     llm_hidden_models: tuple[str, ...] = ()
+    temperature_min: float = 0.0
+    temperature_max: float = 2.0
     instance_path: Path = INSTANCE
 
     @property
@@ -131,6 +133,13 @@ class Config:
         if not values.get("secret_key"):
             values["secret_key"] = _stored_secret_key(instance)
         config = cls(**values)
+        if config.temperature_min > config.temperature_max:
+            raise ConfigError("TEMPERATURE_MIN: must not be above TEMPERATURE_MAX")
+        if (
+            config.temperature is not None
+            and not config.temperature_min <= config.temperature <= config.temperature_max
+        ):
+            raise ConfigError("TEMPERATURE: must lie between TEMPERATURE_MIN and TEMPERATURE_MAX")
         needed = config.max_question_chars * BYTES_PER_FORM_CHAR + FORM_OVERHEAD_BYTES
         if config.max_body_bytes < needed:
             raise ConfigError(
@@ -320,6 +329,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "llm_server_name": ("LLM_SERVER_NAME", _server_name),
     "llm_servers": ("LLM_SERVERS", _servers),
     "llm_hidden_models": ("LLM_HIDDEN_MODELS", _names),
+    "temperature_min": ("TEMPERATURE_MIN", _temperature),
+    "temperature_max": ("TEMPERATURE_MAX", _temperature),
 }
 
 assert set(_PARSERS) | {"instance_path"} == {f.name for f in fields(Config)}

@@ -32,6 +32,7 @@ from ..storage import (
     Spool,
     conversations,
     exchanges,
+    preferences,
 )
 from ..storage.dialects import utc_in, utcnow
 from ..storage.status import FINISHED, Status
@@ -148,17 +149,18 @@ class Answers:
             if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
                 return Asked(sent, None)
             return await _store_question(
-                tx, owner, question, conversation_id, key, self.lease_seconds, choice
+                tx, owner, question, conversation_id, key, self.lease_seconds, choice, self.config
             )
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
         return await self.db.transact(store, idempotent=key is not None)
 
     async def _remembered(self, owner: str, conversation_id: int | None) -> str | None:
-        """The model a conversation last used, as forms name it."""
+        """The model a conversation last used (a new one: the person's default), as forms name it."""
         if conversation_id is None:
-            return None
-        found = await conversations.get(self.db, conversation_id, owner)
+            found = await preferences.get(self.db, owner)
+        else:
+            found = await conversations.get(self.db, conversation_id, owner)
         return f"{found['model']}@{found['server']}" if found and found["server"] else None
 
     async def get(self, owner: str, exchange_id: int) -> Row:
@@ -188,8 +190,18 @@ class Answers:
             if await exchanges.last_in_conversation(tx, exchange["conversation_id"]) != exchange_id:
                 raise Conflict(messages.ONLY_THE_LAST)
             text = question or exchange["question"]
+            conversation = await conversations.get(tx, exchange["conversation_id"], owner)
+            system, temperature = await sent_instructions(tx, owner, conversation, self.config)
             if not await exchanges.ask_again(
-                tx, exchange_id, owner, text, self.lease_seconds, choice.model, choice.server
+                tx,
+                exchange_id,
+                owner,
+                text,
+                self.lease_seconds,
+                choice.model,
+                choice.server,
+                system,
+                temperature,
             ):
                 raise Conflict(messages.STILL_RUNNING)
             await conversations.remember_model(tx, exchange["conversation_id"], choice.model, choice.server)
@@ -346,7 +358,8 @@ class Answers:
     def _run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> None:
         run = Run(exchange["id"], self.runs, token, self.lease_seconds)
         self.runs[run.exchange_id] = run
-        messages_ = build_messages(self.config.system_prompt, context, exchange["question"])
+        system = exchange["instructions"] or self.config.system_prompt
+        messages_ = build_messages(system, context, exchange["question"])
 
         async def write() -> None:
             try:
@@ -418,9 +431,10 @@ async def _store_question(
     form_key: str | None,
     claim_within: float,
     choice: Choice,
+    config: Config,
 ) -> Asked:
     now = utcnow()
-    conversation = None
+    conversation = found = None
     if conversation_id is None:
         title = conversations.title_from(question)
         conversation_id = await conversations.create(tx, owner, title, now, choice.model, choice.server)
@@ -431,6 +445,7 @@ async def _store_question(
             raise NotFound(messages.NOT_YOURS)
         if (found["model"], found["server"]) != (choice.model, choice.server):
             await conversations.remember_model(tx, conversation_id, choice.model, choice.server)
+    system, temperature = await sent_instructions(tx, owner, found, config)
     exchange_id = await exchanges.create(
         tx,
         conversation_id,
@@ -442,9 +457,30 @@ async def _store_question(
         claim_within=claim_within,
         model=choice.model,
         server=choice.server,
+        instructions=system,
+        temperature=temperature,
     )
-    stored = exchanges.stored(exchange_id, conversation_id, owner, question, now, choice.model, choice.server)
+    stored = exchanges.stored(
+        exchange_id, conversation_id, owner, question, now, choice.model, choice.server, system, temperature
+    )
     return Asked(stored, conversation)
+
+
+async def sent_instructions(
+    tx: Executor, owner: str, conversation: Row | None, config: Config
+) -> tuple[str, float | None]:
+    """The system prompt and temperature a question is sent with.
+
+    The operator's SYSTEM_PROMPT always leads; the conversation's own instructions, or
+    else the person's default ones, follow it. The conversation's temperature, or TEMPERATURE.
+    """
+    personal = conversation["instructions"] if conversation else None
+    if not personal:
+        saved = await preferences.get(tx, owner)
+        personal = saved["instructions"] if saved else None
+    system = f"{config.system_prompt}\n\n{personal}" if personal else config.system_prompt
+    own = conversation["temperature"] if conversation else None
+    return system, own if own is not None else config.temperature
 
 
 def init_app(app: Quart) -> None:

@@ -100,7 +100,9 @@ class Run:
         usage = Usage()
         started = time.perf_counter()
         name = exchange["model"] or model.name
-        producer = asyncio.create_task(self._produce(model, messages, usage, started, name))
+        producer = asyncio.create_task(
+            self._produce(model, messages, usage, started, name, exchange["temperature"])
+        )
         halted = asyncio.create_task(self.halted.wait())
         status, error = Status.INTERRUPTED, None
         saved = 0
@@ -138,9 +140,15 @@ class Run:
             await asyncio.shield(self._wrap_up(spool, producer, outcome, started))
 
     async def _produce(
-        self, model: Model, messages: list[dict[str, str]], usage: Usage, started: float, name: str
+        self,
+        model: Model,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        started: float,
+        name: str,
+        temperature: float | None,
     ) -> None:
-        async for text in model.stream(messages, usage, self.pace, name):
+        async for text in model.stream(messages, usage, self.pace, name, temperature):
             if not self.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)

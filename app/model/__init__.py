@@ -34,12 +34,13 @@ class Model(Protocol):
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[str]:
         """Yield the answer's text as it arrives; fill `usage` at the end.
 
         `pace` says how long text may gather between two reads of a busy stream (the
         browser receives it in batches anyway); a model may read more eagerly. `model`
-        names the server's model to ask (by default, `name`).
+        names the server's model to ask (by default, `name`); `temperature` overrides TEMPERATURE.
         """
         ...
 
@@ -90,12 +91,13 @@ class OnDemandModel:
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[str]:
         loading = self._loading
         if loading is not None and loading.done() and loading.exception() is None:
             # Once loaded, the client's own stream: no step of ours per token.
-            return loading.result().stream(messages, usage, pace, model)
-        return self._stream_once_loaded(messages, usage, pace, model)
+            return loading.result().stream(messages, usage, pace, model, temperature)
+        return self._stream_once_loaded(messages, usage, pace, model, temperature)
 
     async def _stream_once_loaded(
         self,
@@ -103,11 +105,12 @@ class OnDemandModel:
         usage: Usage,
         pace: Callable[[], float] | None,
         model: str | None,
+        temperature: float | None,
     ) -> AsyncIterator[str]:
         self.warm()
         assert self._loading is not None
         client = await self._loading
-        async for text in client.stream(messages, usage, pace, model):
+        async for text in client.stream(messages, usage, pace, model, temperature):
             yield text
 
     async def close(self) -> None:

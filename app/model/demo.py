@@ -47,6 +47,7 @@ class DemoModel:
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[str]:
         question = messages[-1]["content"]
         tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))

@@ -85,6 +85,7 @@ class OpenAIModel:
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[str]:
         name = model or self.name
         params: dict[str, Any] = {
@@ -94,8 +95,10 @@ class OpenAIModel:
             "stream_options": {"include_usage": True},
             "max_tokens": self.max_tokens,
         }
-        if self.temperature is not None:
-            params["temperature"] = self.temperature
+        if temperature is None:
+            temperature = self.temperature
+        if temperature is not None:
+            params["temperature"] = temperature
         body = orjson.dumps(params)
         finished = replied = False
         try:

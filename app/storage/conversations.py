@@ -53,13 +53,16 @@ def stored(
         "updated_at": now,
         "model": model,
         "server": server,
+        "instructions": None,
+        "temperature": None,
     }
 
 
 async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
     """Return the owner's conversation, or None if it is not theirs or does not exist."""
     return await db.fetch_one(
-        "SELECT id, owner, title, created_at, updated_at, model, server FROM conversations"
+        "SELECT id, owner, title, created_at, updated_at, model, server, instructions, temperature"
+        " FROM conversations"
         " WHERE id = :id AND owner = :owner",
         {"id": conversation_id, "owner": owner},
     )
@@ -88,6 +91,18 @@ async def remember_model(db: Executor, conversation_id: int, model: str, server:
         "UPDATE conversations SET model = :model, server = :server WHERE id = :id",
         {"model": model, "server": server, "id": conversation_id},
     )
+
+
+async def instruct(
+    db: Executor, conversation_id: int, owner: str, instructions: str | None, temperature: float | None
+) -> bool:
+    """Give the owner's conversation its own instructions and temperature (None: the defaults)."""
+    result = await db.execute(
+        "UPDATE conversations SET instructions = :instructions, temperature = :temperature"
+        " WHERE id = :id AND owner = :owner",
+        {"instructions": instructions, "temperature": temperature, "id": conversation_id, "owner": owner},
+    )
+    return result.rowcount == 1 or await get(db, conversation_id, owner) is not None
 
 
 async def rename(db: Executor, conversation_id: int, owner: str, title: str) -> bool:

@@ -20,6 +20,8 @@ COLUMNS = (
     "status",
     "model",
     "server",
+    "instructions",
+    "temperature",
     "prompt_tokens",
     "completion_tokens",
     "latency_ms",
@@ -67,6 +69,8 @@ async def create(
     claim_within: float = 15.0,
     model: str | None = None,
     server: str | None = None,
+    instructions: str | None = None,
+    temperature: float | None = None,
 ) -> int:
     """Store a question as pending (asked `now`, by default the current time) and return the exchange id.
 
@@ -77,11 +81,14 @@ async def create(
     now = now or utcnow()
     result = await db.execute(
         "INSERT INTO exchanges"
-        " (conversation_id, owner, question, status, ask_key, created_at, lease_until, model, server)"
-        " VALUES (:conversation_id, :owner, :question, :pending, :ask_key, :now, :claim_by, :model, :server)",
+        " (conversation_id, owner, question, status, ask_key, created_at, lease_until, model, server,"
+        " instructions, temperature) VALUES (:conversation_id, :owner, :question, :pending, :ask_key, :now,"
+        " :claim_by, :model, :server, :instructions, :temperature)",
         {
             "model": model,
             "server": server,
+            "instructions": instructions,
+            "temperature": temperature,
             "conversation_id": conversation_id,
             "owner": owner,
             "question": question,
@@ -108,12 +115,16 @@ def stored(
     now: str,
     model: str | None = None,
     server: str | None = None,
+    instructions: str | None = None,
+    temperature: float | None = None,
 ) -> Row:
     """The row `create` stored, as `get` returns it, without reading it back."""
     return row(
         id=exchange_id,
         model=model,
         server=server,
+        instructions=instructions,
+        temperature=temperature,
         conversation_id=conversation_id,
         owner=owner,
         question=question,
@@ -289,12 +300,14 @@ async def ask_again(
     claim_within: float = 15.0,
     model: str | None = None,
     server: str | None = None,
+    instructions: str | None = None,
+    temperature: float | None = None,
 ) -> bool:
     """Clear a finished exchange's answer so it is answered anew (regenerate, retry, edit), by this model."""
     finished, params = one_of("finished", FINISHED)
     result = await db.execute(
         "UPDATE exchanges SET question = :question, answer = NULL, status = :pending,"
-        " model = :model, server = :server,"
+        " model = :model, server = :server, instructions = :instructions, temperature = :temperature,"
         " prompt_tokens = NULL, completion_tokens = NULL, latency_ms = NULL, error = NULL,"
         " answered_at = NULL, created_at = :now, lease_owner = NULL, lease_until = :claim_by"
         f" WHERE id = :id AND owner = :owner AND status IN {finished}",
@@ -307,6 +320,8 @@ async def ask_again(
             "pending": Status.PENDING,
             "model": model,
             "server": server,
+            "instructions": instructions,
+            "temperature": temperature,
             **params,
         },
     )

@@ -150,6 +150,31 @@ async def m021_shares(db: Executor, dialect: str) -> None:
     await db.execute("CREATE INDEX shares_conversation ON shares (conversation_id, id)")
 
 
+@migration
+async def m022_instructions_and_preferences(db: Executor, dialect: str) -> None:
+    # What the model was sent (the whole system prompt, the temperature) stays with each
+    # exchange; a conversation may have its own instructions and temperature.
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN instructions {text}"))
+    await db.execute("ALTER TABLE exchanges ADD COLUMN temperature DOUBLE")
+    await db.execute(ddl(dialect, "ALTER TABLE conversations ADD COLUMN instructions {text}"))
+    await db.execute("ALTER TABLE conversations ADD COLUMN temperature DOUBLE")
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE preferences (
+            owner VARCHAR(64) NOT NULL PRIMARY KEY,
+            instructions {text},
+            model VARCHAR(100),
+            server VARCHAR(100),
+            theme VARCHAR(8) NOT NULL DEFAULT 'system',
+            time_zone VARCHAR(64),
+            updated_at {datetime} NOT NULL
+        ) {table_options}""",
+        )
+    )
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

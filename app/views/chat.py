@@ -13,7 +13,7 @@ from quart import Blueprint, Response, redirect, request, stream_with_context, u
 
 from .. import messages
 from ..answers import Asked, Busy, Invalid, NotFound, get_answers
-from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db
+from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import LIVE, Status
 from ..web import limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
@@ -278,13 +278,10 @@ async def _composer_error(message: str, status: int = 422) -> Response:
 
 
 async def _picker(conversation: Row | None) -> dict[str, object]:
-    """The composer's models and the one it offers first: the conversation's, else the default."""
+    """The composer's models and the one it offers first: the conversation's (a new chat: the person's)."""
     catalog = get_answers().catalog
-    remembered = (
-        f"{conversation['model']}@{conversation['server']}"
-        if conversation and conversation["server"]
-        else None
-    )
+    found = conversation or await preferences.get(get_db(), owner())
+    remembered = f"{found['model']}@{found['server']}" if found and found["server"] else None
     chosen = await catalog.first(remembered)
     return {"models": await catalog.choices(), "chosen": chosen.key if chosen else None}
 
