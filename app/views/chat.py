@@ -257,13 +257,14 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         return response
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
-    conversation, rows, earlier, chats = None, [], None, await _picker(None)
+    conversation, rows, earlier, chats = None, [], None, {}
     with suppress(DatabaseUnavailable):
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
             rows, earlier = await _exchanges_page(get_db(), conversation_id, None)
-        chats = await sidebar_page(conversation["id"] if conversation else None) | await _picker(conversation)
+        chats = await sidebar_page(conversation["id"] if conversation else None)
+    chats |= await _picker(conversation, form.get("model"))
     return await render(
         "chat/index.html",
         status=status,
@@ -277,12 +278,18 @@ async def _composer_error(message: str, status: int = 422) -> Response:
     )
 
 
-async def _picker(conversation: Row | None) -> dict[str, object]:
-    """The composer's models and the one it offers first: the conversation's (a new chat: the person's)."""
+async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[str, object]:
+    """The composer's models and the one it offers first.
+
+    That is the one the form asked for, else the conversation's (a new chat: the person's own).
+    """
     catalog = get_answers().catalog
-    found = conversation or await preferences.get(get_db(), owner())
+    found = conversation
+    if found is None:
+        with suppress(DatabaseUnavailable):
+            found = await preferences.get(get_db(), owner())
     remembered = f"{found['model']}@{found['server']}" if found and found["server"] else None
-    chosen = await catalog.first(remembered)
+    chosen = await catalog.first(wanted, remembered)
     return {"models": await catalog.choices(), "chosen": chosen.key if chosen else None}
 
 
