@@ -48,7 +48,7 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js $(VENDOR)/
 	touch $@
 
-# Prints the first load's requests and bytes (uncompressed and gzip), measured in Chromium.
+# Prints the first load's requests and bytes (on the wire and decoded) and a repeat visit's, in Chromium.
 bench-weight: setup test-setup
 	$(BIN)/python -m bench.page_weight
 

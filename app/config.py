@@ -49,6 +49,20 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class Server:
+    """Another OpenAI-compatible model server, named in the model picker (its key from LLM_API_KEY_<NAME>)."""
+
+    name: str
+    base_url: str
+    api_key: str = field(default="", repr=False)
+
+    @property
+    def key_variable(self) -> str:
+        """The environment variable holding this server's API key."""
+        return "LLM_API_KEY_" + re.sub(r"[^A-Z0-9]", "_", self.name.upper())
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting of the app, with its default."""
 
@@ -88,6 +102,12 @@ class Config:
     oidc_scopes: str = "openid email profile"
     proxy_user_header: str = "Remote-User"
     proxy_email_header: str = "Remote-Email"
+    llm_models: tuple[str, ...] = ()
+    llm_server_name: str = ""
+    llm_servers: tuple[Server, ...] = ()
+    llm_hidden_models: tuple[str, ...] = ()
+    temperature_min: float = 0.0
+    temperature_max: float = 2.0
     instance_path: Path = INSTANCE
 
     @property
@@ -130,6 +150,10 @@ class Config:
                     values[name] = parse(raw)
                 except ValueError as error:
                     raise ConfigError(f"{variable}: {error} (got {raw!r})") from None
+        values["llm_servers"] = tuple(
+            Server(server.name, server.base_url, env.get(server.key_variable, "").strip())
+            for server in values.get("llm_servers", ())
+        )
         if not values.get("openai_api_key") and env.get("OPENAI_KEY", "").strip():
             values["openai_api_key"] = env["OPENAI_KEY"].strip()
         if "database_url" not in values:
@@ -147,6 +171,13 @@ class Config:
             raise ConfigError(
                 "SIGN_IN: proxy needs TRUSTED_PROXIES, the addresses whose headers are believed"
             )
+        if config.temperature_min > config.temperature_max:
+            raise ConfigError("TEMPERATURE_MIN: must not be above TEMPERATURE_MAX")
+        if (
+            config.temperature is not None
+            and not config.temperature_min <= config.temperature <= config.temperature_max
+        ):
+            raise ConfigError("TEMPERATURE: must lie between TEMPERATURE_MIN and TEMPERATURE_MAX")
         needed = config.max_question_chars * BYTES_PER_FORM_CHAR + FORM_OVERHEAD_BYTES
         if config.max_body_bytes < needed:
             raise ConfigError(
@@ -318,6 +349,33 @@ def _networks(raw: str) -> tuple[Network, ...]:
         ) from None
 
 
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+
+
+_SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}")
+
+
+def _server_name(raw: str) -> str:
+    if not _SERVER_NAME.fullmatch(raw):
+        raise ValueError("must be up to 40 letters, digits, spaces, dots, dashes or underscores")
+    return raw
+
+
+def _servers(raw: str) -> tuple[Server, ...]:
+    servers = []
+    for part in _names(raw):
+        name, equals, url = part.partition("=")
+        if not equals:
+            raise ValueError(
+                "must be a comma-separated list of name=URL, like ollama=http://127.0.0.1:11434/v1"
+            )
+        servers.append(Server(_server_name(name.strip()), _http_url(url.strip())))
+    if len({server.name for server in servers}) < len(servers):
+        raise ValueError("names each server once")
+    return tuple(servers)
+
+
 _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "openai_api_key": ("OPENAI_API_KEY", _text),
     "llm_base_url": ("LLM_BASE_URL", _http_url),
@@ -355,6 +413,12 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "oidc_scopes": ("OIDC_SCOPES", _text),
     "proxy_user_header": ("PROXY_USER_HEADER", _header),
     "proxy_email_header": ("PROXY_EMAIL_HEADER", _header),
+    "llm_models": ("LLM_MODELS", _names),
+    "llm_server_name": ("LLM_SERVER_NAME", _server_name),
+    "llm_servers": ("LLM_SERVERS", _servers),
+    "llm_hidden_models": ("LLM_HIDDEN_MODELS", _names),
+    "temperature_min": ("TEMPERATURE_MIN", _temperature),
+    "temperature_max": ("TEMPERATURE_MAX", _temperature),
 }
 
 assert set(_PARSERS) | {"instance_path"} == {f.name for f in fields(Config)}

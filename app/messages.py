@@ -6,6 +6,10 @@ from datetime import UTC, datetime
 
 # Asking
 TYPE_A_QUESTION = "Type a question first."
+MODEL_UNAVAILABLE = "That model is not available here. Pick another one."
+PICK_A_THEME = "Pick a theme: system, light or dark."
+UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from the list, like Europe/Paris."
+SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
 NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
 NOT_YOUR_ANSWER = "This answer does not exist, or it belongs to another browser."
 NOT_YOUR_EXCHANGE = "This exchange is already gone, or it belongs to another browser."
@@ -112,3 +116,13 @@ def too_many(action: str, retry_after: int) -> str:
     if action == "sign in to this account":
         return f"Too many failed sign-ins to this account. Wait {wait} and try again."
     return f"Too many requests from your address. Wait {wait} and try again."
+
+
+def instructions_too_long(limit: int) -> str:
+    """Instructions longer than the app takes."""
+    return f"Instructions can be at most {limit:,} characters long."
+
+
+def temperature_between(low: float, high: float) -> str:
+    """A temperature outside the operator's bounds, or not a number."""
+    return f"The temperature must be a number from {low:g} to {high:g} (or empty, for the default)."

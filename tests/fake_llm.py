@@ -1,7 +1,7 @@
 """Fake OpenAI-compatible chat server for tests and benchmarks, speaking real HTTP/1.1 and SSE.
 
 Endpoints:
-    GET  /v1/models             one model whose id is ``behavior.model``.
+    GET  /v1/models             the models ``behavior.models`` names (one, ``behavior.model``, by default).
     POST /v1/chat/completions   ``chat.completion`` or, with ``stream: true``, ``chat.completion.chunk``
                                 SSE events (role chunk, one chunk per token, finish chunk, optional
                                 usage chunk when ``stream_options.include_usage``, then ``[DONE]``).
@@ -69,6 +69,9 @@ class Behavior:
     error_event_after: int | None = None
     require_key: str | None = None
     model: str = "fake-model"
+    # Every name /v1/models lists (just `model` when unset), and answers that depend on the model asked.
+    models: list | None = None
+    answer_by_model: dict | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the behaviour as a JSON-ready dict."""
@@ -417,8 +420,9 @@ class FakeLLM:
         """Answer the models endpoint, the /_fake control endpoints and unknown routes."""
         route = (req.method, req.path)
         if route == ("GET", "/v1/models"):
-            model = {"id": self.behavior.model, "object": "model", "created": 0, "owned_by": "fake"}
-            return _json_response(200, {"object": "list", "data": [model]})
+            names = self.behavior.models or [self.behavior.model]
+            models = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in names]
+            return _json_response(200, {"object": "list", "data": models})
         if route == ("GET", "/_fake/behavior"):
             return _json_response(200, self.behavior.to_json())
         if route == ("POST", "/_fake/behavior"):
@@ -459,6 +463,8 @@ class FakeLLM:
             self._record(body)
             messages = body.get("messages") if isinstance(body.get("messages"), list) else []
             behavior = self.behavior.merged(_request_overrides(messages))
+            if behavior.answer_by_model and body.get("model") in behavior.answer_by_model:
+                behavior = dataclasses.replace(behavior, answer=behavior.answer_by_model[body["model"]])
         except BadRequest as exc:
             writer.write(_error_response(400, str(exc)))
             return

@@ -22,7 +22,7 @@ from quart import Quart, current_app
 
 from .. import messages
 from ..config import Config
-from ..model import Model, make_model
+from ..model.catalog import Catalog, Choice
 from ..storage import (
     CommitUnknown,
     Database,
@@ -32,6 +32,7 @@ from ..storage import (
     Spool,
     conversations,
     exchanges,
+    preferences,
 )
 from ..storage.dialects import utc_in, utcnow
 from ..storage.status import FINISHED, Status
@@ -92,12 +93,12 @@ class Asked:
 
 
 class Answers:
-    """Every question and answer of one app process, over its database, spool and model."""
+    """Every question and answer of one app process, over its database, spool and models."""
 
-    def __init__(self, db: Database, spool: Spool, model: Model, config: Config) -> None:
+    def __init__(self, db: Database, spool: Spool, catalog: Catalog, config: Config) -> None:
         self.db = db
         self.spool = spool
-        self.model = model
+        self.catalog = catalog
         self.config = config
         self.runs: dict[int, Run] = {}
         self.places = Places(config.max_streams_per_client)
@@ -117,26 +118,54 @@ class Answers:
             return messages.question_too_long(len(question), limit)
         return None
 
+    async def choose(self, key: str | None, *fallbacks: str | None) -> Choice:
+        """The model a form names; without one, the first usable fallback, else the default.
+
+        Invalid when the form names a model that is hidden or not offered.
+        """
+        if key:
+            if (found := await self.catalog.find(key)) is None:
+                raise Invalid(messages.MODEL_UNAVAILABLE)
+            return found
+        return await self.catalog.first(*fallbacks) or self.catalog.default
+
     async def ask(
-        self, owner: str, question: str, conversation_id: int | None, form_key: str | None
+        self,
+        owner: str,
+        question: str,
+        conversation_id: int | None,
+        form_key: str | None,
+        choice: Choice | None = None,
     ) -> Asked:
-        """Store a question as pending (in a new conversation when none is given).
+        """Store a question as pending (in a new conversation when none is given), for the chosen model.
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
         """
         if problem := self.problem(question):
             raise Invalid(problem)
-        self.model.warm()
+        if choice is None:
+            choice = await self.choose(None, await self._remembered(owner, conversation_id))
+        self.catalog.warm(choice.server)
         key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
 
         async def store(tx: Executor) -> Asked:
             if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
                 return Asked(sent, None)
-            return await _store_question(tx, owner, question, conversation_id, key, self.lease_seconds)
+            return await _store_question(
+                tx, owner, question, conversation_id, key, self.lease_seconds, choice, self.config
+            )
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
         return await self.db.transact(store, idempotent=key is not None)
+
+    async def _remembered(self, owner: str, conversation_id: int | None) -> str | None:
+        """The model a conversation last used (a new one: the person's default), as forms name it."""
+        if conversation_id is None:
+            found = await preferences.get(self.db, owner)
+        else:
+            found = await conversations.get(self.db, conversation_id, owner)
+        return f"{found['model']}@{found['server']}" if found and found["server"] else None
 
     async def get(self, owner: str, exchange_id: int) -> Row:
         """The owner's exchange; NotFound when it is not theirs or does not exist."""
@@ -145,19 +174,41 @@ class Answers:
             raise NotFound(messages.NOT_YOUR_ANSWER)
         return exchange
 
-    async def ask_again(self, owner: str, exchange_id: int, question: str | None = None) -> Row:
-        """Answer the last question of a conversation anew, edited when a new question is given."""
+    async def ask_again(
+        self, owner: str, exchange_id: int, question: str | None = None, choice: Choice | None = None
+    ) -> Row:
+        """Answer the last question of a conversation anew, edited when a new question is given.
+
+        Without a choice, the model that answered it last answers again.
+        """
         if question is not None and (problem := self.problem(question)):
             raise Invalid(problem)
-        self.model.warm()
         exchange = await self.get(owner, exchange_id)
+        if choice is None:
+            choice = (
+                Choice(exchange["model"], exchange["server"]) if exchange["server"] else self.catalog.default
+            )
+        self.catalog.warm(choice.server)
 
         async def reset(tx: Executor) -> None:
             if await exchanges.last_in_conversation(tx, exchange["conversation_id"]) != exchange_id:
                 raise Conflict(messages.ONLY_THE_LAST)
             text = question or exchange["question"]
-            if not await exchanges.ask_again(tx, exchange_id, owner, text, self.lease_seconds):
+            conversation = await conversations.get(tx, exchange["conversation_id"], owner)
+            system, temperature = await sent_instructions(tx, owner, conversation, self.config)
+            if not await exchanges.ask_again(
+                tx,
+                exchange_id,
+                owner,
+                text,
+                self.lease_seconds,
+                choice.model,
+                choice.server,
+                system,
+                temperature,
+            ):
                 raise Conflict(messages.STILL_RUNNING)
+            await conversations.remember_model(tx, exchange["conversation_id"], choice.model, choice.server)
 
         await self.db.transact(reset)
         return await self.get(owner, exchange_id)
@@ -283,7 +334,7 @@ class Answers:
         tasks = [run.task for run in active if run.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
-        await self.model.close()
+        await self.catalog.close()
 
     async def _claim(self, exchange: Row) -> tuple[list[Row], str] | None:
         """Claim a pending exchange under a new lease and read its context; None if another claimant won.
@@ -319,11 +370,14 @@ class Answers:
     def _run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> None:
         run = Run(exchange["id"], self.runs, token, self.lease_seconds)
         self.runs[run.exchange_id] = run
-        messages_ = build_messages(self.config.system_prompt, context, exchange["question"])
+        system = exchange["instructions"] or self.config.system_prompt
+        messages_ = build_messages(system, context, exchange["question"])
 
         async def write() -> None:
             try:
-                await run.write(self.db, self.spool, self.model, exchange, messages_)
+                await run.write(
+                    self.db, self.spool, self.catalog.model_for(exchange["server"]), exchange, messages_
+                )
             except Exception:
                 log.exception("answer %s could not run", run.exchange_id)
             finally:
@@ -398,15 +452,22 @@ async def _store_question(
     conversation_id: int | None,
     form_key: str | None,
     claim_within: float,
+    choice: Choice,
+    config: Config,
 ) -> Asked:
     now = utcnow()
-    conversation = None
+    conversation = found = None
     if conversation_id is None:
         title = conversations.title_from(question)
-        conversation_id = await conversations.create(tx, owner, title, now)
-        conversation = conversations.stored(conversation_id, owner, title, now)
-    elif await conversations.get(tx, conversation_id, owner) is None:
-        raise NotFound(messages.NOT_YOURS)
+        conversation_id = await conversations.create(tx, owner, title, now, choice.model, choice.server)
+        conversation = conversations.stored(conversation_id, owner, title, now, choice.model, choice.server)
+    else:
+        found = await conversations.get(tx, conversation_id, owner)
+        if found is None:
+            raise NotFound(messages.NOT_YOURS)
+        if (found["model"], found["server"]) != (choice.model, choice.server):
+            await conversations.remember_model(tx, conversation_id, choice.model, choice.server)
+    system, temperature = await sent_instructions(tx, owner, found, config)
     exchange_id = await exchanges.create(
         tx,
         conversation_id,
@@ -416,8 +477,32 @@ async def _store_question(
         now=now,
         new_conversation=conversation is not None,
         claim_within=claim_within,
+        model=choice.model,
+        server=choice.server,
+        instructions=system,
+        temperature=temperature,
     )
-    return Asked(exchanges.stored(exchange_id, conversation_id, owner, question, now), conversation)
+    stored = exchanges.stored(
+        exchange_id, conversation_id, owner, question, now, choice.model, choice.server, system, temperature
+    )
+    return Asked(stored, conversation)
+
+
+async def sent_instructions(
+    tx: Executor, owner: str, conversation: Row | None, config: Config
+) -> tuple[str, float | None]:
+    """The system prompt and temperature a question is sent with.
+
+    The operator's SYSTEM_PROMPT always leads; the conversation's own instructions, or
+    else the person's default ones, follow it. The conversation's temperature, or TEMPERATURE.
+    """
+    personal = conversation["instructions"] if conversation else None
+    if not personal:
+        saved = await preferences.get(tx, owner)
+        personal = saved["instructions"] if saved else None
+    system = f"{config.system_prompt}\n\n{personal}" if personal else config.system_prompt
+    own = conversation["temperature"] if conversation else None
+    return system, own if own is not None else config.temperature
 
 
 def init_app(app: Quart) -> None:
@@ -429,7 +514,7 @@ def init_app(app: Quart) -> None:
     @app.while_serving
     async def answers() -> AsyncIterator[None]:
         config = app.config["ANSWERS"]
-        answers = Answers(app.extensions["db"], app.extensions["spool"], make_model(config), config)
+        answers = Answers(app.extensions["db"], app.extensions["spool"], Catalog(config), config)
         app.extensions["answers"] = answers
         sweeper = asyncio.create_task(answers.keep_sweeping(), name="sweeper")
         try:

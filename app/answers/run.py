@@ -99,7 +99,10 @@ class Run:
         """
         usage = Usage()
         started = time.perf_counter()
-        producer = asyncio.create_task(self._produce(model, messages, usage, started))
+        name = exchange["model"] or model.name
+        producer = asyncio.create_task(
+            self._produce(model, messages, usage, started, name, exchange["temperature"])
+        )
         halted = asyncio.create_task(self.halted.wait())
         status, error = Status.INTERRUPTED, None
         saved = 0
@@ -128,7 +131,7 @@ class Run:
             outcome = Outcome(
                 answer=self.text(),
                 status=status,
-                model=model.name,
+                model=name,
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
                 error=error,
@@ -137,9 +140,15 @@ class Run:
             await asyncio.shield(self._wrap_up(spool, producer, outcome, started))
 
     async def _produce(
-        self, model: Model, messages: list[dict[str, str]], usage: Usage, started: float
+        self,
+        model: Model,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        started: float,
+        name: str,
+        temperature: float | None,
     ) -> None:
-        async for text in model.stream(messages, usage, self.pace):
+        async for text in model.stream(messages, usage, self.pace, name, temperature):
             if not self.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)

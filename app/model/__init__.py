@@ -29,12 +29,18 @@ class Model(Protocol):
     name: str
 
     def stream(
-        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+        self,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        pace: Callable[[], float] | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[str]:
         """Yield the answer's text as it arrives; fill `usage` at the end.
 
         `pace` says how long text may gather between two reads of a busy stream (the
-        browser receives it in batches anyway); a model may read more eagerly.
+        browser receives it in batches anyway); a model may read more eagerly. `model`
+        names the server's model to ask (by default, `name`); `temperature` overrides TEMPERATURE.
         """
         ...
 
@@ -80,21 +86,31 @@ class OnDemandModel:
         return module.OpenAIModel(self.config)
 
     def stream(
-        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+        self,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        pace: Callable[[], float] | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[str]:
         loading = self._loading
         if loading is not None and loading.done() and loading.exception() is None:
             # Once loaded, the client's own stream: no step of ours per token.
-            return loading.result().stream(messages, usage, pace)
-        return self._stream_once_loaded(messages, usage, pace)
+            return loading.result().stream(messages, usage, pace, model, temperature)
+        return self._stream_once_loaded(messages, usage, pace, model, temperature)
 
     async def _stream_once_loaded(
-        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None
+        self,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        pace: Callable[[], float] | None,
+        model: str | None,
+        temperature: float | None,
     ) -> AsyncIterator[str]:
         self.warm()
         assert self._loading is not None
-        model = await self._loading
-        async for text in model.stream(messages, usage, pace):
+        client = await self._loading
+        async for text in client.stream(messages, usage, pace, model, temperature):
             yield text
 
     async def close(self) -> None:

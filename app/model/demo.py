@@ -42,7 +42,12 @@ class DemoModel:
         return None
 
     async def stream(
-        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+        self,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        pace: Callable[[], float] | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[str]:
         question = messages[-1]["content"]
         tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))

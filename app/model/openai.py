@@ -80,17 +80,25 @@ class OpenAIModel:
             await self._session.close()
 
     async def stream(
-        self, messages: list[dict[str, str]], usage: Usage, pace: Callable[[], float] | None = None
+        self,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        pace: Callable[[], float] | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
     ) -> AsyncIterator[str]:
+        name = model or self.name
         params: dict[str, Any] = {
-            "model": self.name,
+            "model": name,
             "messages": messages,
             "stream": True,
             "stream_options": {"include_usage": True},
             "max_tokens": self.max_tokens,
         }
-        if self.temperature is not None:
-            params["temperature"] = self.temperature
+        if temperature is None:
+            temperature = self.temperature
+        if temperature is not None:
+            params["temperature"] = temperature
         body = orjson.dumps(params)
         finished = replied = False
         try:
@@ -133,7 +141,7 @@ class OpenAIModel:
         except TimeoutError:
             raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
         except _StatusError as error:
-            raise ModelError(_status_message(error, self.name)) from None
+            raise ModelError(_status_message(error, name)) from None
         except _Silent:
             raise ModelError(
                 f"The model stopped sending for {self.timeout:g} s; the answer is cut off."

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..storage.dialects import as_datetime
 
@@ -13,10 +14,18 @@ def iso_time(value: object) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
 
-def short_time(value: object) -> str:
-    """A stored time as people read it: `2026-11-24 14:05 UTC`."""
+def short_time(value: object, zone: str | None = None) -> str:
+    """A stored time as people read it: `2026-11-24 14:05 UTC`, or in a time zone, `2026-11-24 15:05 CET`."""
     moment = as_datetime(value)
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if isinstance(moment, datetime) else ""
+    if not isinstance(moment, datetime):
+        return ""
+    if zone:
+        try:
+            local = moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(ZoneInfo(zone))
+        except (ValueError, ZoneInfoNotFoundError):
+            return moment.strftime("%Y-%m-%d %H:%M UTC")
+        return local.strftime("%Y-%m-%d %H:%M %Z")
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def seconds(milliseconds: int | None) -> str:

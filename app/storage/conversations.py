@@ -17,19 +17,33 @@ def title_from(question: str) -> str:
     return cut + "…"
 
 
-async def create(db: Executor, owner: str, title: str, now: str | None = None) -> int:
+async def create(
+    db: Executor,
+    owner: str,
+    title: str,
+    now: str | None = None,
+    model: str | None = None,
+    server: str | None = None,
+) -> int:
     """Start a conversation (created and updated `now`, by default the current time) and return its id."""
     now = now or utcnow()
     result = await db.execute(
-        "INSERT INTO conversations (owner, title, created_at, updated_at)"
-        " VALUES (:owner, :title, :now, :now)",
-        {"owner": owner, "title": title, "now": now},
+        "INSERT INTO conversations (owner, title, created_at, updated_at, model, server)"
+        " VALUES (:owner, :title, :now, :now, :model, :server)",
+        {"owner": owner, "title": title, "now": now, "model": model, "server": server},
     )
     assert result.lastrowid is not None
     return result.lastrowid
 
 
-def stored(conversation_id: int, owner: str, title: str, now: str) -> Row:
+def stored(
+    conversation_id: int,
+    owner: str,
+    title: str,
+    now: str,
+    model: str | None = None,
+    server: str | None = None,
+) -> Row:
     """The row `create` stored, as `get` returns it, without reading it back."""
     return {
         "id": conversation_id,
@@ -38,13 +52,18 @@ def stored(conversation_id: int, owner: str, title: str, now: str) -> Row:
         "created_at": now,
         "updated_at": now,
         "keep": 0,
+        "model": model,
+        "server": server,
+        "instructions": None,
+        "temperature": None,
     }
 
 
 async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
     """Return the owner's conversation, or None if it is not theirs or does not exist."""
     return await db.fetch_one(
-        "SELECT id, owner, title, created_at, updated_at, keep FROM conversations"
+        "SELECT id, owner, title, created_at, updated_at, keep, model, server, instructions, temperature"
+        " FROM conversations"
         " WHERE id = :id AND owner = :owner",
         {"id": conversation_id, "owner": owner},
     )
@@ -65,6 +84,26 @@ async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: 
         " ORDER BY updated_at DESC, id DESC LIMIT :limit",
         {"owner": owner, "updated_at": updated_at, "id": conversation_id, "limit": limit},
     )
+
+
+async def remember_model(db: Executor, conversation_id: int, model: str, server: str) -> None:
+    """Keep the model last chosen in a conversation, offered first when it is opened again."""
+    await db.execute(
+        "UPDATE conversations SET model = :model, server = :server WHERE id = :id",
+        {"model": model, "server": server, "id": conversation_id},
+    )
+
+
+async def instruct(
+    db: Executor, conversation_id: int, owner: str, instructions: str | None, temperature: float | None
+) -> bool:
+    """Give the owner's conversation its own instructions and temperature (None: the defaults)."""
+    result = await db.execute(
+        "UPDATE conversations SET instructions = :instructions, temperature = :temperature"
+        " WHERE id = :id AND owner = :owner",
+        {"instructions": instructions, "temperature": temperature, "id": conversation_id, "owner": owner},
+    )
+    return result.rowcount == 1 or await get(db, conversation_id, owner) is not None
 
 
 async def rename(db: Executor, conversation_id: int, owner: str, title: str) -> bool:

@@ -19,6 +19,9 @@ COLUMNS = (
     "answer",
     "status",
     "model",
+    "server",
+    "instructions",
+    "temperature",
     "prompt_tokens",
     "completion_tokens",
     "latency_ms",
@@ -64,6 +67,10 @@ async def create(
     now: str | None = None,
     new_conversation: bool = False,
     claim_within: float = 15.0,
+    model: str | None = None,
+    server: str | None = None,
+    instructions: str | None = None,
+    temperature: float | None = None,
 ) -> int:
     """Store a question as pending (asked `now`, by default the current time) and return the exchange id.
 
@@ -73,9 +80,15 @@ async def create(
     """
     now = now or utcnow()
     result = await db.execute(
-        "INSERT INTO exchanges (conversation_id, owner, question, status, ask_key, created_at, lease_until)"
-        " VALUES (:conversation_id, :owner, :question, :pending, :ask_key, :now, :claim_by)",
+        "INSERT INTO exchanges"
+        " (conversation_id, owner, question, status, ask_key, created_at, lease_until, model, server,"
+        " instructions, temperature) VALUES (:conversation_id, :owner, :question, :pending, :ask_key, :now,"
+        " :claim_by, :model, :server, :instructions, :temperature)",
         {
+            "model": model,
+            "server": server,
+            "instructions": instructions,
+            "temperature": temperature,
             "conversation_id": conversation_id,
             "owner": owner,
             "question": question,
@@ -94,10 +107,24 @@ async def create(
     return result.lastrowid
 
 
-def stored(exchange_id: int, conversation_id: int, owner: str, question: str, now: str) -> Row:
+def stored(
+    exchange_id: int,
+    conversation_id: int,
+    owner: str,
+    question: str,
+    now: str,
+    model: str | None = None,
+    server: str | None = None,
+    instructions: str | None = None,
+    temperature: float | None = None,
+) -> Row:
     """The row `create` stored, as `get` returns it, without reading it back."""
     return row(
         id=exchange_id,
+        model=model,
+        server=server,
+        instructions=instructions,
+        temperature=temperature,
         conversation_id=conversation_id,
         owner=owner,
         question=question,
@@ -266,12 +293,21 @@ async def last_in_conversation(db: Executor, conversation_id: int) -> int | None
 
 
 async def ask_again(
-    db: Executor, exchange_id: int, owner: str, question: str, claim_within: float = 15.0
+    db: Executor,
+    exchange_id: int,
+    owner: str,
+    question: str,
+    claim_within: float = 15.0,
+    model: str | None = None,
+    server: str | None = None,
+    instructions: str | None = None,
+    temperature: float | None = None,
 ) -> bool:
-    """Clear a finished exchange's answer so it is answered anew (to regenerate, retry or edit)."""
+    """Clear a finished exchange's answer so it is answered anew (regenerate, retry, edit), by this model."""
     finished, params = one_of("finished", FINISHED)
     result = await db.execute(
-        "UPDATE exchanges SET question = :question, answer = NULL, status = :pending, model = NULL,"
+        "UPDATE exchanges SET question = :question, answer = NULL, status = :pending,"
+        " model = :model, server = :server, instructions = :instructions, temperature = :temperature,"
         " prompt_tokens = NULL, completion_tokens = NULL, latency_ms = NULL, error = NULL,"
         " answered_at = NULL, created_at = :now, lease_owner = NULL, lease_until = :claim_by"
         f" WHERE id = :id AND owner = :owner AND status IN {finished}",
@@ -282,6 +318,10 @@ async def ask_again(
             "now": utcnow(),
             "claim_by": utc_in(claim_within),
             "pending": Status.PENDING,
+            "model": model,
+            "server": server,
+            "instructions": instructions,
+            "temperature": temperature,
             **params,
         },
     )

@@ -218,6 +218,64 @@ async def m016_retention(db: Executor, dialect: str) -> None:
     await db.execute("CREATE INDEX exchanges_created ON exchanges (created_at, id)")
 
 
+@migration
+async def m020_models_and_servers(db: Executor, dialect: str) -> None:
+    # The model chosen is stored with the question, and stays as the one that answered;
+    # a conversation remembers the last one chosen in it.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN server VARCHAR(100)")
+    await db.execute("ALTER TABLE conversations ADD COLUMN model VARCHAR(200)")
+    await db.execute("ALTER TABLE conversations ADD COLUMN server VARCHAR(100)")
+
+
+@migration
+async def m021_shares(db: Executor, dialect: str) -> None:
+    # A shared link keeps a copy of the conversation as it was when shared: what is asked
+    # or regenerated later stays private.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE shares (
+            id {pk},
+            token VARCHAR(64) NOT NULL UNIQUE,
+            conversation_id {fk} NOT NULL,
+            owner VARCHAR(64) NOT NULL,
+            title VARCHAR(200) NOT NULL DEFAULT '',
+            snapshot {text} NOT NULL,
+            created_at {datetime} NOT NULL,
+            revoked_at {datetime},
+            FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX shares_conversation ON shares (conversation_id, id)")
+
+
+@migration
+async def m022_instructions_and_preferences(db: Executor, dialect: str) -> None:
+    # What the model was sent (the whole system prompt, the temperature) stays with each
+    # exchange; a conversation may have its own instructions and temperature.
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN instructions {text}"))
+    await db.execute("ALTER TABLE exchanges ADD COLUMN temperature DOUBLE")
+    await db.execute(ddl(dialect, "ALTER TABLE conversations ADD COLUMN instructions {text}"))
+    await db.execute("ALTER TABLE conversations ADD COLUMN temperature DOUBLE")
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE preferences (
+            owner VARCHAR(64) NOT NULL PRIMARY KEY,
+            instructions {text},
+            model VARCHAR(100),
+            server VARCHAR(100),
+            theme VARCHAR(8) NOT NULL DEFAULT 'system',
+            time_zone VARCHAR(64),
+            updated_at {datetime} NOT NULL
+        ) {table_options}""",
+        )
+    )
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

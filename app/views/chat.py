@@ -13,12 +13,13 @@ from quart import Blueprint, Response, redirect, request, stream_with_context, u
 
 from .. import messages
 from ..answers import Asked, Busy, Invalid, NotFound, get_answers
-from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db
+from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import LIVE, Status
 from ..web import limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
 from ..web.identity import owner
 from ..web.ids import parse_id
+from .conversations import sidebar_page
 
 bp = Blueprint("chat", __name__)
 log = logging.getLogger(__name__)
@@ -39,7 +40,9 @@ async def ask_key() -> dict[str, str]:
 @bp.get("/")
 async def index() -> Response:
     """Show an empty conversation, ready for a first question."""
-    return await render("chat/index.html", conversation=None, exchanges=[])
+    return await render(
+        "chat/index.html", conversation=None, exchanges=[], **await sidebar_page(None), **await _picker(None)
+    )
 
 
 @bp.get("/c/<int:conversation_id>")
@@ -48,6 +51,8 @@ async def show(conversation_id: int) -> Response:
     conversation = await _own_conversation(conversation_id)
     before = request.args.get("before", type=parse_id)
     rows, earlier = await _exchanges_page(get_db(), conversation_id, before)
+    # An htmx request wants only the earlier messages, not the sidebar nor the composer.
+    chats = {} if is_htmx() else await sidebar_page(conversation_id) | await _picker(conversation)
     return await render(
         "chat/index.html",
         "earlier",
@@ -55,6 +60,7 @@ async def show(conversation_id: int) -> Response:
         exchanges=rows,
         earlier=earlier,
         before=before,
+        **chats,
     )
 
 
@@ -68,8 +74,10 @@ async def ask() -> Response:
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
     try:
+        chosen = form.get("model")
+        choice = await answers.choose(chosen) if chosen else None
         asked = await answers.ask(
-            owner(), (form.get("question") or "").strip(), conversation_id, form.get("ask_key")
+            owner(), (form.get("question") or "").strip(), conversation_id, form.get("ask_key"), choice
         )
     except Invalid as refused:
         return await _composer_error(str(refused))
@@ -134,7 +142,9 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
     answers = get_answers()
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
-    exchange = await answers.ask_again(owner(), exchange_id, question)
+    chosen = (await request.form).get("model")
+    choice = await answers.choose(chosen) if chosen else None
+    exchange = await answers.ask_again(owner(), exchange_id, question, choice)
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange)
@@ -247,12 +257,14 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         return response
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
-    conversation, rows, earlier = None, [], None
+    conversation, rows, earlier, chats = None, [], None, {}
     with suppress(DatabaseUnavailable):
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
             rows, earlier = await _exchanges_page(get_db(), conversation_id, None)
+        chats = await sidebar_page(conversation["id"] if conversation else None)
+    chats |= await _picker(conversation, form.get("model"))
     return await render(
         "chat/index.html",
         status=status,
@@ -262,7 +274,23 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         conversation=conversation,
         exchanges=rows,
         earlier=earlier,
+        **chats,
     )
+
+
+async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[str, object]:
+    """The composer's models and the one it offers first.
+
+    That is the one the form asked for, else the conversation's (a new chat: the person's own).
+    """
+    catalog = get_answers().catalog
+    found = conversation
+    if found is None:
+        with suppress(DatabaseUnavailable):
+            found = await preferences.get(get_db(), owner())
+    remembered = f"{found['model']}@{found['server']}" if found and found["server"] else None
+    chosen = await catalog.first(wanted, remembered)
+    return {"models": await catalog.choices(), "chosen": chosen.key if chosen else None}
 
 
 def _offset(raw: str | None) -> int:

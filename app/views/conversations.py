@@ -24,7 +24,12 @@ TITLE_LIMIT = 200
 async def list_conversations() -> Response:
     """List a page of the visitor's conversations, most recent first; `before` pages further back."""
     before = _cursor(request.args.get("before"), request.args.get("before_id"))
-    current = request.args.get("current", type=parse_id)
+    page = await sidebar_page(request.args.get("current", type=parse_id), before)
+    return await render("conversations/list.html", "items", **page)
+
+
+async def sidebar_page(current: int | None, before: tuple[str, int] | None = None) -> dict[str, object]:
+    """A page of the visitor's chats for `conversations/_items.html`: rows, current chat, next cursor."""
     rows = await conversations.page(get_db(), owner(), before, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -32,7 +37,7 @@ async def list_conversations() -> Response:
     if more:
         last = rows[-1]
         after = {"before": _moment(last["updated_at"]), "before_id": last["id"]}
-    return await render("conversations/list.html", "items", conversations=rows, current=current, after=after)
+    return {"conversations": rows, "current": current, "after": after}
 
 
 @bp.post("/c/<int:conversation_id>/rename")

@@ -7,13 +7,16 @@ import errno
 from quart import Quart, Response, current_app
 from werkzeug.exceptions import NotFound
 
-from . import errors, guard, identity, limits, oidc, quotas, request_log, security, templating
+from . import assets, compression, errors, guard, identity, limits, oidc, quotas, request_log, security, templating
 from .ids import IdConverter
 
 
 def init_app(app: Quart) -> None:
     """Wrap the app in its guards and log; give it ids, files, sessions, limits, templates and error pages."""
-    # Innermost middleware: the request log counts what the guard answers itself.
+    # Innermost middleware: static files answered from memory, then compression, then the guard;
+    # the request log counts what the guard answers itself.
+    assets.init_app(app)
+    compression.init_app(app)
     guard.init_app(app)
     request_log.init_app(app)
     app.url_map.converters["int"] = IdConverter

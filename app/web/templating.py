@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.templating import _default_template_ctx_processor as _flask_processor
-from quart import Quart
+from quart import Quart, has_request_context, session
 
 from .. import messages
 from ..rendering.answers import markdown
@@ -15,9 +15,21 @@ from ..storage.status import LIVE, Status
 def init_app(app: Quart) -> None:
     """Register the filters, and the statuses and messages templates compare with and show."""
     app.jinja_env.filters.update(
-        markdown=markdown, preview=preview, iso_time=iso_time, short_time=short_time, seconds=seconds
+        markdown=markdown, preview=preview, iso_time=iso_time, short_time=_local_time, seconds=seconds
     )
-    app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages)
+    app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages, theme=theme)
+
+
+def theme() -> str | None:
+    """The theme the person chose (light or dark), or None to follow the system."""
+    chosen = session.get("theme") if has_request_context() else None
+    return chosen if chosen in ("light", "dark") else None
+
+
+def _local_time(value: object) -> str:
+    """A stored time in the person's chosen time zone (UTC when they chose none)."""
+    zone = session.get("time_zone") if has_request_context() else None
+    return short_time(value, zone if isinstance(zone, str) else None)
 
 
 def drop_flask_processors(app: Quart) -> None:

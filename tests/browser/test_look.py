@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bench.page_weight import BUDGET_BYTES, BUDGET_GZIP_BYTES, weigh
+from bench.page_weight import BUDGET_BYTES, BUDGET_REPEAT_REQUESTS, BUDGET_REQUESTS, BUDGET_WIRE_BYTES, weigh
 from tests.browser.conftest import OUTPUT, ROOT, WATCH_CSP, Problems
 
 pytestmark = pytest.mark.browser
@@ -146,5 +146,7 @@ def test_the_phone_layout_fits_without_sideways_scrolling(browser, server, conve
 def test_the_first_load_stays_within_the_weight_budget(browser, server):
     weight = weigh(browser, server.url + "/")
     assert weight.foreign(server.url) == []
+    assert weight.requests <= BUDGET_REQUESTS, weight.urls
     assert weight.raw <= BUDGET_BYTES, weight.raw
-    assert weight.gzipped <= BUDGET_GZIP_BYTES, weight.gzipped
+    assert weight.wire <= BUDGET_WIRE_BYTES, weight.wire
+    assert weight.repeat_requests <= BUDGET_REPEAT_REQUESTS, weight.repeat_urls

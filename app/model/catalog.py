@@ -1,0 +1,175 @@
+"""The models a person may pick: those LLM_MODELS names, or those each server lists at /v1/models.
+
+Each model is labelled by the server that runs it (`model@server` in forms and settings).
+A server's list is asked for at most every few minutes, with a short timeout, over the
+standard library (the openai SDK is loaded only when a question needs it). Hidden models
+(LLM_HIDDEN_MODELS) are neither listed nor accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from ..config import Config, ConfigError
+from . import Model, OnDemandModel, make_model
+
+LIST_SECONDS = 300.0
+RETRY_SECONDS = 30.0
+LIST_TIMEOUT_SECONDS = 3.0
+# A server's list beyond this many models is cut: the picker is a menu, not a catalogue.
+MAX_LISTED = 200
+MAX_LIST_BYTES = 1_000_000
+# As long as the exchanges' model column allows.
+MAX_NAME_CHARS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One model on one server."""
+
+    model: str
+    server: str
+
+    @property
+    def key(self) -> str:
+        """How forms and settings name it."""
+        return f"{self.model}@{self.server}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    base_url: str
+    api_key: str
+
+
+def primary_server_name(config: Config) -> str:
+    """The label of the server LLM_BASE_URL names: LLM_SERVER_NAME, else its host (OpenAI without one)."""
+    if config.llm_server_name:
+        return config.llm_server_name
+    if config.demo:
+        return "built-in"
+    if not config.llm_base_url:
+        return "OpenAI"
+    return urlsplit(config.llm_base_url).netloc or config.llm_base_url
+
+
+class Catalog:
+    """The servers, a client for each, and the models they offer."""
+
+    def __init__(self, config: Config) -> None:
+        primary = primary_server_name(config)
+        self.default = Choice(config.model_name, primary)
+        self.models: dict[str, Model] = {primary: make_model(config)}
+        self._sources: dict[str, _Source | None] = {
+            primary: None if config.demo else _Source(config.llm_base_url, config.openai_api_key)
+        }
+        for server in config.llm_servers:
+            if server.name in self.models:
+                raise ConfigError(
+                    f"LLM_SERVERS: {server.name!r} is already the name of LLM_BASE_URL's server"
+                )
+            self.models[server.name] = OnDemandModel(
+                replace(config, llm_base_url=server.base_url, openai_api_key=server.api_key)
+            )
+            self._sources[server.name] = _Source(server.base_url, server.api_key)
+        self.hidden = frozenset(config.llm_hidden_models)
+        self.fixed = [self._named(entry) for entry in config.llm_models]
+        self._listed: dict[str, tuple[float, asyncio.Task[list[str]]]] = {}
+        self.timeout = min(config.llm_timeout, LIST_TIMEOUT_SECONDS)
+
+    def _named(self, entry: str) -> Choice:
+        model, at, server = entry.rpartition("@")
+        if len(model or entry) > MAX_NAME_CHARS:
+            raise ConfigError(f"LLM_MODELS: {entry!r} is longer than {MAX_NAME_CHARS} characters")
+        if not at:
+            return replace(self.default, model=entry)
+        if server not in self.models:
+            raise ConfigError(f"LLM_MODELS: {entry!r} names a server LLM_SERVERS does not define")
+        return Choice(model, server)
+
+    def is_hidden(self, choice: Choice) -> bool:
+        return choice.model in self.hidden or choice.key in self.hidden
+
+    async def choices(self) -> list[Choice]:
+        """Every model a person may pick, the default first when it is one of them."""
+        if self.fixed:
+            found = list(self.fixed)
+        else:
+            lists = await asyncio.gather(*(self._listing(server) for server in self.models))
+            found = [
+                Choice(model, server)
+                for server, names in zip(self.models, lists, strict=True)
+                for model in names
+            ]
+        visible = [choice for choice in dict.fromkeys(found) if not self.is_hidden(choice)]
+        if self.default in visible:
+            visible.remove(self.default)
+            visible.insert(0, self.default)
+        return visible
+
+    async def find(self, key: str | None) -> Choice | None:
+        """The choice a form or setting names, if it may be used now."""
+        return next((choice for choice in await self.choices() if choice.key == key), None)
+
+    async def first(self, *keys: str | None) -> Choice | None:
+        """The first of these names that may be used, else the default (or the first model left)."""
+        choices = await self.choices()
+        for key in keys:
+            if key and (found := next((c for c in choices if c.key == key), None)):
+                return found
+        return choices[0] if choices else None
+
+    def model_for(self, server: str | None) -> Model:
+        """The client of a server (the default server's for an answer stored before servers had names)."""
+        return self.models.get(server or "", self.models[self.default.server])
+
+    def warm(self, server: str) -> None:
+        self.model_for(server).warm()
+
+    async def close(self) -> None:
+        for model in self.models.values():
+            await model.close()
+
+    async def _listing(self, server: str) -> list[str]:
+        loop = asyncio.get_running_loop()
+        cached = self._listed.get(server)
+        if cached is None or cached[0] <= loop.time():
+            task = loop.create_task(self._fetch(server))
+            cached = (loop.time() + LIST_SECONDS, task)
+            self._listed[server] = cached
+        task = cached[1]
+        names = await asyncio.shield(task)
+        if names:
+            return names
+        # The server could not be asked: ask again soon; meanwhile its configured model still answers.
+        self._listed[server] = (min(cached[0], loop.time() + RETRY_SECONDS), task)
+        return [self.default.model] if server == self.default.server else []
+
+    async def _fetch(self, server: str) -> list[str]:
+        source = self._sources[server]
+        if source is None:
+            return [self.default.model]
+        try:
+            return await asyncio.to_thread(_list_models, source, self.timeout)
+        except (OSError, ValueError):
+            return []
+
+
+def _list_models(source: _Source, timeout: float) -> list[str]:
+    """The model ids a server's /v1/models lists (in a thread: urllib blocks)."""
+    import urllib.request
+
+    base = source.base_url or "https://api.openai.com/v1"
+    request = urllib.request.Request(f"{base.rstrip('/')}/models", headers={"Accept": "application/json"})
+    if source.api_key:
+        request.add_header("Authorization", f"Bearer {source.api_key}")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        listed = json.loads(response.read(MAX_LIST_BYTES))
+    data = listed.get("data") if isinstance(listed, dict) else None
+    if not isinstance(data, list):
+        raise ValueError("not a list of models")
+    ids = [item["id"] for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+    return sorted({name for name in ids if 0 < len(name) <= MAX_NAME_CHARS})[:MAX_LISTED]

@@ -1,0 +1,127 @@
+"""Pages, fragments and exports compressed as the browser accepts: brotli or gzip.
+
+The answer's event stream is left as it is: each event must reach the browser the moment
+it is sent, and compressing a few bytes every 50 ms would cost CPU for nothing.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import brotli
+
+from .encoding import accepted_coding, compressible
+
+# Below this a body gains nothing worth the work (and the headers' bytes).
+MIN_BYTES = 512
+# Quick settings: a page is compressed each time it is served. Static files get the best, once.
+BROTLI_QUALITY = 4
+GZIP_LEVEL = 6
+
+
+class Compressor:
+    """One response's compressor; each `push` returns what can be sent at once."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        if coding == "br":
+            self._brotli = brotli.Compressor(quality=BROTLI_QUALITY)
+        else:
+            self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+
+    def push(self, data: bytes, last: bool) -> bytes:
+        if self.coding == "br":
+            out = self._brotli.process(data)
+            return out + (self._brotli.finish() if last else self._brotli.flush())
+        out = self._gzip.compress(data)
+        return out + self._gzip.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
+class Compression:
+    """ASGI middleware: compress text responses in the coding the request accepts."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] == "HEAD":
+            await self.app(scope, receive, send)
+            return
+        coding = accepted_coding(scope["headers"])
+        start: dict[str, Any] | None = None
+        compressor: Compressor | None = None
+        passing = False
+
+        async def send_compressed(message: dict[str, Any]) -> None:
+            nonlocal start, compressor, passing
+            if passing:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                headers = message.get("headers", ())
+                if not _worth_compressing(message["status"], headers):
+                    passing = True
+                    await send(message)
+                else:
+                    start = {**message, "headers": _with_vary(headers)}
+                    if coding is None:
+                        passing = True
+                        await send(start)
+            elif message["type"] == "http.response.body" and start is not None:
+                body, more = message.get("body", b""), message.get("more_body", False)
+                if compressor is None:
+                    if not more and len(body) < MIN_BYTES:
+                        passing = True
+                        await send(start)
+                        await send(message)
+                        return
+                    assert coding is not None
+                    compressor = Compressor(coding)
+                    packed = compressor.push(body, not more)
+                    await send(_encoded_start(start, coding, None if more else len(packed)))
+                else:
+                    packed = compressor.push(body, not more)
+                await send({**message, "body": packed})
+            else:
+                await send(message)
+
+        await self.app(scope, receive, send_compressed)
+
+
+def _worth_compressing(status: int, headers: Any) -> bool:
+    if status < 200 or status in (204, 304):
+        return False
+    content_type = b""
+    for name, value in headers:
+        lower = name.lower()
+        if lower == b"content-encoding":
+            return False
+        if lower == b"content-type":
+            content_type = value
+    return compressible(content_type)
+
+
+def _with_vary(headers: Any) -> list[tuple[bytes, bytes]]:
+    """The headers, their Vary naming Accept-Encoding too."""
+    kept, vary = [], []
+    for name, value in headers:
+        if name.lower() == b"vary":
+            vary.append(value)
+        else:
+            kept.append((name, value))
+    vary.append(b"Accept-Encoding")
+    return [*kept, (b"vary", b", ".join(vary))]
+
+
+def _encoded_start(start: dict[str, Any], coding: str, length: int | None) -> dict[str, Any]:
+    """The start message for a compressed body, with its length when it is whole."""
+    headers = [(name, value) for name, value in start["headers"] if name.lower() != b"content-length"]
+    headers.append((b"content-encoding", coding.encode()))
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return {**start, "headers": headers}
+
+
+def init_app(app: Any) -> None:
+    """Put compression around the app."""
+    app.asgi_app = Compression(app.asgi_app)
