@@ -32,7 +32,19 @@ def create_app(config: Config | None = None) -> Quart:
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
 
-    from .views import accounts, admin, auth, chat, conversations, health, history, keeping, settings, shares, usage
+    from .views import (
+        accounts,
+        admin,
+        auth,
+        chat,
+        conversations,
+        health,
+        history,
+        keeping,
+        settings,
+        shares,
+        usage,
+    )
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)

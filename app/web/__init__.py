@@ -7,7 +7,19 @@ import errno
 from quart import Quart, Response, current_app
 from werkzeug.exceptions import NotFound
 
-from . import assets, compression, errors, guard, identity, limits, oidc, quotas, request_log, security, templating
+from . import (
+    assets,
+    compression,
+    errors,
+    guard,
+    identity,
+    limits,
+    oidc,
+    quotas,
+    request_log,
+    security,
+    templating,
+)
 from .ids import IdConverter
 
 
