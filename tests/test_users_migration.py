@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.storage import conversations, exchanges, migrate, open_database
+from app.storage import migrate, open_database
 from app.storage.migrations import MIGRATIONS
 
 
@@ -17,10 +17,25 @@ async def test_existing_owners_become_anonymous_users_without_losing_a_row(
         before_people = [step for step in MIGRATIONS if step[0] < "m010"]
         monkeypatch.setattr("app.storage.migrations.MIGRATIONS", before_people)
         await migrate(db)
+        # Rows as the schema before people held them (today's storage functions know newer columns).
+        at = {"t": "2026-01-01 00:00:00.000000"}
         for owner, chats in (("browser-one", 3), ("browser-two", 1)):
             for number in range(chats):
-                chat = await conversations.create(db, owner, f"{owner} chat {number}")
-                await exchanges.create(db, chat, owner, f"question {number} of {owner}")
+                chat = await db.execute(
+                    "INSERT INTO conversations (owner, title, created_at, updated_at)"
+                    " VALUES (:owner, :title, :t, :t)",
+                    {"owner": owner, "title": f"{owner} chat {number}", **at},
+                )
+                await db.execute(
+                    "INSERT INTO exchanges (conversation_id, owner, question, created_at)"
+                    " VALUES (:chat, :owner, :question, :t)",
+                    {
+                        "chat": chat.lastrowid,
+                        "owner": owner,
+                        "question": f"question {number} of {owner}",
+                        **at,
+                    },
+                )
         await db.execute(
             "INSERT INTO sessions (id, owner, created_at, seen_at) VALUES ('x', 'browser-one', :t, :t)",
             {"t": "2026-01-01 00:00:00.000000"},
