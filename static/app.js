@@ -80,6 +80,31 @@
     }
   });
 
+  // Times come written in UTC; shown in the browser's own time zone when it can be read.
+  // A zone chosen in the settings is written by the server already, and left alone.
+  var UTC_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/;
+  var localFormat = null;
+  try {
+    localFormat = new Intl.DateTimeFormat("en-CA", {
+      year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
+    });
+  } catch (error) { localFormat = null; }
+
+  function localTimes(root) {
+    if (!localFormat || !root.querySelectorAll) return;
+    root.querySelectorAll("time[datetime]").forEach(function (time) {
+      if (!UTC_TIME.test(time.textContent.trim())) return;
+      var moment = new Date(time.getAttribute("datetime"));
+      if (isNaN(moment.getTime())) return;
+      var part = {};
+      localFormat.formatToParts(moment).forEach(function (piece) { part[piece.type] = piece.value; });
+      time.textContent = part.year + "-" + part.month + "-" + part.day + " " + part.hour + ":" + part.minute + " " + part.timeZoneName;
+    });
+  }
+
+  document.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
+
   // Every code block in an answer gets a copy button.
   document.addEventListener("htmx:load", function (event) {
     var blocks = event.detail.elt.querySelectorAll ? event.detail.elt.querySelectorAll(".markdown pre.code") : [];
