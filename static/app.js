@@ -15,11 +15,15 @@
     if (!(field instanceof HTMLTextAreaElement) || !field.form) return;
     if (field !== question() && !field.closest(".edit")) return;
     event.preventDefault();
+    // One answer at a time: while one is written, Enter keeps the text for later.
+    if (field === question() && liveStop()) return;
     if (field.value.trim() !== "") field.form.requestSubmit();
   });
 
+  function liveStop() { return document.querySelector(".answer.live form.stop"); }
+
   function escape(event) {
-    var stop = document.querySelector(".answer.live form.stop");
+    var stop = liveStop();
     if (stop) {
       event.preventDefault();
       stop.requestSubmit();
@@ -48,6 +52,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    var composerStop = document.querySelector(".composer-stop");
+    if (composerStop) composerStop.hidden = false;
     // A conversation opens at its latest answer, unless the address names another place.
     if (!window.location.hash && document.querySelector("#messages .exchange")) follow(true);
     var button = sidebarToggle();
@@ -94,6 +100,12 @@
   });
 
   document.addEventListener("click", function (event) {
+    var stopper = event.target.closest ? event.target.closest("button.composer-stop") : null;
+    if (stopper) {
+      var stop = liveStop();
+      if (stop) stop.requestSubmit();
+      return;
+    }
     var button = event.target.closest ? event.target.closest("button.copy") : null;
     if (!button) return;
     var code = button.parentElement.querySelector("code");

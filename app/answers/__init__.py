@@ -127,9 +127,13 @@ class Answers:
         key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
 
         async def store(tx: Executor) -> Asked:
+            now = utcnow()
+            # First, so that questions asked in one conversation at once are stored one after the other.
+            if conversation_id is not None and not await conversations.touch(tx, conversation_id, owner, now):
+                raise NotFound(messages.NOT_YOURS)
             if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
                 return Asked(sent, None)
-            return await _store_question(tx, owner, question, conversation_id, key, self.lease_seconds)
+            return await _store_question(tx, owner, question, conversation_id, key, now, self.lease_seconds)
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
         return await self.db.transact(store, idempotent=key is not None)
@@ -375,25 +379,19 @@ async def _store_question(
     question: str,
     conversation_id: int | None,
     form_key: str | None,
+    now: str,
     claim_within: float,
 ) -> Asked:
-    now = utcnow()
     conversation = None
     if conversation_id is None:
         title = conversations.title_from(question)
         conversation_id = await conversations.create(tx, owner, title, now)
         conversation = conversations.stored(conversation_id, owner, title, now)
-    elif await conversations.get(tx, conversation_id, owner) is None:
-        raise NotFound(messages.NOT_YOURS)
+    elif await exchanges.live_in(tx, conversation_id) is not None:
+        # Its answer would be missing from this question's context: one answer at a time.
+        raise Conflict(messages.ANSWER_STILL_RUNNING)
     exchange_id = await exchanges.create(
-        tx,
-        conversation_id,
-        owner,
-        question,
-        form_key,
-        now=now,
-        new_conversation=conversation is not None,
-        claim_within=claim_within,
+        tx, conversation_id, owner, question, form_key, now=now, touched=True, claim_within=claim_within
     )
     return Asked(exchanges.stored(exchange_id, conversation_id, owner, question, now), conversation)
 

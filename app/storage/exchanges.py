@@ -8,7 +8,7 @@ from typing import Any
 
 from .base import Executor, Row
 from .dialects import utc_in, utcnow
-from .status import CONTEXT, FINISHED, Status
+from .status import CONTEXT, FINISHED, LIVE, Status
 
 # The shape of an exchange as every query returns it.
 COLUMNS = (
@@ -62,13 +62,13 @@ async def create(
     ask_key: str | None = None,
     *,
     now: str | None = None,
-    new_conversation: bool = False,
+    touched: bool = False,
     claim_within: float = 15.0,
 ) -> int:
     """Store a question as pending (asked `now`, by default the current time) and return the exchange id.
 
-    The conversation becomes the most recently active one, unless `new_conversation`
-    says it was created at this same `now` (so it already is). A question nobody claims
+    The conversation becomes the most recently active one, unless `touched` says it
+    was made so at this same `now` already (created, or touched by the asker). A question nobody claims
     within `claim_within` seconds is answered by the sweeper.
     """
     now = now or utcnow()
@@ -85,7 +85,7 @@ async def create(
             "claim_by": utc_in(claim_within),
         },
     )
-    if not new_conversation:
+    if not touched:
         await db.execute(
             "UPDATE conversations SET updated_at = :now WHERE id = :id",
             {"now": now, "id": conversation_id},
@@ -286,6 +286,16 @@ async def ask_again(
         },
     )
     return result.rowcount == 1
+
+
+async def live_in(db: Executor, conversation_id: int) -> int | None:
+    """The id of a conversation's answer still pending or being written, if any."""
+    live, params = one_of("live", LIVE)
+    found = await db.fetch_one(
+        f"SELECT id FROM exchanges WHERE conversation_id = :id AND status IN {live} LIMIT 1",
+        {"id": conversation_id, **params},
+    )
+    return found["id"] if found else None
 
 
 async def context(db: Executor, conversation_id: int, before_id: int, limit: int) -> list[Row]:

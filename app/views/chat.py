@@ -12,7 +12,7 @@ from markupsafe import escape
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
 
 from .. import messages
-from ..answers import Asked, Busy, Invalid, NotFound, get_answers
+from ..answers import Asked, Busy, Conflict, Invalid, NotFound, get_answers
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db
 from ..storage.status import LIVE, Status
 from ..web import limits, sse
@@ -73,6 +73,8 @@ async def ask() -> Response:
         )
     except Invalid as refused:
         return await _composer_error(str(refused))
+    except Conflict as refused:
+        return await _composer_error(str(refused), status=409)
     except DatabaseUnavailable:
         return await _composer_error(messages.DATABASE_AWAY, status=503)
     if not is_htmx():

@@ -29,7 +29,7 @@ def test_stop_button_keeps_the_partial_answer(page, server, model):
     expect(answer).to_contain_text("w5")
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=OUTPUT / "chat-desktop-light-streaming.png")
-    page.get_by_role("button", name="Stop this answer").click()
+    page.locator("#composer").get_by_role("button", name="Stop the answer").click()
     expect(answer.locator(".answer-note")).to_have_text("Stopped.")
     expect(answer).not_to_have_class(re.compile(r"\blive\b"))
     expect(answer.locator(".markdown")).to_contain_text("w0 w1")
@@ -53,6 +53,7 @@ def test_regenerate_and_edit_the_last_question(page, server, model):
     page.goto(server.url)
     ask(page, "first question")
     expect(page.locator("article.answer")).to_contain_text("First take.")
+    expect(page.locator("article.answer.live")).to_have_count(0)
     ask(page, "secnd question")
     expect(page.locator("article.answer").nth(1)).to_contain_text("First take.")
     # Only the last exchange offers the controls.
