@@ -52,6 +52,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    if (question()) count(question());
     var composerStop = document.querySelector(".composer-stop");
     if (composerStop) composerStop.hidden = false;
     // A conversation opens at its latest answer, unless the address names another place.
@@ -66,10 +67,30 @@
 
   // The composer grows with its text, up to the CSS max-height.
   document.addEventListener("input", function (event) {
+    count(event.target);
     if (event.target !== question()) return;
     event.target.style.height = "auto";
     event.target.style.height = event.target.scrollHeight + "px";
   });
+
+  // Nothing is cut: as a question nears its limit a counter shows, and past it, by how much.
+  var NEAR = 0.8;
+  function count(field) {
+    var limit = field.dataset ? Number(field.dataset.limit) : 0;
+    var counter = limit && document.getElementById(field.dataset.counter);
+    if (!counter) return;
+    var text = field.value.trim();
+    // Characters as the server counts them: a pair of surrogates is one.
+    var length = text.length - (text.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g) || []).length;
+    var over = length - limit;
+    counter.classList.toggle("over", over > 0);
+    if (length < limit * NEAR) counter.textContent = "";
+    else if (over <= 0) counter.textContent = number(length) + " / " + number(limit) + " characters";
+    else counter.textContent = number(length) + " / " + number(limit) + " characters: " + number(over) +
+      " too many. Shorten your question to send it; nothing has been cut.";
+  }
+
+  function number(value) { return value.toLocaleString("en-US"); }
 
   // After a question is accepted, clear the composer; a refused one keeps its text.
   document.addEventListener("htmx:afterRequest", function (event) {
@@ -79,6 +100,7 @@
       var field = question();
       field.value = "";
       field.style.height = "";
+      count(field);
       document.getElementById("composer-error").textContent = "";
       document.getElementById("flash").textContent = "";
       field.focus();

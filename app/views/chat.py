@@ -69,7 +69,7 @@ async def ask() -> Response:
     conversation_id = parse_id(form.get("conversation_id"))
     try:
         asked = await answers.ask(
-            owner(), (form.get("question") or "").strip(), conversation_id, form.get("ask_key")
+            owner(), _question(form.get("question")), conversation_id, form.get("ask_key")
         )
     except Invalid as refused:
         return await _composer_error(str(refused))
@@ -129,7 +129,7 @@ async def regenerate(exchange_id: int) -> Response:
 @limits.limited_by("ask_rate")
 async def edit(exchange_id: int) -> Response:
     """Replace the last question with an edited one and answer it anew."""
-    return await _ask_again(exchange_id, ((await request.form).get("question") or "").strip())
+    return await _ask_again(exchange_id, _question((await request.form).get("question")))
 
 
 async def _ask_again(exchange_id: int, question: str | None) -> Response:
@@ -265,6 +265,11 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         exchanges=rows,
         earlier=earlier,
     )
+
+
+def _question(raw: str | None) -> str:
+    """The question as typed: browsers send a line break as CRLF, the page counts it as one character."""
+    return (raw or "").replace("\r\n", "\n").strip()
 
 
 def _offset(raw: str | None) -> int:
