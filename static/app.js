@@ -110,7 +110,11 @@
 
   // Every code block in an answer gets a copy button.
   document.addEventListener("htmx:load", function (event) {
-    var blocks = event.detail.elt.querySelectorAll ? event.detail.elt.querySelectorAll(".markdown pre.code") : [];
+    var elt = event.detail.elt;
+    if (!elt.querySelectorAll) return;
+    // A streaming answer's blocks arrive one by one, each a loaded element of its own.
+    var blocks = Array.prototype.slice.call(elt.querySelectorAll(".markdown pre.code"));
+    if (elt.matches(".markdown pre.code")) blocks.push(elt);
     blocks.forEach(function (block) {
       if (block.querySelector(".copy")) return;
       var button = document.createElement("button");

@@ -151,7 +151,7 @@ async def test_a_reload_mid_answer_shows_the_text_so_far_and_streams_the_rest(vi
     ]
     assert so_far and so_far.startswith("w0 w1")
     assert f'sse-connect="/answers/{exchange_id}/stream?offset={len(so_far)}"' in page
-    assert f'sse-swap="delta" hx-swap="beforeend">{so_far}</div>' in page
+    assert f'<p class="open-text">{so_far}</p>' in page
     response = await client.get(f"/answers/{exchange_id}/stream?offset={len(so_far)}")
     rest = "".join(
         data for name, data in parse_events(await response.get_data(as_text=True)) if name == "delta"

@@ -8,11 +8,11 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 
-from markupsafe import escape
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
 
 from .. import messages
 from ..answers import Asked, Busy, Conflict, Invalid, NotFound, get_answers
+from ..rendering.live import LiveAnswer
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db
 from ..storage.status import LIVE, Status
 from ..web import limits, sse
@@ -166,8 +166,17 @@ async def _answer_events(exchange_id: int, offset: int, client: str) -> AsyncIte
             except DatabaseUnavailable as error:
                 # Still pending: followed from the database, where the sweeper answers it in time.
                 log.warning("exchange %s could not be claimed (%s); following it instead", exchange_id, error)
-        async for text, reached in answers.follow(exchange_id, offset):
-            yield sse.event("delta", str(escape(text)), id=str(reached))
+        live = LiveAnswer(exchange_id)
+        # Read from the start: the text before `offset`, which the page shows, sets where the blocks are cut.
+        async for text, reached in answers.follow(exchange_id, 0):
+            if (new := reached - offset) <= 0:
+                live.skip(text)
+                continue
+            if new < len(text):
+                live.skip(text[:-new])
+                text = text[-new:]
+            if (event := await live.event(text)) is not None:
+                yield sse.event(*event, id=str(reached))
         finished = await _patiently(lambda: answers.outcome(owner(), exchange_id), patience)
         # Still running once its stream gave up following it: shown as it stands, without a new stream.
         stalled = finished is not None and finished["status"] in LIVE
