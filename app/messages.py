@@ -7,8 +7,6 @@ TYPE_A_QUESTION = "Type a question first."
 NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
 NOT_YOUR_ANSWER = "This answer does not exist, or it belongs to another browser."
 NOT_YOUR_EXCHANGE = "This exchange is already gone, or it belongs to another browser."
-ONLY_THE_LAST = "Only the last question of a conversation can be asked again."
-STILL_RUNNING = "This answer is still being written; stop it first."
 ANSWER_STILL_RUNNING = (
     "The answer above is still being written. Your question is kept here: "
     "send it once the answer is finished, or stop the answer first."

@@ -114,9 +114,17 @@ class Answers:
         return None
 
     async def ask(
-        self, owner: str, question: str, conversation_id: int | None, form_key: str | None
+        self,
+        owner: str,
+        question: str,
+        conversation_id: int | None,
+        form_key: str | None,
+        after: int | None = None,
     ) -> Asked:
-        """Store a question as pending (in a new conversation when none is given).
+        """Store a question as pending (in a new conversation when none is given), following `after`.
+
+        `after` is the last exchange on the asker's screen: the new question continues that
+        branch (by default the conversation's newest exchange).
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
@@ -133,7 +141,9 @@ class Answers:
                 raise NotFound(messages.NOT_YOURS)
             if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
                 return Asked(sent, None)
-            return await _store_question(tx, owner, question, conversation_id, key, now, self.lease_seconds)
+            return await _store_question(
+                tx, owner, question, conversation_id, key, now, self.lease_seconds, after
+            )
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
         return await self.db.transact(store, idempotent=key is not None)
@@ -146,21 +156,36 @@ class Answers:
         return exchange
 
     async def ask_again(self, owner: str, exchange_id: int, question: str | None = None) -> Row:
-        """Answer the last question of a conversation anew, edited when a new question is given."""
+        """Ask a question anew (edited when a new question is given) as a new version beside it.
+
+        The exchange and its answer stay, as do the exchanges after it: they are another branch.
+        """
         if question is not None and (problem := self.problem(question)):
             raise Invalid(problem)
         self.model.warm()
         exchange = await self.get(owner, exchange_id)
+        text = question or exchange["question"]
 
-        async def reset(tx: Executor) -> None:
-            if await exchanges.last_in_conversation(tx, exchange["conversation_id"]) != exchange_id:
-                raise Conflict(messages.ONLY_THE_LAST)
-            text = question or exchange["question"]
-            if not await exchanges.ask_again(tx, exchange_id, owner, text, self.lease_seconds):
-                raise Conflict(messages.STILL_RUNNING)
+        async def add(tx: Executor) -> Row:
+            now = utcnow()
+            await conversations.touch(tx, exchange["conversation_id"], owner, now)
+            if await exchanges.live_in(tx, exchange["conversation_id"]) is not None:
+                raise Conflict(messages.ANSWER_STILL_RUNNING)
+            new_id = await exchanges.create(
+                tx,
+                exchange["conversation_id"],
+                owner,
+                text,
+                now=now,
+                touched=True,
+                claim_within=self.lease_seconds,
+                parent_id=exchange["parent_id"],
+            )
+            return exchanges.stored(
+                new_id, exchange["conversation_id"], owner, text, now, exchange["parent_id"]
+            )
 
-        await self.db.transact(reset)
-        return await self.get(owner, exchange_id)
+        return await self.db.transact(add)
 
     async def start(self, exchange: Row, client: Hashable) -> None:
         """Claim a pending exchange and start its answer in one of the client's places.
@@ -291,9 +316,7 @@ class Answers:
         async def claim(tx: Executor) -> list[Row] | None:
             context = None
             if await exchanges.claim(tx, exchange["id"], token, utc_in(self.lease_seconds)):
-                context = await exchanges.context(
-                    tx, exchange["conversation_id"], exchange["id"], self.config.context_size
-                )
+                context = await exchanges.context(tx, exchange["parent_id"], self.config.context_size)
             read.append(context)
             return context
 
@@ -381,19 +404,35 @@ async def _store_question(
     form_key: str | None,
     now: str,
     claim_within: float,
+    after: int | None,
 ) -> Asked:
     conversation = None
+    parent_id = 0
     if conversation_id is None:
         title = conversations.title_from(question)
         conversation_id = await conversations.create(tx, owner, title, now)
         conversation = conversations.stored(conversation_id, owner, title, now)
-    elif await exchanges.live_in(tx, conversation_id) is not None:
-        # Its answer would be missing from this question's context: one answer at a time.
-        raise Conflict(messages.ANSWER_STILL_RUNNING)
+    else:
+        if await exchanges.live_in(tx, conversation_id) is not None:
+            # Its answer would be missing from this question's context: one answer at a time.
+            raise Conflict(messages.ANSWER_STILL_RUNNING)
+        if after is None or not await exchanges.in_conversation_has(tx, conversation_id, after):
+            after = await exchanges.last_in_conversation(tx, conversation_id)
+        parent_id = after or 0
     exchange_id = await exchanges.create(
-        tx, conversation_id, owner, question, form_key, now=now, touched=True, claim_within=claim_within
+        tx,
+        conversation_id,
+        owner,
+        question,
+        form_key,
+        now=now,
+        touched=True,
+        claim_within=claim_within,
+        parent_id=parent_id,
     )
-    return Asked(exchanges.stored(exchange_id, conversation_id, owner, question, now), conversation)
+    return Asked(
+        exchanges.stored(exchange_id, conversation_id, owner, question, now, parent_id), conversation
+    )
 
 
 def init_app(app: Quart) -> None:

@@ -7,11 +7,13 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
+from typing import Any
 
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
 
 from .. import messages
 from ..answers import Asked, Busy, Conflict, Invalid, NotFound, get_answers
+from ..answers.branches import branch
 from ..rendering.live import LiveAnswer
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db
 from ..storage.status import LIVE, Status
@@ -47,14 +49,12 @@ async def show(conversation_id: int) -> Response:
     """Show one of the visitor's conversations at its newest exchanges; `before` pages further back."""
     conversation = await _own_conversation(conversation_id)
     before = request.args.get("before", type=parse_id)
-    rows, earlier = await _exchanges_page(get_db(), conversation_id, before)
+    leaf = request.args.get("leaf", type=parse_id)
+    page = await _exchanges_page(get_db(), conversation_id, before, leaf)
+    # Another version asked for: its branch replaces the messages, and the composer follows it.
+    blocks = ("earlier", "conversation_field") if leaf is not None and before is None else ("earlier",)
     return await render(
-        "chat/index.html",
-        "earlier",
-        conversation=conversation,
-        exchanges=rows,
-        earlier=earlier,
-        before=before,
+        "chat/index.html", *blocks, conversation=conversation, before=before, switched=len(blocks) > 1, **page
     )
 
 
@@ -69,7 +69,11 @@ async def ask() -> Response:
     conversation_id = parse_id(form.get("conversation_id"))
     try:
         asked = await answers.ask(
-            owner(), _question(form.get("question")), conversation_id, form.get("ask_key")
+            owner(),
+            _question(form.get("question")),
+            conversation_id,
+            form.get("ask_key"),
+            after=parse_id(form.get("after")),
         )
     except Invalid as refused:
         return await _composer_error(str(refused))
@@ -140,7 +144,16 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange)
-    return await render("chat/index.html", "exchange", exchange=exchange)
+    # The new version's branch replaces the messages on screen.
+    page = await _exchanges_page(get_db(), exchange["conversation_id"], None, exchange["id"])
+    return await render(
+        "chat/index.html",
+        "earlier",
+        "conversation_field",
+        conversation={"id": exchange["conversation_id"]},
+        switched=True,
+        **page,
+    )
 
 
 async def _answer_events(exchange_id: int, offset: int, client: str) -> AsyncIterator[bytes]:
@@ -178,6 +191,8 @@ async def _answer_events(exchange_id: int, offset: int, client: str) -> AsyncIte
             if (event := await live.event(text)) is not None:
                 yield sse.event(*event, id=str(reached))
         finished = await _patiently(lambda: answers.outcome(owner(), exchange_id), patience)
+        if finished is not None and finished.get("parent_id") is not None:
+            finished["versions"] = (await exchanges.versions(get_db(), [finished]))[exchange_id]
         # Still running once its stream gave up following it: shown as it stands, without a new stream.
         stalled = finished is not None and finished["status"] in LIVE
         yield sse.event("final", await _answer_html(finished, stalled=stalled))
@@ -219,6 +234,7 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
         exchange=exchange,
         conversation={"id": conversation_id},
         new_conversation=conversation,
+        after=exchange["id"],
     )
     if new_conversation:
         response.headers["HX-Push-Url"] = url_for("chat.show", conversation_id=conversation_id)
@@ -233,14 +249,28 @@ async def _own_conversation(conversation_id: int) -> Row:
 
 
 async def _exchanges_page(
-    db: Executor, conversation_id: int, before: int | None
-) -> tuple[list[Row], int | None]:
-    """A page of exchanges, oldest first, and the id to page back from (None at the conversation's start)."""
-    rows = await exchanges.in_conversation(db, conversation_id, before, EXCHANGES_PER_PAGE + 1)
-    more = len(rows) > EXCHANGES_PER_PAGE
-    rows = rows[:EXCHANGES_PER_PAGE]
-    rows.reverse()
-    return rows, rows[0]["id"] if more else None
+    db: Executor, conversation_id: int, before: int | None, leaf: int | None = None
+) -> dict[str, Any]:
+    """A page of the branch through `leaf` (the newest by default), oldest first, each with its versions.
+
+    Also the id to page back from (None at the conversation's start), and the branch's
+    last exchange, which the composer's next question follows.
+    """
+    shown = branch(await exchanges.tree(db, conversation_id), leaf)
+    ids = shown.ids
+    if before is not None and before in ids:
+        ids = ids[: ids.index(before)]
+    page = ids[-EXCHANGES_PER_PAGE:]
+    rows = await exchanges.by_ids(db, page)
+    for row in rows:
+        row["versions"] = shown.versions[row["id"]]
+    last = shown.ids[-1] if shown.ids else None
+    return {
+        "exchanges": rows,
+        "earlier": page[0] if len(ids) > len(page) else None,
+        "after": last,
+        "leaf": last,
+    }
 
 
 def _back_to(exchange: Row) -> Response:
@@ -258,12 +288,12 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         return response
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
-    conversation, rows, earlier = None, [], None
+    conversation, page = None, {}
     with suppress(DatabaseUnavailable):
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
-            rows, earlier = await _exchanges_page(get_db(), conversation_id, None)
+            page = await _exchanges_page(get_db(), conversation_id, None, parse_id(form.get("after")))
     return await render(
         "chat/index.html",
         status=status,
@@ -271,8 +301,7 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         ask_key=form.get("ask_key", ""),
         draft=form.get("question", ""),
         conversation=conversation,
-        exchanges=rows,
-        earlier=earlier,
+        **{"exchanges": [], **page},
     )
 
 
