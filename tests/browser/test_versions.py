@@ -1,4 +1,4 @@
-"""Versions in Chromium: an earlier question edited starts a branch, ‹ › moves between them, the model follows."""
+"""Versions in Chromium: an earlier question edited starts a branch, ‹ › moves between versions."""
 
 from __future__ import annotations
 
