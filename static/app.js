@@ -108,10 +108,31 @@
     }
   });
 
+  // Times come from the server in UTC, labelled; here they are shown in the viewer's time zone.
+  var CLOCK = new Intl.DateTimeFormat("en-CA", {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    hourCycle: "h23", timeZoneName: "short"
+  });
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (time) {
+      if (time.dataset.local) return;
+      var when = new Date(time.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      var part = {};
+      CLOCK.formatToParts(when).forEach(function (p) { part[p.type] = p.value; });
+      time.title = time.textContent;
+      time.textContent = part.year + "-" + part.month + "-" + part.day + " " + part.hour + ":" +
+        part.minute + " " + part.timeZoneName;
+      time.dataset.local = "1";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
+
   // Every code block in an answer gets a copy button.
   document.addEventListener("htmx:load", function (event) {
     var elt = event.detail.elt;
     if (!elt.querySelectorAll) return;
+    localTimes(elt);
     // A streaming answer's blocks arrive one by one, each a loaded element of its own.
     var blocks = Array.prototype.slice.call(elt.querySelectorAll(".markdown pre.code"));
     if (elt.matches(".markdown pre.code")) blocks.push(elt);

@@ -349,3 +349,12 @@ async def test_search_pages_are_the_same_however_mysql_splits_recent_rows_from_t
     seen, pages = await walk(visitor, "/list?q=tomatoes", SEARCH)
     assert pages == 2
     assert seen == matching[::-1]
+
+
+async def test_token_counts_are_written_one_way_in_the_chat_and_the_history(visitor, model, client):
+    model.configure(answer="Counted.")
+    body = await (await visitor.ask("count my tokens")).get_data(as_text=True)
+    final = dict(await visitor.stream(int(re.search(r'id="answer-(\d+)"', body).group(1))))["final"]
+    shown = re.search(r"\d[\d,]* → \d[\d,]* tokens", final).group(0)
+    history = await (await client.get("/list")).get_data(as_text=True)
+    assert f'<td class="tokens">{shown}</td>' in history

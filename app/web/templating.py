@@ -7,6 +7,7 @@ from quart import Quart
 
 from .. import messages
 from ..rendering.answers import markdown
+from ..rendering.counts import tokens
 from ..rendering.live import live_answer
 from ..rendering.preview import preview
 from ..rendering.times import iso_time, seconds, short_time
@@ -22,6 +23,7 @@ def init_app(app: Quart) -> None:
         iso_time=iso_time,
         short_time=short_time,
         seconds=seconds,
+        tokens=tokens,
     )
     app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages)
 
