@@ -153,6 +153,18 @@
       if (stop) stop.requestSubmit();
       return;
     }
+    var whole = event.target.closest ? event.target.closest("a.copy-answer") : null;
+    if (whole) {
+      // The answer's markdown, as stored; without JavaScript the link shows it.
+      event.preventDefault();
+      fetch(whole.href, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.text();
+      }).then(function (text) {
+        return navigator.clipboard.writeText(text);
+      }).then(function () { say(whole, "Copied"); }, function () { say(whole, "Copy failed"); });
+      return;
+    }
     var button = event.target.closest ? event.target.closest("button.copy") : null;
     if (!button) return;
     var code = button.parentElement.querySelector("code");

@@ -266,3 +266,15 @@ async def test_controls_refuse_a_missing_csrf_token(visitor, model, client, db):
         response = await client.post(f"/answers/{exchange_id}/{action}", form={"question": "x"})
         assert response.status_code == 403
     assert (await settled(db, exchange_id))["question"] == "guarded"
+
+
+async def test_an_answers_markdown_is_served_as_text_to_its_owner_only(visitor, model, app):
+    model.configure(answer="# Title\n\n<b>bold</b> **and** `code`")
+    exchange_id = await ask(visitor, "copy me")
+    final = dict(await visitor.stream(exchange_id))["final"]
+    assert f'href="/answers/{exchange_id}/markdown"' in final and ">Copy</a>" in final
+    response = await visitor.client.get(f"/answers/{exchange_id}/markdown")
+    assert response.content_type == "text/plain; charset=utf-8"
+    assert await response.get_data(as_text=True) == "# Title\n\n<b>bold</b> **and** `code`"
+    stranger = await app.test_client().get(f"/answers/{exchange_id}/markdown")
+    assert stranger.status_code == 404

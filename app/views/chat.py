@@ -110,6 +110,13 @@ async def stream_answer(exchange_id: int) -> Response:
     return sse.response(events())
 
 
+@bp.get("/answers/<int:exchange_id>/markdown")
+async def answer_markdown(exchange_id: int) -> Response:
+    """An answer's markdown as plain text: what its Copy button copies (and shows without JavaScript)."""
+    exchange = await get_answers().get(owner(), exchange_id)
+    return Response(exchange["answer"] or "", content_type="text/plain; charset=utf-8")
+
+
 @bp.post("/answers/<int:exchange_id>/stop")
 async def stop(exchange_id: int) -> Response:
     """Stop an answer being written; the text so far stays, with the status `stopped`."""

@@ -128,6 +128,10 @@ def test_code_blocks_are_highlighted_and_copied(page, server, model):
     expect(page.locator("article.answer .answer-meta")).to_contain_text(
         re.compile(r"UTC · fake-model · \d+ → \d+ tokens · \d+\.\d s")
     )
+    whole = page.locator("article.answer a.copy-answer")
+    whole.click()
+    expect(whole).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == CODE_ANSWER
     page.reload()
     expect(page.locator("article.answer pre.code .copy")).to_have_count(1)
 
