@@ -47,7 +47,7 @@ class Search:
 
 async def page(db: Database, owner: str, search: Search, before: int | None, limit: int) -> list[Row]:
     """Return up to `limit` of the owner's matching exchanges older than `before`, newest first."""
-    terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
+    terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "mysql":
         return await _mysql_search_page(db, owner, search, terms, before, limit)
     sql, params = await _select(db, owner, search, before)
@@ -110,7 +110,7 @@ async def _mysql_search_page(
 async def _select(db: Database, owner: str, search: Search, before: int | None) -> tuple[str, dict[str, Any]]:
     """The query for the owner's matching exchanges, newest first, walking one index by id."""
     source, key = "exchanges e", "e.id"
-    terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
+    terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "sqlite":
         # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
         source, key = "exchanges_search f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
