@@ -46,9 +46,7 @@ def as_typed(query: str) -> list[Term]:
     A word followed by a space, or a quoted phrase, is taken as finished.
     """
     terms = parse(query)
-    last = None
-    for last in _TERM.finditer(query):
-        pass
+    last = next(reversed(list(_TERM.finditer(query))), None)
     if terms and last is not None and last.group(2) is not None and last.end() == len(query):
         words = _WORD.findall(last.group(2))
         if len(words) == 1 and terms[-1] == Term(words[0][:MAX_TERM_CHARS]):
