@@ -147,6 +147,10 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("button.to-bottom")) {
+      follow(true);
+      return;
+    }
     var stopper = event.target.closest ? event.target.closest("button.composer-stop") : null;
     if (stopper) {
       var stop = liveStop();
@@ -184,6 +188,9 @@
   var pinned = true;
   window.addEventListener("scroll", function () {
     pinned = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+    // Scrolled up: a button brings the newest message (and its Stop) back.
+    var down = document.querySelector(".to-bottom");
+    if (down) down.hidden = pinned;
   }, { passive: true });
 
   function follow(force) {

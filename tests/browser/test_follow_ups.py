@@ -47,3 +47,22 @@ def test_send_becomes_stop_and_a_follow_up_waits_for_the_answer(page, server, mo
     assert [m["content"] for m in sent[1:]][0::2] == ["first question", "second question"]
     assert sent[2]["role"] == "assistant" and sent[2]["content"].strip() == partial.strip()
     assert re.search(r"w5\b", sent[2]["content"])
+
+
+def test_scrolled_up_during_an_answer_a_button_brings_back_the_end_and_stop_stays_reachable(
+    page, server, model
+):
+    model.configure(tokens=3000, delay=0.005)
+    page.goto(server.url)
+    field = page.get_by_label("Your question")
+    field.fill("a very long story")
+    field.press("Enter")
+    expect(page.locator("article.answer")).to_contain_text("w300")
+    down = page.get_by_role("button", name="Scroll to the newest message")
+    expect(down).to_be_hidden()
+    page.mouse.wheel(0, -3000)
+    expect(down).to_be_visible()
+    expect(page.locator("#composer").get_by_role("button", name="Stop the answer")).to_be_in_viewport()
+    down.click()
+    expect(down).to_be_hidden()
+    page.keyboard.press("Escape")

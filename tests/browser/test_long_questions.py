@@ -39,3 +39,20 @@ def test_a_long_paste_is_kept_whole_counted_and_refused_with_its_length(page, se
     field.press("Enter")
     expect(page.locator(".exchange")).to_have_count(1)
     expect(counter).to_have_text("")
+
+
+def test_a_very_long_question_collapses_behind_show_more(page, server, model):
+    page.goto(server.url)
+    question = "\n".join(f"line {n} of a long pasted question" for n in range(80))
+    field = page.get_by_label("Your question")
+    field.fill(question)
+    field.press("Enter")
+    bubble = page.locator(".bubble")
+    expect(bubble).to_have_text(question)
+    collapsed = bubble.bounding_box()["height"]
+    more = page.get_by_text("Show more")
+    expect(more).to_be_visible()
+    more.click()
+    expect(page.get_by_text("Show less")).to_be_visible()
+    expanded = bubble.bounding_box()["height"]
+    assert collapsed < 300 < expanded, (collapsed, expanded)
