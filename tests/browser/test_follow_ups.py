@@ -52,12 +52,14 @@ def test_send_becomes_stop_and_a_follow_up_waits_for_the_answer(page, server, mo
 def test_scrolled_up_during_an_answer_a_button_brings_back_the_end_and_stop_stays_reachable(
     page, server, model
 ):
-    model.configure(tokens=3000, delay=0.005)
+    model.configure(tokens=6000, delay=0.003)
     page.goto(server.url)
     field = page.get_by_label("Your question")
     field.fill("a very long story")
     field.press("Enter")
-    expect(page.locator("article.answer")).to_contain_text("w300")
+    # Enough text to scroll: the answer is taller than the window.
+    expect(page.locator("article.answer")).to_contain_text("w1500", timeout=30_000)
+    assert page.evaluate("document.body.scrollHeight") > 2 * page.viewport_size["height"]
     down = page.get_by_role("button", name="Scroll to the newest message")
     expect(down).to_be_hidden()
     page.mouse.wheel(0, -3000)
