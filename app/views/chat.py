@@ -231,9 +231,13 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
     exchange = asked.exchange
     conversation = asked.new_conversation
     conversation_id = exchange["conversation_id"]
+    moved = None
     if new_conversation and conversation is None:
         # The same form sent again: its conversation was started the first time.
         conversation = await conversations.get(get_db(), conversation_id, owner())
+    elif not new_conversation:
+        # Asked in: the chat moves to the top of the sidebar.
+        moved = await conversations.get(get_db(), conversation_id, owner())
     response = await render(
         "chat/index.html",
         "exchange",
@@ -241,6 +245,7 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
         exchange=exchange,
         conversation={"id": conversation_id},
         new_conversation=conversation,
+        moved_conversation=moved,
         after=exchange["id"],
     )
     if new_conversation:
