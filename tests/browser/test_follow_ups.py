@@ -68,3 +68,4 @@ def test_scrolled_up_during_an_answer_a_button_brings_back_the_end_and_stop_stay
     down.click()
     expect(down).to_be_hidden()
     page.keyboard.press("Escape")
+    expect(page.locator("article.answer.live")).to_have_count(0)

@@ -39,6 +39,7 @@ def test_a_long_paste_is_kept_whole_counted_and_refused_with_its_length(page, se
     field.press("Enter")
     expect(page.locator(".exchange")).to_have_count(1)
     expect(counter).to_have_text("")
+    expect(page.locator("article.answer.live")).to_have_count(0)
 
 
 def test_a_very_long_question_collapses_behind_show_more(page, server, model):
@@ -56,3 +57,4 @@ def test_a_very_long_question_collapses_behind_show_more(page, server, model):
     expect(page.get_by_text("Show less")).to_be_visible()
     expanded = bubble.bounding_box()["height"]
     assert collapsed < 300 < expanded, (collapsed, expanded)
+    expect(page.locator("article.answer.live")).to_have_count(0)
