@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -113,7 +114,7 @@ async def test_the_stream_sends_formatted_blocks_before_the_end(visitor, model):
 
 
 async def test_a_page_loaded_mid_answer_shows_its_blocks_and_the_stream_goes_on_from_there(
-    visitor, model, app
+    visitor, model, app, db
 ):
     model.configure(answer=RICH, delay=0.05)
     response = await visitor.ask("How do I bake sourdough?")
@@ -123,8 +124,13 @@ async def test_a_page_loaded_mid_answer_shows_its_blocks_and_the_stream_goes_on_
         received = b""
         while b"Mix and fold" not in received:
             received += await connection.receive()
-        run = app.extensions["answers"].runs[exchange_id]
-        so_far = run.text()
+        # The page shows what was saved (about once a second): wait until that holds a few blocks.
+        for _ in range(60):
+            found = await db.fetch_one("SELECT answer FROM exchanges WHERE id = :id", {"id": exchange_id})
+            if "Mix and fold" in (found["answer"] or ""):
+                break
+            await asyncio.sleep(0.1)
+        so_far = app.extensions["answers"].runs[exchange_id].text()
         page = await visitor.open("/c/1")
         await connection.disconnect()
     assert "<h2>Sourdough in three steps</h2>" in page
