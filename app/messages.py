@@ -13,8 +13,10 @@ SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
 NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
 NOT_YOUR_ANSWER = "This answer does not exist, or it belongs to another browser."
 NOT_YOUR_EXCHANGE = "This exchange is already gone, or it belongs to another browser."
-ONLY_THE_LAST = "Only the last question of a conversation can be asked again."
-STILL_RUNNING = "This answer is still being written; stop it first."
+ANSWER_STILL_RUNNING = (
+    "The answer above is still being written. Your question is kept here: "
+    "send it once the answer is finished, or stop the answer first."
+)
 DATABASE_AWAY = (
     "The database is not answering right now, so your question was not sent. "
     "It is still here: send it again in a moment."

@@ -28,8 +28,8 @@ SPAN = timedelta(days=730)
 _POOL = FILLER * 6 + NOUNS * 2 + VERBS * 2 + ADJECTIVES + TOPICS
 _CODE_TOPICS = frozenset("python sqlite mysql bash rust golang java javascript typescript regex".split())
 _EXCHANGE_COLUMNS = (
-    "id, conversation_id, owner, question, answer, status, model, prompt_tokens, completion_tokens,"
-    " latency_ms, error, created_at, answered_at"
+    "id, conversation_id, parent_id, owner, question, answer, status, model, prompt_tokens,"
+    " completion_tokens, latency_ms, error, created_at, answered_at"
 )
 
 
@@ -74,6 +74,7 @@ class Generator:
         self.conversation_id += 1
         moment = self.start + SPAN * (made / self.plan.rows)
         first_question = ""
+        parent_id = 0  # each exchange follows the one before it: one branch
         for _ in range(size):
             question = self._question(topic)
             first_question = first_question or question
@@ -86,6 +87,7 @@ class Generator:
                 (
                     self.exchange_id,
                     conversation_id,
+                    parent_id,
                     owner,
                     question,
                     answer,
@@ -99,9 +101,10 @@ class Generator:
                     (moment + timedelta(milliseconds=latency)).strftime(TIME_FORMAT) if finished else None,
                 )
             )
+            parent_id = self.exchange_id
             self.exchange_id += 1
         title = first_question[:80]
-        conversations.append((conversation_id, owner, title, exchanges[-size][11], exchanges[-1][11]))
+        conversations.append((conversation_id, owner, title, exchanges[-size][12], exchanges[-1][12]))
 
     def _question(self, topic: str) -> str:
         pick = self.random

@@ -15,11 +15,15 @@
     if (!(field instanceof HTMLTextAreaElement) || !field.form) return;
     if (field !== question() && !field.closest(".edit")) return;
     event.preventDefault();
+    // One answer at a time: while one is written, Enter keeps the text for later.
+    if (field === question() && liveStop()) return;
     if (field.value.trim() !== "") field.form.requestSubmit();
   });
 
+  function liveStop() { return document.querySelector(".answer.live form.stop"); }
+
   function escape(event) {
-    var stop = document.querySelector(".answer.live form.stop");
+    var stop = liveStop();
     if (stop) {
       event.preventDefault();
       stop.requestSubmit();
@@ -48,6 +52,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    if (question()) count(question());
+    var composerStop = document.querySelector(".composer-stop");
+    if (composerStop) composerStop.hidden = false;
     // A conversation opens at its latest answer, unless the address names another place.
     if (!window.location.hash && document.querySelector("#messages .exchange")) follow(true);
     var button = sidebarToggle();
@@ -60,10 +67,30 @@
 
   // The composer grows with its text, up to the CSS max-height.
   document.addEventListener("input", function (event) {
+    count(event.target);
     if (event.target !== question()) return;
     event.target.style.height = "auto";
     event.target.style.height = event.target.scrollHeight + "px";
   });
+
+  // Nothing is cut: as a question nears its limit a counter shows, and past it, by how much.
+  var NEAR = 0.8;
+  function count(field) {
+    var limit = field.dataset ? Number(field.dataset.limit) : 0;
+    var counter = limit && document.getElementById(field.dataset.counter);
+    if (!counter) return;
+    var text = field.value.trim();
+    // Characters as the server counts them: a pair of surrogates is one.
+    var length = text.length - (text.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g) || []).length;
+    var over = length - limit;
+    counter.classList.toggle("over", over > 0);
+    if (length < limit * NEAR) counter.textContent = "";
+    else if (over <= 0) counter.textContent = number(length) + " / " + number(limit) + " characters";
+    else counter.textContent = number(length) + " / " + number(limit) + " characters: " + number(over) +
+      " too many. Shorten your question to send it; nothing has been cut.";
+  }
+
+  function number(value) { return value.toLocaleString("en-US"); }
 
   // After a question is accepted, clear the composer; a refused one keeps its text.
   document.addEventListener("htmx:afterRequest", function (event) {
@@ -73,6 +100,7 @@
       var field = question();
       field.value = "";
       field.style.height = "";
+      count(field);
       document.getElementById("composer-error").textContent = "";
       document.getElementById("flash").textContent = "";
       field.focus();
@@ -99,6 +127,7 @@
       if (isNaN(moment.getTime())) return;
       var part = {};
       localFormat.formatToParts(moment).forEach(function (piece) { part[piece.type] = piece.value; });
+      time.title = time.textContent;
       time.textContent = part.year + "-" + part.month + "-" + part.day + " " + part.hour + ":" + part.minute + " " + part.timeZoneName;
     });
   }
@@ -107,7 +136,12 @@
 
   // Every code block in an answer gets a copy button.
   document.addEventListener("htmx:load", function (event) {
-    var blocks = event.detail.elt.querySelectorAll ? event.detail.elt.querySelectorAll(".markdown pre.code") : [];
+    var elt = event.detail.elt;
+    if (!elt.querySelectorAll) return;
+    localTimes(elt);
+    // A streaming answer's blocks arrive one by one, each a loaded element of its own.
+    var blocks = Array.prototype.slice.call(elt.querySelectorAll(".markdown pre.code"));
+    if (elt.matches(".markdown pre.code")) blocks.push(elt);
     blocks.forEach(function (block) {
       if (block.querySelector(".copy")) return;
       var button = document.createElement("button");
@@ -119,6 +153,28 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("button.to-bottom")) {
+      follow(true);
+      return;
+    }
+    var stopper = event.target.closest ? event.target.closest("button.composer-stop") : null;
+    if (stopper) {
+      var stop = liveStop();
+      if (stop) stop.requestSubmit();
+      return;
+    }
+    var whole = event.target.closest ? event.target.closest("a.copy-answer") : null;
+    if (whole) {
+      // The answer's markdown, as stored; without JavaScript the link shows it.
+      event.preventDefault();
+      fetch(whole.href, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.text();
+      }).then(function (text) {
+        return navigator.clipboard.writeText(text);
+      }).then(function () { say(whole, "Copied"); }, function () { say(whole, "Copy failed"); });
+      return;
+    }
     var button = event.target.closest ? event.target.closest("button.copy") : null;
     if (!button) return;
     var code = button.parentElement.querySelector("code");
@@ -138,6 +194,9 @@
   var pinned = true;
   window.addEventListener("scroll", function () {
     pinned = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+    // Scrolled up: a button brings the newest message (and its Stop) back.
+    var down = document.querySelector(".to-bottom");
+    if (down) down.hidden = pinned;
   }, { passive: true });
 
   function follow(force) {

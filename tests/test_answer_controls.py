@@ -9,6 +9,7 @@ from app.answers import POLL_SECONDS
 from app.answers.run import SAVE_SECONDS
 from app.storage import conversations, exchanges
 from app.storage.dialects import utc_in
+from app.storage.status import FINISHED
 from tests.conftest import Visitor, parse_events
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
@@ -23,7 +24,7 @@ async def ask(visitor: Visitor, question: str, conversation_id: int | str = "") 
 async def settled(db, exchange_id: int) -> dict:
     for _ in range(200):
         row = await db.fetch_one("SELECT * FROM exchanges WHERE id = :id", {"id": exchange_id})
-        if row["status"] in exchanges.FINISHED:
+        if row["status"] in FINISHED:
             return row
         await asyncio.sleep(0.02)
     raise AssertionError(f"exchange {exchange_id} never finished: {row['status']}")
@@ -151,7 +152,7 @@ async def test_a_reload_mid_answer_shows_the_text_so_far_and_streams_the_rest(vi
     ]
     assert so_far and so_far.startswith("w0 w1")
     assert f'sse-connect="/answers/{exchange_id}/stream?offset={len(so_far)}"' in page
-    assert f'sse-swap="delta" hx-swap="beforeend">{so_far}</div>' in page
+    assert f'<p class="open-text">{so_far}</p>' in page
     response = await client.get(f"/answers/{exchange_id}/stream?offset={len(so_far)}")
     rest = "".join(
         data for name, data in parse_events(await response.get_data(as_text=True)) if name == "delta"
@@ -182,7 +183,11 @@ async def test_an_answer_running_in_another_process_is_followed_from_the_databas
     assert seen == [("Hello", 5), (", world", 12)]
 
 
-async def test_regenerate_answers_the_last_question_again(visitor, model, client, db):
+def new_stream(body: str) -> int:
+    return int(re.search(r'sse-connect="/answers/(\d+)/stream', body).group(1))
+
+
+async def test_regenerate_answers_the_question_again_as_a_new_version(visitor, model, client, db):
     model.configure(answer="First answer.")
     exchange_id = await ask(visitor, "say something")
     await visitor.stream(exchange_id)
@@ -192,30 +197,35 @@ async def test_regenerate_answers_the_last_question_again(visitor, model, client
     )
     body = await response.get_data(as_text=True)
     assert response.status_code == 200
-    assert f'id="exchange-{exchange_id}"' in body and "sse-connect" in body and "First answer." not in body
-    events = await visitor.stream(exchange_id)
-    assert "Second answer." in dict(events)["final"]
-    [row] = await db.fetch_all("SELECT * FROM exchanges")
-    assert row["answer"] == "Second answer." and row["question"] == "say something"
+    again = new_stream(body)
+    assert again != exchange_id and "First answer." not in body
+    events = await visitor.stream(again)
+    assert (
+        "Second answer." in dict(events)["final"]
+        and '<span class="version-count">2/2</span>' in dict(events)["final"]
+    )
+    rows = await db.fetch_all("SELECT * FROM exchanges ORDER BY id")
+    assert [row["answer"] for row in rows] == ["First answer.", "Second answer."]
+    assert {row["question"] for row in rows} == {"say something"}
 
 
-async def test_only_the_last_finished_answer_can_be_asked_again(visitor, model, client, db):
+async def test_an_earlier_answer_can_be_asked_again_but_not_while_one_runs(visitor, model, client, db):
     first = await ask(visitor, "one")
     await visitor.stream(first)
-    model.configure(tokens=200, delay=0.02)
     second = await ask(visitor, "two", 1)
+    await visitor.stream(second)
     headers = {"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
+    model.configure(tokens=200, delay=0.02)
     older = await client.post(f"/answers/{first}/regenerate", headers=headers)
-    assert older.status_code == 409
-    assert "Only the last question" in await older.get_data(as_text=True)
-    streaming = asyncio.create_task(visitor.stream(second))
+    assert older.status_code == 200
+    streaming = asyncio.create_task(visitor.stream(new_stream(await older.get_data(as_text=True))))
     await asyncio.sleep(0.2)
     busy = await client.post(f"/answers/{second}/regenerate", headers=headers)
-    assert busy.status_code == 409 and "stop it first" in await busy.get_data(as_text=True)
+    assert busy.status_code == 409 and "still being written" in await busy.get_data(as_text=True)
     await streaming
 
 
-async def test_edit_replaces_the_last_question_and_answers_it(visitor, model, client, db):
+async def test_edit_asks_the_edited_question_as_a_new_version(visitor, model, client, db):
     exchange_id = await ask(visitor, "waht is 2+2")
     await visitor.stream(exchange_id)
     headers = {"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
@@ -224,11 +234,15 @@ async def test_edit_replaces_the_last_question_and_answers_it(visitor, model, cl
     edited = await client.post(
         f"/answers/{exchange_id}/edit", form={"question": "what is 2+2"}, headers=headers
     )
-    assert "what is 2+2" in await edited.get_data(as_text=True)
-    await visitor.stream(exchange_id)
+    body = await edited.get_data(as_text=True)
+    assert "what is 2+2" in body
+    await visitor.stream(new_stream(body))
     assert model.requests[-1]["messages"][-1]["content"] == "what is 2+2"
-    [row] = await db.fetch_all("SELECT * FROM exchanges")
-    assert row["question"] == "what is 2+2" and row["status"] == "done"
+    rows = await db.fetch_all("SELECT * FROM exchanges ORDER BY id")
+    assert [(row["question"], row["status"]) for row in rows] == [
+        ("waht is 2+2", "done"),
+        ("what is 2+2", "done"),
+    ]
 
 
 async def test_retry_after_an_error_and_without_javascript(visitor, model, client, db):
@@ -238,9 +252,11 @@ async def test_retry_after_an_error_and_without_javascript(visitor, model, clien
     assert ">Retry</button>" in dict(events)["final"]
     model.configure(status=200, answer="Worked this time.")
     response = await client.post(f"/answers/{exchange_id}/regenerate", form={"csrf_token": visitor.csrf})
-    assert response.status_code == 303 and response.headers["Location"] == f"/c/1#answer-{exchange_id}"
-    row = await settled(db, exchange_id)
+    retried = exchange_id + 1
+    assert response.status_code == 303 and response.headers["Location"] == f"/c/1#answer-{retried}"
+    row = await settled(db, retried)
     assert row["status"] == "done" and row["answer"] == "Worked this time." and row["error"] is None
+    assert (await settled(db, exchange_id))["status"] == "error"
 
 
 async def test_controls_refuse_a_missing_csrf_token(visitor, model, client, db):
@@ -250,3 +266,15 @@ async def test_controls_refuse_a_missing_csrf_token(visitor, model, client, db):
         response = await client.post(f"/answers/{exchange_id}/{action}", form={"question": "x"})
         assert response.status_code == 403
     assert (await settled(db, exchange_id))["question"] == "guarded"
+
+
+async def test_an_answers_markdown_is_served_as_text_to_its_owner_only(visitor, model, app):
+    model.configure(answer="# Title\n\n<b>bold</b> **and** `code`")
+    exchange_id = await ask(visitor, "copy me")
+    final = dict(await visitor.stream(exchange_id))["final"]
+    assert f'href="/answers/{exchange_id}/markdown"' in final and ">Copy</a>" in final
+    response = await visitor.client.get(f"/answers/{exchange_id}/markdown")
+    assert response.content_type == "text/plain; charset=utf-8"
+    assert await response.get_data(as_text=True) == "# Title\n\n<b>bold</b> **and** `code`"
+    stranger = await app.test_client().get(f"/answers/{exchange_id}/markdown")
+    assert stranger.status_code == 404

@@ -202,14 +202,14 @@ async def test_too_many_streams_refuse_a_new_question_and_keep_an_unstarted_answ
     model.configure(tokens=200, delay=0.02)
     first = await visitor.ask("a long one")
     first_id = int(EXCHANGE_ID.search(await first.get_data(as_text=True)).group(1))
-    second = await visitor.ask("queued before the first stream began", 1)
+    second = await visitor.ask("queued before the first stream began")
     second_id = int(EXCHANGE_ID.search(await second.get_data(as_text=True)).group(1))
     async with visitor.client.request(f"/answers/{first_id}/stream") as connection:
         await connection.send_complete()
         received = b""
         while b"event: delta" not in received:
             received += await connection.receive()
-        refused = await visitor.ask("one more", 1)
+        refused = await visitor.ask("one more")
         assert refused.status_code == 429
         assert "Too many answers are streaming" in await refused.get_data(as_text=True)
         busy = await visitor.stream(second_id)

@@ -127,7 +127,7 @@ async def test_rows_show_rendered_answer_collapsed_and_escaped_question(visitor,
     assert "&lt;script&gt;alert(1)&lt;/script&gt; how?" in page and "<script>alert" not in page
     assert "<details>" in page and "<summary>" in page and "<strong>bold</strong>" in page
     assert "<b>raw</b>" not in page
-    assert '<td class="by-model">llama3</td>' in page and "12 + 34" in page and "1.5 s" in page
+    assert '<td class="by-model">llama3</td>' in page and "12 → 34 tokens" in page and "1.5 s" in page
 
 
 async def test_search_pages_through_matches_only(visitor, db):
@@ -139,6 +139,17 @@ async def test_search_pages_through_matches_only(visitor, db):
     seen, pages = await walk(visitor, "/list?q=tomatoes", SEARCH)
     assert pages == 2
     assert seen == matching[::-1]
+
+
+async def test_search_matches_the_last_word_as_a_prefix_while_typing(visitor, db):
+    owner = await owner_of(visitor)
+    wanted = await add(db, owner, "How do I bake sourdough bread?")
+    await add(db, owner, "How do I bake rye bread?")
+    for typed in ("sourd", "bake sourd", "bread sourdough"):
+        seen, _ = await walk(visitor, f"/list?q={typed.replace(' ', '+')}", SEARCH)
+        assert seen == [wanted], typed
+    seen, _ = await walk(visitor, "/list?q=sourd+", SEARCH)
+    assert seen == []
 
 
 async def test_search_results_replace_the_results_and_the_url_can_be_reloaded(visitor, db):
@@ -191,7 +202,9 @@ async def test_phrases_prefixes_and_short_words_match(visitor, db):
     go = await add(db, owner, "Should I learn go or rust?", "Go is simple.")
     assert ids(await get(visitor, '/list?q="red wine"', SEARCH)) == [phrase]
     assert set(ids(await get(visitor, "/list?q=chee*", SEARCH))) == {phrase, phrase + 1}
-    assert ids(await get(visitor, "/list?q=go", SEARCH)) == [go]
+    # The last word is a prefix while typed ("go" finds "good"); a space after it ends it.
+    assert set(ids(await get(visitor, "/list?q=go", SEARCH))) == {go, phrase}
+    assert ids(await get(visitor, "/list?q=go+", SEARCH)) == [go]
     assert ids(await get(visitor, '/list?q="go or rust"', SEARCH)) == [go]
 
 
@@ -349,3 +362,12 @@ async def test_search_pages_are_the_same_however_mysql_splits_recent_rows_from_t
     seen, pages = await walk(visitor, "/list?q=tomatoes", SEARCH)
     assert pages == 2
     assert seen == matching[::-1]
+
+
+async def test_token_counts_are_written_one_way_in_the_chat_and_the_history(visitor, model, client):
+    model.configure(answer="Counted.")
+    body = await (await visitor.ask("count my tokens")).get_data(as_text=True)
+    final = dict(await visitor.stream(int(re.search(r'id="answer-(\d+)"', body).group(1))))["final"]
+    shown = re.search(r"\d[\d,]* → \d[\d,]* tokens", final).group(0)
+    history = await (await client.get("/list")).get_data(as_text=True)
+    assert f'<td class="tokens">{shown}</td>' in history

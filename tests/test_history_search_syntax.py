@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.rendering.export import safe_cell
-from app.storage.fulltext import MySQLRules, Term, fts5_query, mysql_query, parse, word_regexp
+from app.storage.fulltext import MySQLRules, Term, as_typed, fts5_query, mysql_query, parse, word_regexp
 
 RULES = MySQLRules(min_token_size=3, stopwords=frozenset({"the", "and", "how"}))
 
@@ -58,3 +58,10 @@ def test_cells_a_spreadsheet_would_run_get_a_leading_quote():
         5,
         None,
     ]
+
+
+def test_the_last_word_is_a_prefix_while_it_is_typed():
+    assert as_typed("bake sourd") == [Term("bake"), Term("sourd", prefix=True)]
+    assert as_typed("bake sourd ") == [Term("bake"), Term("sourd")]
+    assert as_typed('bake "sour dough"') == [Term("bake"), Term("sour dough")]
+    assert as_typed("pyth*") == [Term("pyth", prefix=True)]

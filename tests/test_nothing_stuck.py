@@ -60,7 +60,12 @@ async def test_an_answer_whose_process_died_is_finished_as_interrupted_and_can_b
         f"/answers/{exchange_id}/regenerate", headers={"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
     )
     assert retried.status_code == 200
-    assert "Hello! This is the fake model answering." in dict(await visitor.stream(exchange_id))["final"]
+    # Retried as a new version beside the interrupted one.
+    again = int(
+        re.search(r'sse-connect="/answers/(\d+)/stream', await retried.get_data(as_text=True)).group(1)
+    )
+    assert "Hello! This is the fake model answering." in dict(await visitor.stream(again))["final"]
+    assert (await row(db, exchange_id))["status"] == "interrupted"
 
 
 async def test_a_stop_asked_of_a_process_that_died_ends_as_stopped(visitor, app, db):

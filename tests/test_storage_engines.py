@@ -141,7 +141,7 @@ async def test_a_row_built_after_create_is_the_row_stored(db):
     now = utcnow()
     conversation_id = await conversations.create(db, "owner-1", "a title", now)
     exchange_id = await exchanges.create(
-        db, conversation_id, "owner-1", "  🦊 spaced  ", now=now, new_conversation=True
+        db, conversation_id, "owner-1", "  🦊 spaced  ", now=now, touched=True
     )
     for built, read in (
         (
@@ -171,7 +171,7 @@ async def test_a_first_question_leaves_its_new_conversation_active_since_it_was_
 
     now = utcnow()
     conversation_id = await conversations.create(db, "owner-1", "new", now)
-    first = await exchanges.create(db, conversation_id, "owner-1", "first", now=now, new_conversation=True)
+    first = await exchanges.create(db, conversation_id, "owner-1", "first", now=now, touched=True)
     assert await times(first) == (as_datetime(now),) * 3
     created, updated, asked = await times(await exchanges.create(db, conversation_id, "owner-1", "second"))
     assert created == as_datetime(now) < updated == asked

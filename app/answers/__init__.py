@@ -136,8 +136,12 @@ class Answers:
         conversation_id: int | None,
         form_key: str | None,
         choice: Choice | None = None,
+        after: int | None = None,
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
+
+        `after` is the last exchange on the asker's screen: the new question continues that
+        branch (by default the conversation's newest exchange).
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
@@ -150,10 +154,14 @@ class Answers:
         key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
 
         async def store(tx: Executor) -> Asked:
+            now = utcnow()
+            # First, so that questions asked in one conversation at once are stored one after the other.
+            if conversation_id is not None and not await conversations.touch(tx, conversation_id, owner, now):
+                raise NotFound(messages.NOT_YOURS)
             if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
                 return Asked(sent, None)
             return await _store_question(
-                tx, owner, question, conversation_id, key, self.lease_seconds, choice, self.config
+                tx, owner, question, conversation_id, key, now, self.lease_seconds, after, choice, self.config
             )
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
@@ -177,8 +185,9 @@ class Answers:
     async def ask_again(
         self, owner: str, exchange_id: int, question: str | None = None, choice: Choice | None = None
     ) -> Row:
-        """Answer the last question of a conversation anew, edited when a new question is given.
+        """Ask a question anew (edited when a new question is given) as a new version beside it.
 
+        The exchange and its answer stay, as do the exchanges after it: they are another branch.
         Without a choice, the model that answered it last answers again.
         """
         if question is not None and (problem := self.problem(question)):
@@ -189,29 +198,45 @@ class Answers:
                 Choice(exchange["model"], exchange["server"]) if exchange["server"] else self.catalog.default
             )
         self.catalog.warm(choice.server)
+        text = question or exchange["question"]
+        conversation_id, parent_id = exchange["conversation_id"], exchange["parent_id"]
 
-        async def reset(tx: Executor) -> None:
-            if await exchanges.last_in_conversation(tx, exchange["conversation_id"]) != exchange_id:
-                raise Conflict(messages.ONLY_THE_LAST)
-            text = question or exchange["question"]
-            conversation = await conversations.get(tx, exchange["conversation_id"], owner)
+        async def add(tx: Executor) -> Row:
+            now = utcnow()
+            await conversations.touch(tx, conversation_id, owner, now)
+            if await exchanges.live_in(tx, conversation_id) is not None:
+                raise Conflict(messages.ANSWER_STILL_RUNNING)
+            conversation = await conversations.get(tx, conversation_id, owner)
             system, temperature = await sent_instructions(tx, owner, conversation, self.config)
-            if not await exchanges.ask_again(
+            new_id = await exchanges.create(
                 tx,
-                exchange_id,
+                conversation_id,
                 owner,
                 text,
-                self.lease_seconds,
+                now=now,
+                touched=True,
+                claim_within=self.lease_seconds,
+                model=choice.model,
+                server=choice.server,
+                instructions=system,
+                temperature=temperature,
+                parent_id=parent_id,
+            )
+            await conversations.remember_model(tx, conversation_id, choice.model, choice.server)
+            return exchanges.stored(
+                new_id,
+                conversation_id,
+                owner,
+                text,
+                now,
                 choice.model,
                 choice.server,
                 system,
                 temperature,
-            ):
-                raise Conflict(messages.STILL_RUNNING)
-            await conversations.remember_model(tx, exchange["conversation_id"], choice.model, choice.server)
+                parent_id,
+            )
 
-        await self.db.transact(reset)
-        return await self.get(owner, exchange_id)
+        return await self.db.transact(add)
 
     async def start(self, exchange: Row, client: Hashable) -> None:
         """Claim a pending exchange and start its answer in one of the client's places.
@@ -350,9 +375,7 @@ class Answers:
         async def claim(tx: Executor) -> list[Row] | None:
             context = None
             if await exchanges.claim(tx, exchange["id"], token, utc_in(self.lease_seconds)):
-                context = await exchanges.context(
-                    tx, exchange["conversation_id"], exchange["id"], self.config.context_size
-                )
+                context = await exchanges.context(tx, exchange["parent_id"], self.config.context_size)
             read.append(context)
             return context
 
@@ -451,17 +474,25 @@ async def _store_question(
     question: str,
     conversation_id: int | None,
     form_key: str | None,
+    now: str,
     claim_within: float,
+    after: int | None,
     choice: Choice,
     config: Config,
 ) -> Asked:
-    now = utcnow()
     conversation = found = None
+    parent_id = 0
     if conversation_id is None:
         title = conversations.title_from(question)
         conversation_id = await conversations.create(tx, owner, title, now, choice.model, choice.server)
         conversation = conversations.stored(conversation_id, owner, title, now, choice.model, choice.server)
     else:
+        if await exchanges.live_in(tx, conversation_id) is not None:
+            # Its answer would be missing from this question's context: one answer at a time.
+            raise Conflict(messages.ANSWER_STILL_RUNNING)
+        if after is None or not await exchanges.in_conversation_has(tx, conversation_id, after):
+            after = await exchanges.last_in_conversation(tx, conversation_id)
+        parent_id = after or 0
         found = await conversations.get(tx, conversation_id, owner)
         if found is None:
             raise NotFound(messages.NOT_YOURS)
@@ -475,15 +506,25 @@ async def _store_question(
         question,
         form_key,
         now=now,
-        new_conversation=conversation is not None,
+        touched=True,
         claim_within=claim_within,
         model=choice.model,
         server=choice.server,
         instructions=system,
         temperature=temperature,
+        parent_id=parent_id,
     )
     stored = exchanges.stored(
-        exchange_id, conversation_id, owner, question, now, choice.model, choice.server, system, temperature
+        exchange_id,
+        conversation_id,
+        owner,
+        question,
+        now,
+        choice.model,
+        choice.server,
+        system,
+        temperature,
+        parent_id,
     )
     return Asked(stored, conversation)
 

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from markupsafe import Markup
 
+from .highlight import Budget
 from .markdown import markdown_to_html
 
 # Answers up to this long render on the event loop: under 10 ms even when hostile
@@ -64,3 +65,10 @@ async def markdown(text: str | None) -> Markup:
         html = Markup(await asyncio.get_running_loop().run_in_executor(_RENDERER, markdown_to_html, text))
     _RENDERED.put(text, html)
     return html
+
+
+async def markdown_block(text: str, budget: Budget) -> Markup:
+    """Blocks of a streaming answer, rendered as the whole answer is (not cached: each is shown once)."""
+    if len(text) <= INLINE_CHARS:
+        return Markup(markdown_to_html(text, budget))
+    return Markup(await asyncio.get_running_loop().run_in_executor(_RENDERER, markdown_to_html, text, budget))

@@ -91,10 +91,13 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-def markdown_to_html(text: str) -> str:
-    """Render an answer's markdown once, then sanitise it against an allow-list (too long: as plain text)."""
+def markdown_to_html(text: str, budget: highlight.Budget | None = None) -> str:
+    """Render an answer's markdown once, then sanitise it against an allow-list (too long: as plain text).
+
+    The answer's blocks rendered one by one as it streams share one highlighting `budget`.
+    """
     if len(text) > MAX_MARKDOWN_CHARS:
         html = f'<pre class="plain">{escape(text, quote=False)}</pre>\n'
     else:
-        html = _MARKDOWN.render(text, {"highlighting": highlight.Budget()})
+        html = _MARKDOWN.render(text, {"highlighting": budget or highlight.Budget()})
     return _CLEANER.clean(html)

@@ -69,6 +69,19 @@ async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
     )
 
 
+async def touch(db: Executor, conversation_id: int, owner: str, now: str) -> bool:
+    """Make the owner's conversation the most recently active one; False if it is not theirs.
+
+    As a transaction's first statement it also holds the conversation until the commit:
+    two questions asked in one conversation at once are stored one after the other.
+    """
+    result = await db.execute(
+        "UPDATE conversations SET updated_at = :now WHERE id = :id AND owner = :owner",
+        {"now": now, "id": conversation_id, "owner": owner},
+    )
+    return result.rowcount == 1
+
+
 async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: int) -> list[Row]:
     """Return a page of the owner's conversations, most recently active first, older than `before`."""
     if before is None:

@@ -8,12 +8,13 @@ from typing import Any
 
 from .base import Executor, Row
 from .dialects import utc_in, utcnow
-from .status import CONTEXT, FINISHED, Status
+from .status import CONTEXT, LIVE, Status
 
 # The shape of an exchange as every query returns it.
 COLUMNS = (
     "id",
     "conversation_id",
+    "parent_id",
     "owner",
     "question",
     "answer",
@@ -65,31 +66,37 @@ async def create(
     ask_key: str | None = None,
     *,
     now: str | None = None,
-    new_conversation: bool = False,
+    touched: bool = False,
     claim_within: float = 15.0,
     model: str | None = None,
     server: str | None = None,
     instructions: str | None = None,
     temperature: float | None = None,
+    parent_id: int | None = None,
 ) -> int:
     """Store a question as pending (asked `now`, by default the current time) and return the exchange id.
 
-    The conversation becomes the most recently active one, unless `new_conversation`
-    says it was created at this same `now` (so it already is). A question nobody claims
-    within `claim_within` seconds is answered by the sweeper.
+    The conversation becomes the most recently active one, unless `touched` says it
+    was made so at this same `now` already (created, or touched by the asker). A question nobody claims
+    within `claim_within` seconds is answered by the sweeper. It follows the exchange
+    `parent_id` (0: it opens the conversation; None: the conversation's newest exchange);
+    exchanges with one parent are versions of one another.
     """
     now = now or utcnow()
+    if parent_id is None:
+        parent_id = await last_in_conversation(db, conversation_id) or 0
     result = await db.execute(
         "INSERT INTO exchanges"
-        " (conversation_id, owner, question, status, ask_key, created_at, lease_until, model, server,"
-        " instructions, temperature) VALUES (:conversation_id, :owner, :question, :pending, :ask_key, :now,"
-        " :claim_by, :model, :server, :instructions, :temperature)",
+        " (conversation_id, parent_id, owner, question, status, ask_key, created_at, lease_until, model,"
+        " server, instructions, temperature) VALUES (:conversation_id, :parent_id, :owner, :question,"
+        " :pending, :ask_key, :now, :claim_by, :model, :server, :instructions, :temperature)",
         {
             "model": model,
             "server": server,
             "instructions": instructions,
             "temperature": temperature,
             "conversation_id": conversation_id,
+            "parent_id": parent_id,
             "owner": owner,
             "question": question,
             "ask_key": ask_key,
@@ -98,7 +105,7 @@ async def create(
             "claim_by": utc_in(claim_within),
         },
     )
-    if not new_conversation:
+    if not touched:
         await db.execute(
             "UPDATE conversations SET updated_at = :now WHERE id = :id",
             {"now": now, "id": conversation_id},
@@ -117,6 +124,7 @@ def stored(
     server: str | None = None,
     instructions: str | None = None,
     temperature: float | None = None,
+    parent_id: int = 0,
 ) -> Row:
     """The row `create` stored, as `get` returns it, without reading it back."""
     return row(
@@ -126,6 +134,7 @@ def stored(
         instructions=instructions,
         temperature=temperature,
         conversation_id=conversation_id,
+        parent_id=parent_id,
         owner=owner,
         question=question,
         status=Status.PENDING.value,
@@ -142,7 +151,21 @@ async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:
 
 
 async def delete(db: Executor, exchange_id: int, owner: str) -> bool:
-    """Delete one of the owner's exchanges; False if it is not theirs or is gone."""
+    """Delete one of the owner's exchanges; False if it is not theirs or is gone.
+
+    The exchanges that followed it follow the one it followed, so their branch stays whole.
+    """
+    found = await db.fetch_one(
+        "SELECT conversation_id, parent_id FROM exchanges WHERE id = :id AND owner = :owner",
+        {"id": exchange_id, "owner": owner},
+    )
+    if found is None:
+        return False
+    await db.execute(
+        "UPDATE exchanges SET parent_id = :parent_id WHERE conversation_id = :conversation_id"
+        " AND parent_id = :id",
+        {"id": exchange_id, **found},
+    )
     result = await db.execute(
         "DELETE FROM exchanges WHERE id = :id AND owner = :owner", {"id": exchange_id, "owner": owner}
     )
@@ -283,6 +306,15 @@ async def request_stop(db: Executor, exchange_id: int, owner: str) -> None:
     )
 
 
+async def in_conversation_has(db: Executor, conversation_id: int, exchange_id: int) -> bool:
+    """Whether the exchange belongs to the conversation."""
+    found = await db.fetch_one(
+        "SELECT id FROM exchanges WHERE id = :id AND conversation_id = :conversation_id",
+        {"id": exchange_id, "conversation_id": conversation_id},
+    )
+    return found is not None
+
+
 async def last_in_conversation(db: Executor, conversation_id: int) -> int | None:
     """Return the id of a conversation's latest exchange."""
     found = await db.fetch_one(
@@ -292,56 +324,74 @@ async def last_in_conversation(db: Executor, conversation_id: int) -> int | None
     return found["id"] if found else None
 
 
-async def ask_again(
-    db: Executor,
-    exchange_id: int,
-    owner: str,
-    question: str,
-    claim_within: float = 15.0,
-    model: str | None = None,
-    server: str | None = None,
-    instructions: str | None = None,
-    temperature: float | None = None,
-) -> bool:
-    """Clear a finished exchange's answer so it is answered anew (regenerate, retry, edit), by this model."""
-    finished, params = one_of("finished", FINISHED)
-    result = await db.execute(
-        "UPDATE exchanges SET question = :question, answer = NULL, status = :pending,"
-        " model = :model, server = :server, instructions = :instructions, temperature = :temperature,"
-        " prompt_tokens = NULL, completion_tokens = NULL, latency_ms = NULL, error = NULL,"
-        " answered_at = NULL, created_at = :now, lease_owner = NULL, lease_until = :claim_by"
-        f" WHERE id = :id AND owner = :owner AND status IN {finished}",
-        {
-            "id": exchange_id,
-            "owner": owner,
-            "question": question,
-            "now": utcnow(),
-            "claim_by": utc_in(claim_within),
-            "pending": Status.PENDING,
-            "model": model,
-            "server": server,
-            "instructions": instructions,
-            "temperature": temperature,
-            **params,
-        },
+async def live_in(db: Executor, conversation_id: int) -> int | None:
+    """The id of a conversation's answer still pending or being written, if any."""
+    live, params = one_of("live", LIVE)
+    found = await db.fetch_one(
+        f"SELECT id FROM exchanges WHERE conversation_id = :id AND status IN {live} LIMIT 1",
+        {"id": conversation_id, **params},
     )
-    return result.rowcount == 1
+    return found["id"] if found else None
 
 
-async def context(db: Executor, conversation_id: int, before_id: int, limit: int) -> list[Row]:
-    """Return the last answered exchanges before one, oldest first, to give the model context."""
-    if limit <= 0:
+async def context(db: Executor, parent_id: int, limit: int) -> list[Row]:
+    """Return the answered exchanges of a branch up to `parent_id`, the last `limit` of them, oldest first."""
+    if limit <= 0 or not parent_id:
         return []
     answered, params = one_of("answered", CONTEXT)
+    # Up the branch, not by id: the model sees the exchanges on screen, whatever other versions exist.
     rows = await db.fetch_all(
-        "SELECT question, answer FROM exchanges"
-        " WHERE conversation_id = :conversation_id AND id < :before"
-        f" AND status IN {answered} AND answer IS NOT NULL"
-        " ORDER BY id DESC LIMIT :limit",
-        {"conversation_id": conversation_id, "before": before_id, "limit": limit, **params},
+        "WITH RECURSIVE branch (id, parent_id, depth) AS ("
+        " SELECT id, parent_id, 1 FROM exchanges WHERE id = :parent_id"
+        " UNION ALL SELECT e.id, e.parent_id, branch.depth + 1 FROM exchanges e"
+        " JOIN branch ON e.id = branch.parent_id WHERE branch.depth < :depth)"
+        " SELECT e.question, e.answer FROM branch JOIN exchanges e ON e.id = branch.id"
+        f" WHERE e.status IN {answered} AND e.answer IS NOT NULL ORDER BY branch.depth LIMIT :limit",
+        {"parent_id": parent_id, "depth": 2 * limit, "limit": limit, **params},
     )
     rows.reverse()
     return rows
+
+
+async def tree(db: Executor, conversation_id: int) -> list[Row]:
+    """Every exchange of a conversation as its id and parent, oldest first: the shape of its branches."""
+    return await db.fetch_all(
+        "SELECT id, parent_id FROM exchanges WHERE conversation_id = :id ORDER BY id", {"id": conversation_id}
+    )
+
+
+async def by_ids(db: Executor, ids: list[int]) -> list[Row]:
+    """Return these exchanges, in the order of `ids`."""
+    if not ids:
+        return []
+    params = {f"id_{number}": exchange_id for number, exchange_id in enumerate(ids)}
+    found = await db.fetch_all(
+        f"SELECT {SELECT} FROM exchanges WHERE id IN ({', '.join(':' + key for key in params)})", params
+    )
+    by_id = {exchange["id"]: exchange for exchange in found}
+    return [by_id[exchange_id] for exchange_id in ids if exchange_id in by_id]
+
+
+async def versions(db: Executor, exchanges: list[Row]) -> dict[int, list[int]]:
+    """For each exchange, the ids of its versions (itself included, oldest first)."""
+    groups = {(exchange["conversation_id"], exchange["parent_id"]) for exchange in exchanges}
+    if not groups:
+        return {}
+    params: dict[str, int] = {}
+    where = []
+    for number, (conversation_id, parent_id) in enumerate(sorted(groups)):
+        params |= {f"c_{number}": conversation_id, f"p_{number}": parent_id}
+        where.append(f"(conversation_id = :c_{number} AND parent_id = :p_{number})")
+    found = await db.fetch_all(
+        f"SELECT id, conversation_id, parent_id FROM exchanges WHERE {' OR '.join(where)} ORDER BY id", params
+    )
+    siblings: dict[tuple[int, int], list[int]] = {}
+    for exchange in found:
+        siblings.setdefault((exchange["conversation_id"], exchange["parent_id"]), []).append(exchange["id"])
+    return {
+        exchange["id"]: siblings.get((exchange["conversation_id"], exchange["parent_id"]), [exchange["id"]])
+        for exchange in exchanges
+    }
 
 
 async def in_conversation(db: Executor, conversation_id: int, before: int | None, limit: int) -> list[Row]:

@@ -40,6 +40,20 @@ def parse(query: str) -> list[Term]:
     return terms[:MAX_TERMS]
 
 
+def as_typed(query: str) -> list[Term]:
+    """`parse`, with the last word a prefix while it is being typed (`sourd` finds sourdough).
+
+    A word followed by a space, or a quoted phrase, is taken as finished.
+    """
+    terms = parse(query)
+    last = next(reversed(list(_TERM.finditer(query))), None)
+    if terms and last is not None and last.group(2) is not None and last.end() == len(query):
+        words = _WORD.findall(last.group(2))
+        if len(words) == 1 and terms[-1] == Term(words[0][:MAX_TERM_CHARS]):
+            terms[-1] = Term(terms[-1].text, prefix=True)
+    return terms
+
+
 def fts5_query(terms: list[Term]) -> str:
     """An FTS5 MATCH expression requiring every term, each quoted so nothing in it is an operator."""
     return " AND ".join(f'"{term.text}"' + ("*" if term.prefix else "") for term in terms)

@@ -57,7 +57,7 @@ class Search:
 
 async def page(db: Database, owner: str | None, search: Search, before: int | None, limit: int) -> list[Row]:
     """Up to `limit` of the owner's (None: anyone's) matching exchanges older than `before`, newest first."""
-    terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
+    terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "mysql":
         return await _mysql_search_page(db, owner, search, terms, before, limit)
     sql, params = await _select(db, owner, search, before)
@@ -128,7 +128,7 @@ async def _select(
 ) -> tuple[str, dict[str, Any]]:
     """The query for the owner's matching exchanges, newest first, walking one index by id."""
     source, key = "exchanges e", "e.id"
-    terms = fulltext.parse(search.query[:MAX_QUERY_CHARS])
+    terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "sqlite":
         # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
         source, key = "exchanges_search f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"

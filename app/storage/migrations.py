@@ -118,6 +118,34 @@ async def m006_answer_leases(db: Executor, dialect: str) -> None:
 
 
 @migration
+async def m007_versions(db: Executor, dialect: str) -> None:
+    # Every answer is kept: Regenerate and Edit add an exchange beside the one they redo
+    # (same parent), and a conversation is a tree whose branch on screen is the model's
+    # context. The parent of a conversation's first exchanges is 0.
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN parent_id {fk} NOT NULL DEFAULT 0"))
+    await link_branches(db, dialect)
+    await db.execute("CREATE INDEX exchanges_versions ON exchanges (conversation_id, parent_id, id)")
+
+
+async def link_branches(db: Executor, dialect: str) -> None:
+    """Make each conversation stored before versions one branch: every exchange follows the one before it."""
+    earlier = (
+        "SELECT MAX(p.id) FROM exchanges p"
+        " WHERE p.conversation_id = {row}.conversation_id AND p.id < {row}.id"
+    )
+    if dialect == "mysql":
+        # MySQL cannot read the table an UPDATE writes, except through a derived table.
+        await db.execute(
+            "UPDATE exchanges e JOIN (SELECT c.id, ({}) AS parent FROM exchanges c) t ON t.id = e.id"
+            " SET e.parent_id = t.parent WHERE t.parent IS NOT NULL".format(earlier.format(row="c"))
+        )
+    else:
+        await db.execute(
+            "UPDATE exchanges SET parent_id = COALESCE(({}), 0)".format(earlier.format(row="exchanges"))
+        )
+
+
+@migration
 async def m010_users(db: Executor, dialect: str) -> None:
     # People: every owner of stored rows becomes an anonymous user; accounts sign in as themselves.
     await db.execute(

@@ -7,12 +7,14 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
+from typing import Any
 
-from markupsafe import escape
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
 
 from .. import messages
-from ..answers import Asked, Busy, Invalid, NotFound, get_answers
+from ..answers import Asked, Busy, Conflict, Invalid, NotFound, get_answers
+from ..answers.branches import branch
+from ..rendering.live import LiveAnswer
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import LIVE, Status
 from ..web import limits, sse
@@ -50,16 +52,19 @@ async def show(conversation_id: int) -> Response:
     """Show one of the visitor's conversations at its newest exchanges; `before` pages further back."""
     conversation = await _own_conversation(conversation_id)
     before = request.args.get("before", type=parse_id)
-    rows, earlier = await _exchanges_page(get_db(), conversation_id, before)
+    leaf = request.args.get("leaf", type=parse_id)
+    page = await _exchanges_page(get_db(), conversation_id, before, leaf)
+    # Another version asked for: its branch replaces the messages, and the composer follows it.
+    blocks = ("earlier", "conversation_field") if leaf is not None and before is None else ("earlier",)
     # An htmx request wants only the earlier messages, not the sidebar nor the composer.
     chats = {} if is_htmx() else await sidebar_page(conversation_id) | await _picker(conversation)
     return await render(
         "chat/index.html",
-        "earlier",
+        *blocks,
         conversation=conversation,
-        exchanges=rows,
-        earlier=earlier,
         before=before,
+        switched=len(blocks) > 1,
+        **page,
         **chats,
     )
 
@@ -77,10 +82,17 @@ async def ask() -> Response:
         chosen = form.get("model")
         choice = await answers.choose(chosen) if chosen else None
         asked = await answers.ask(
-            owner(), (form.get("question") or "").strip(), conversation_id, form.get("ask_key"), choice
+            owner(),
+            _question(form.get("question")),
+            conversation_id,
+            form.get("ask_key"),
+            choice,
+            after=parse_id(form.get("after")),
         )
     except Invalid as refused:
         return await _composer_error(str(refused))
+    except Conflict as refused:
+        return await _composer_error(str(refused), status=409)
     except DatabaseUnavailable:
         return await _composer_error(messages.DATABASE_AWAY, status=503)
     if not is_htmx():
@@ -112,6 +124,13 @@ async def stream_answer(exchange_id: int) -> Response:
     return sse.response(events())
 
 
+@bp.get("/answers/<int:exchange_id>/markdown")
+async def answer_markdown(exchange_id: int) -> Response:
+    """An answer's markdown as plain text: what its Copy button copies (and shows without JavaScript)."""
+    exchange = await get_answers().get(owner(), exchange_id)
+    return Response(exchange["answer"] or "", content_type="text/plain; charset=utf-8")
+
+
 @bp.post("/answers/<int:exchange_id>/stop")
 async def stop(exchange_id: int) -> Response:
     """Stop an answer being written; the text so far stays, with the status `stopped`."""
@@ -135,7 +154,7 @@ async def regenerate(exchange_id: int) -> Response:
 @limits.limited_by("ask_rate")
 async def edit(exchange_id: int) -> Response:
     """Replace the last question with an edited one and answer it anew."""
-    return await _ask_again(exchange_id, ((await request.form).get("question") or "").strip())
+    return await _ask_again(exchange_id, _question((await request.form).get("question")))
 
 
 async def _ask_again(exchange_id: int, question: str | None) -> Response:
@@ -148,7 +167,16 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange)
-    return await render("chat/index.html", "exchange", exchange=exchange)
+    # The new version's branch replaces the messages on screen.
+    page = await _exchanges_page(get_db(), exchange["conversation_id"], None, exchange["id"])
+    return await render(
+        "chat/index.html",
+        "earlier",
+        "conversation_field",
+        conversation={"id": exchange["conversation_id"]},
+        switched=True,
+        **page,
+    )
 
 
 async def _answer_events(exchange_id: int, offset: int, client: str) -> AsyncIterator[bytes]:
@@ -174,9 +202,20 @@ async def _answer_events(exchange_id: int, offset: int, client: str) -> AsyncIte
             except DatabaseUnavailable as error:
                 # Still pending: followed from the database, where the sweeper answers it in time.
                 log.warning("exchange %s could not be claimed (%s); following it instead", exchange_id, error)
-        async for text, reached in answers.follow(exchange_id, offset):
-            yield sse.event("delta", str(escape(text)), id=str(reached))
+        live = LiveAnswer(exchange_id)
+        # Read from the start: the text before `offset`, which the page shows, sets where the blocks are cut.
+        async for text, reached in answers.follow(exchange_id, 0):
+            if (new := reached - offset) <= 0:
+                live.skip(text)
+                continue
+            if new < len(text):
+                live.skip(text[:-new])
+                text = text[-new:]
+            if (event := await live.event(text)) is not None:
+                yield sse.event(*event, id=str(reached))
         finished = await _patiently(lambda: answers.outcome(owner(), exchange_id), patience)
+        if finished is not None and finished.get("parent_id") is not None:
+            finished["versions"] = (await exchanges.versions(get_db(), [finished]))[exchange_id]
         # Still running once its stream gave up following it: shown as it stands, without a new stream.
         stalled = finished is not None and finished["status"] in LIVE
         yield sse.event("final", await _answer_html(finished, stalled=stalled))
@@ -208,9 +247,13 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
     exchange = asked.exchange
     conversation = asked.new_conversation
     conversation_id = exchange["conversation_id"]
+    moved = None
     if new_conversation and conversation is None:
         # The same form sent again: its conversation was started the first time.
         conversation = await conversations.get(get_db(), conversation_id, owner())
+    elif not new_conversation:
+        # Asked in: the chat moves to the top of the sidebar.
+        moved = await conversations.get(get_db(), conversation_id, owner())
     response = await render(
         "chat/index.html",
         "exchange",
@@ -218,6 +261,8 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
         exchange=exchange,
         conversation={"id": conversation_id},
         new_conversation=conversation,
+        moved_conversation=moved,
+        after=exchange["id"],
     )
     if new_conversation:
         response.headers["HX-Push-Url"] = url_for("chat.show", conversation_id=conversation_id)
@@ -232,14 +277,28 @@ async def _own_conversation(conversation_id: int) -> Row:
 
 
 async def _exchanges_page(
-    db: Executor, conversation_id: int, before: int | None
-) -> tuple[list[Row], int | None]:
-    """A page of exchanges, oldest first, and the id to page back from (None at the conversation's start)."""
-    rows = await exchanges.in_conversation(db, conversation_id, before, EXCHANGES_PER_PAGE + 1)
-    more = len(rows) > EXCHANGES_PER_PAGE
-    rows = rows[:EXCHANGES_PER_PAGE]
-    rows.reverse()
-    return rows, rows[0]["id"] if more else None
+    db: Executor, conversation_id: int, before: int | None, leaf: int | None = None
+) -> dict[str, Any]:
+    """A page of the branch through `leaf` (the newest by default), oldest first, each with its versions.
+
+    Also the id to page back from (None at the conversation's start), and the branch's
+    last exchange, which the composer's next question follows.
+    """
+    shown = branch(await exchanges.tree(db, conversation_id), leaf)
+    ids = shown.ids
+    if before is not None and before in ids:
+        ids = ids[: ids.index(before)]
+    page = ids[-EXCHANGES_PER_PAGE:]
+    rows = await exchanges.by_ids(db, page)
+    for row in rows:
+        row["versions"] = shown.versions[row["id"]]
+    last = shown.ids[-1] if shown.ids else None
+    return {
+        "exchanges": rows,
+        "earlier": page[0] if len(ids) > len(page) else None,
+        "after": last,
+        "leaf": last,
+    }
 
 
 def _back_to(exchange: Row) -> Response:
@@ -257,12 +316,12 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         return response
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
-    conversation, rows, earlier, chats = None, [], None, {}
+    conversation, page, chats = None, {}, {}
     with suppress(DatabaseUnavailable):
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
-            rows, earlier = await _exchanges_page(get_db(), conversation_id, None)
+            page = await _exchanges_page(get_db(), conversation_id, None, parse_id(form.get("after")))
         chats = await sidebar_page(conversation["id"] if conversation else None)
     chats |= await _picker(conversation, form.get("model"))
     return await render(
@@ -272,8 +331,7 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         ask_key=form.get("ask_key", ""),
         draft=form.get("question", ""),
         conversation=conversation,
-        exchanges=rows,
-        earlier=earlier,
+        **{"exchanges": [], **page},
         **chats,
     )
 
@@ -291,6 +349,11 @@ async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[s
     remembered = f"{found['model']}@{found['server']}" if found and found["server"] else None
     chosen = await catalog.first(wanted, remembered)
     return {"models": await catalog.choices(), "chosen": chosen.key if chosen else None}
+
+
+def _question(raw: str | None) -> str:
+    """The question as typed: browsers send a line break as CRLF, the page counts it as one character."""
+    return (raw or "").replace("\r\n", "\n").strip()
 
 
 def _offset(raw: str | None) -> int:

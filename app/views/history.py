@@ -31,6 +31,9 @@ async def list_exchanges() -> Response:
     rows = await history.page(db, _scope(), search, before, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    versions = await exchanges.versions(db, rows)
+    for row in rows:
+        row["versions"] = versions[row["id"]]
     context = {
         "exchanges": rows,
         "everyone": is_admin(),

@@ -7,6 +7,8 @@ from quart import Quart, has_request_context, session
 
 from .. import messages
 from ..rendering.answers import markdown
+from ..rendering.counts import tokens
+from ..rendering.live import live_answer
 from ..rendering.preview import preview
 from ..rendering.times import iso_time, seconds, short_time
 from ..storage.status import LIVE, Status
@@ -15,7 +17,13 @@ from ..storage.status import LIVE, Status
 def init_app(app: Quart) -> None:
     """Register the filters, and the statuses and messages templates compare with and show."""
     app.jinja_env.filters.update(
-        markdown=markdown, preview=preview, iso_time=iso_time, short_time=_local_time, seconds=seconds
+        markdown=markdown,
+        live_answer=live_answer,
+        preview=preview,
+        iso_time=iso_time,
+        short_time=_local_time,
+        seconds=seconds,
+        tokens=tokens,
     )
     app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages, theme=theme)
 

@@ -35,7 +35,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 });
 window.__deltas = 0;
 document.addEventListener("htmx:sseMessage", (e) => {
-  if (e.detail && e.detail.type === "delta") window.__deltas += 1;
+  if (e.detail && (e.detail.type === "delta" || e.detail.type === "blocks")) window.__deltas += 1;
 });
 """
 

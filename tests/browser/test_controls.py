@@ -29,7 +29,7 @@ def test_stop_button_keeps_the_partial_answer(page, server, model):
     expect(answer).to_contain_text("w5")
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=OUTPUT / "chat-desktop-light-streaming.png")
-    page.get_by_role("button", name="Stop this answer").click()
+    page.locator("#composer").get_by_role("button", name="Stop the answer").click()
     expect(answer.locator(".answer-note")).to_have_text("Stopped.")
     expect(answer).not_to_have_class(re.compile(r"\blive\b"))
     expect(answer.locator(".markdown")).to_contain_text("w0 w1")
@@ -48,21 +48,24 @@ def test_escape_stops_the_answer(page, server, model):
     expect(page.locator("article.answer .answer-note")).to_have_text("Stopped.")
 
 
-def test_regenerate_and_edit_the_last_question(page, server, model):
+def test_regenerate_and_edit_keep_every_version(page, server, model):
     model.configure(answer="First take.")
     page.goto(server.url)
     ask(page, "first question")
     expect(page.locator("article.answer")).to_contain_text("First take.")
+    expect(page.locator("article.answer.live")).to_have_count(0)
     ask(page, "secnd question")
     expect(page.locator("article.answer").nth(1)).to_contain_text("First take.")
-    # Only the last exchange offers the controls.
+    expect(page.locator("article.answer.live")).to_have_count(0)
+    # Regenerate is offered under the last answer; Edit under every question.
     expect(page.get_by_role("button", name="Regenerate")).to_have_count(1)
-    expect(page.locator(".exchange").first.get_by_text("Edit")).to_be_hidden()
+    expect(page.locator(".exchange").first.get_by_text("Edit")).to_be_visible()
 
     model.configure(answer="Second take.")
     page.get_by_role("button", name="Regenerate").click()
     expect(page.locator("article.answer").nth(1)).to_contain_text("Second take.")
     expect(page.locator("article.answer").first).to_contain_text("First take.")
+    expect(page.locator(".version-count")).to_have_text("2/2")
 
     model.configure(answer="Edited take.")
     page.locator(".exchange").nth(1).get_by_text("Edit", exact=True).click()
@@ -72,9 +75,13 @@ def test_regenerate_and_edit_the_last_question(page, server, model):
     field.press("Enter")
     expect(page.locator(".exchange").nth(1).locator(".bubble")).to_have_text("second question")
     expect(page.locator("article.answer").nth(1)).to_contain_text("Edited take.")
+    expect(page.locator(".version-count")).to_have_text("3/3")
+    page.get_by_role("link", name="Previous version").click()
+    expect(page.locator(".version-count")).to_have_text("2/3")
+    expect(page.locator("article.answer").nth(1)).to_contain_text("Second take.")
     page.reload()
-    expect(page.locator(".bubble")).to_have_text(["first question", "second question"])
-    expect(page.locator("article.answer").nth(1)).to_contain_text("Edited take.")
+    expect(page.locator(".bubble")).to_have_text(["first question", "secnd question"])
+    expect(page.locator(".version-count")).to_have_text("2/3")
 
 
 def test_retry_after_an_error(page, server, model):
@@ -121,6 +128,10 @@ def test_code_blocks_are_highlighted_and_copied(page, server, model):
     expect(page.locator("article.answer .answer-meta")).to_contain_text(
         re.compile(r"UTC · fake-model · \d+ → \d+ tokens · \d+\.\d s")
     )
+    whole = page.locator("article.answer a.copy-answer")
+    whole.click()
+    expect(whole).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == CODE_ANSWER
     page.reload()
     expect(page.locator("article.answer pre.code .copy")).to_have_count(1)
 

@@ -97,3 +97,18 @@ def test_another_browser_sees_none_of_these_chats(browser, page, server, model):
         expect(other.get_by_text("my private chat")).to_have_count(0)
     finally:
         stranger.close()
+
+
+def test_asking_moves_a_chat_to_the_top_and_a_new_chat_names_the_tab(page, server, model):
+    page.goto(server.url)
+    ask(page, "Older chat about bread")
+    expect(page).to_have_title("Older chat about bread · GPT Answers")
+    expect(page.locator("h1#chat-title")).to_have_text("Older chat about bread")
+    page.get_by_role("link", name="New chat").first.click()
+    ask(page, "Newer chat about cheese")
+    expect(page).to_have_title("Newer chat about cheese · GPT Answers")
+    chats(page).nth(1).click()
+    expect(chats(page)).to_have_text(["Newer chat about cheese", "Older chat about bread"])
+    ask(page, "and rye?")
+    expect(chats(page)).to_have_text(["Older chat about bread", "Newer chat about cheese"])
+    expect(page.locator(".conversation.current > a")).to_have_text("Older chat about bread")

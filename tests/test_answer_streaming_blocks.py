@@ -1,0 +1,146 @@
+"""Answers formatted as they stream: complete blocks rendered once each, the open block in its container."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from app.rendering import live as live_module
+from app.rendering.live import Blocks, LiveAnswer
+from tests.conftest import parse_events
+
+RICH = (
+    "## Sourdough in three steps\n\nA **starter**, flour and *time* are all you need.\n\n"
+    "1. Feed the starter.\n2. Mix and fold.\n3. Bake hot.\n\n"
+    "```python\ndef hydration(water, flour):\n\n    return water / flour * 100\n```\n\n"
+    "| step | hours |\n| --- | --- |\n| bulk | 5 |\n| proof | 12 |\n\nEnjoy the **crust**.\n"
+)
+EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
+
+
+def cut(text: str, size: int) -> tuple[list[str], str, tuple]:
+    blocks = Blocks()
+    done = []
+    for start in range(0, len(text), size):
+        step = blocks.feed(text[start : start + size])
+        if step.done:
+            done.append(step.done)
+    return done, blocks.text(), blocks.shown_as
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 50, len(RICH)])
+def test_the_same_text_is_cut_in_the_same_places_however_it_arrives(size):
+    done, open_text, shown_as = cut(RICH, size)
+    whole, whole_open, whole_shown_as = cut(RICH, len(RICH))
+    assert "".join(done) == "".join(whole) and (open_text, shown_as) == (whole_open, whole_shown_as)
+    assert "".join(done) + open_text == RICH
+
+
+def test_blocks_end_at_blank_lines_closing_fences_headings_and_list_items():
+    done, open_text, _ = cut(RICH, 1)
+    assert done[0] == "## Sourdough in three steps\n"
+    assert "A **starter**, flour and *time* are all you need.\n\n" in done
+    assert ["1. Feed the starter.\n", "2. Mix and fold.\n"] == [d for d in done if d[0] in "12"]
+    fence = next(d for d in done if d.startswith("```python"))
+    assert fence.endswith("```\n") and "\n\n    return" in fence  # a blank line inside code cuts nothing
+    assert open_text == "Enjoy the **crust**.\n"
+
+
+def test_a_fence_is_code_from_its_first_line_and_shows_only_its_code():
+    blocks = Blocks()
+    blocks.feed("Intro.\n\n``")
+    assert blocks.shown_as[0] == "p"
+    step = blocks.feed("`pyt")
+    assert blocks.shown_as[0] == "code" and step.reset and step.shown == ""
+    step = blocks.feed("hon\nprint(1)")
+    assert (
+        blocks.shown_as == ("code", "python", len("```python\n")) and step.reset and step.shown == "print(1)"
+    )
+    step = blocks.feed("\nprint(2)")
+    assert not step.reset and step.shown == "\nprint(2)"
+
+
+def test_a_heading_and_a_list_item_show_in_their_containers_while_open():
+    answer = LiveAnswer(7)
+    blocks = answer.blocks
+    blocks.feed("### Ti")
+    assert answer.open_html("Ti") == '<h3 class="open-text">Ti</h3>'
+    blocks.feed("tle\n\n3. thi")
+    assert answer.open_html("thi") == '<ol start="3"><li class="open-text">thi</li></ol>'
+
+
+async def test_events_carry_rendered_blocks_and_escaped_open_text():
+    answer = LiveAnswer(7)
+    name, data = await answer.event("## Hello **world**\n\n<img src=x onerror=alert(1)>")
+    assert name == "blocks"
+    assert "<h2>Hello <strong>world</strong></h2>" in data
+    assert (
+        '<div id="open-7" hx-swap-oob="innerHTML">'
+        '<p class="open-text">&lt;img src=x onerror=alert(1)&gt;</p></div>' in data
+    )
+    assert await answer.event(" more <b>") == ("delta", " more &lt;b&gt;")
+    name, data = await answer.event("\n\nNext")
+    assert "<img" not in data and "onerror=alert(1)&gt;" in data and "<b>" not in data
+
+
+async def test_each_character_is_rendered_once_while_streaming(monkeypatch):
+    rendered: list[str] = []
+    real = live_module.markdown_block
+
+    async def counted(text, budget):
+        rendered.append(text)
+        return await real(text, budget)
+
+    monkeypatch.setattr(live_module, "markdown_block", counted)
+    answer = LiveAnswer(1)
+    for start in range(0, len(RICH), 4):
+        await answer.event(RICH[start : start + 4])
+    # Every character once (blank lines between blocks need no rendering), the open block not yet.
+    assert len("".join(rendered)) <= len(RICH) and "".join(rendered).split() == RICH.split()[:-3]
+
+
+async def test_the_stream_sends_formatted_blocks_before_the_end(visitor, model):
+    model.configure(answer=RICH, delay=0.01)
+    response = await visitor.ask("How do I bake sourdough?")
+    exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
+    events = await visitor.stream(exchange_id)
+    live = "".join(data for name, data in events if name == "blocks")
+    assert "<h2>Sourdough in three steps</h2>" in live and "<strong>starter</strong>" in live
+    assert '<pre class="code" data-language="python"><code class="highlight"><span' in live
+    assert "<table>" in live
+    assert [name for name, _ in events][-2:] == ["final", "done"]
+
+
+async def test_a_page_loaded_mid_answer_shows_its_blocks_and_the_stream_goes_on_from_there(
+    visitor, model, app, db
+):
+    model.configure(answer=RICH, delay=0.05)
+    response = await visitor.ask("How do I bake sourdough?")
+    exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
+    async with visitor.client.request(f"/answers/{exchange_id}/stream") as connection:
+        await connection.send_complete()
+        received = b""
+        while b"Mix and fold" not in received:
+            received += await connection.receive()
+        # The page shows what was saved (about once a second): wait until that holds a few blocks.
+        for _ in range(60):
+            found = await db.fetch_one("SELECT answer FROM exchanges WHERE id = :id", {"id": exchange_id})
+            if "Mix and fold" in (found["answer"] or ""):
+                break
+            await asyncio.sleep(0.1)
+        so_far = app.extensions["answers"].runs[exchange_id].text()
+        page = await visitor.open("/c/1")
+        await connection.disconnect()
+    assert "<h2>Sourdough in three steps</h2>" in page
+    offset = int(re.search(r"offset=(\d+)", page).group(1))
+    assert 0 < offset <= len(so_far)
+    rest = parse_events(
+        await (await visitor.client.get(f"/answers/{exchange_id}/stream?offset={offset}")).get_data(
+            as_text=True
+        )
+    )
+    blocks = "".join(data for name, data in rest if name in ("blocks", "delta"))
+    assert "Sourdough in three steps" not in blocks
+    assert "<table>" in blocks
