@@ -33,11 +33,11 @@ async def sidebar_page(current: int | None, before: tuple[str, int] | None = Non
     rows = await conversations.page(get_db(), owner(), before, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    after = None
+    older = None
     if more:
         last = rows[-1]
-        after = {"before": _moment(last["updated_at"]), "before_id": last["id"]}
-    return {"conversations": rows, "current": current, "after": after}
+        older = {"before": _moment(last["updated_at"]), "before_id": last["id"]}
+    return {"conversations": rows, "current": current, "older": older}
 
 
 @bp.post("/c/<int:conversation_id>/rename")
