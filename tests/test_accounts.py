@@ -117,7 +117,8 @@ async def test_people_see_only_their_own_and_an_admin_sees_everyone(app, admin):
     only_bob = await (await admin.get("/list?user=Bob")).get_data(as_text=True)
     assert "badgers" in only_bob and "otters" not in only_bob
     export = await (await admin.get("/list/export.csv")).get_data(as_text=True)
-    assert "otters" in export and "badgers" in export
+    assert "otters" in export and "badgers" in export and export.startswith("user,id,")
+    assert [line.split(",", 1)[0] for line in export.splitlines() if "asks about" in line] == ["bob", "alice"]
     assert "badgers" not in await (await alice.client.get("/list/export.csv")).get_data(as_text=True)
     # Bob's chat, answer and rows are nowhere to be found for Alice.
     bob_chat = await bob.client.get("/conversations")

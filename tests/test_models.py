@@ -106,10 +106,14 @@ async def test_regenerate_can_use_another_model(client, model, db):
         headers={"HX-Request": "true", "X-CSRF-Token": visitor.csrf},
     )
     assert again.status_code == 200
-    await visitor.stream(exchange_id)
+    # The new answer is a version beside the first, which stays as it was.
+    version_id = await exchange_id_of(again)
+    await visitor.stream(version_id)
     async with client.session_transaction() as session:
-        stored = await exchanges.get(db, exchange_id, session["owner"])
+        first = await exchanges.get(db, exchange_id, session["owner"])
+        stored = await exchanges.get(db, version_id, session["owner"])
         chat = await conversations.get(db, stored["conversation_id"], session["owner"])
+    assert version_id != exchange_id and first["model"] == "fake-model"
     assert (stored["model"], stored["answer"]) == ("second-model", "Second here.")
     assert (chat["model"], chat["server"]) == ("second-model", here)
 

@@ -40,8 +40,10 @@ _BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
 
 
 def record(row: Row) -> dict[str, Any]:
-    """The exported fields of an exchange, times in ISO 8601 UTC."""
+    """The exported fields of an exchange (who asked first, in an admin's export), times in ISO 8601 UTC."""
     out = {name: row.get(name) for name in FIELDS}
+    if "user" in row:
+        out = {"user": row["user"], **out}
     out["created_at"] = iso_time(row["created_at"]) or None
     out["answered_at"] = iso_time(row["answered_at"]) or None
     return out
@@ -65,7 +67,7 @@ def _csv_text(rows: list[Row], header: bool) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if header:
-        writer.writerow(FIELDS)
+        writer.writerow(list(record(rows[0])) if rows else FIELDS)
     writer.writerows([safe_cell(value) for value in record(row).values()] for row in rows)
     return buffer.getvalue()
 

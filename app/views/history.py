@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from quart import Blueprint, Response, abort, redirect, request, url_for
@@ -9,7 +10,7 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 from .. import messages
 from ..answers import NotFound
 from ..rendering import export
-from ..storage import Row, exchanges, get_db, history, users
+from ..storage import Database, Row, exchanges, get_db, history, users
 from ..storage.history import STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
@@ -59,6 +60,8 @@ async def export_exchanges(fmt: str) -> Response:
     if fmt not in export.FORMATS:
         abort(404, messages.EXPORT_FORMATS)
     rows = history.stream(get_db(), _scope(), await _search())
+    if is_admin():
+        rows = _with_names(rows, get_db())
     response = Response(export.encode(rows, fmt), content_type=export.FORMATS[fmt])
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     response.headers["Content-Disposition"] = f'attachment; filename="answers-history-{stamp}.{fmt}"'
@@ -89,6 +92,16 @@ async def _people(rows: list[Row]) -> dict[str, Row]:
     if not is_admin():
         return {}
     return await users.names(get_db(), {row["owner"] for row in rows})
+
+
+async def _with_names(rows: AsyncIterator[Row], db: Database) -> AsyncIterator[Row]:
+    """Everyone's rows, each with the name of who asked (looked up once per person, as it streams)."""
+    names: dict[str, str] = {}
+    async for row in rows:
+        if row["owner"] not in names:
+            person = await users.by_owner(db, row["owner"])
+            names[row["owner"]] = person["username"] if person and person["username"] else "anonymous"
+        yield {**row, "user": names[row["owner"]]}
 
 
 async def _search() -> Search:
