@@ -151,10 +151,13 @@ async def test_model_dropping_mid_answer_keeps_the_partial_answer(visitor, model
 
 
 @pytest.mark.settings(llm_base_url="http://127.0.0.1:9/v1")
-async def test_unreachable_model_is_explained(visitor, db, app, config):
+async def test_unreachable_model_is_explained_without_the_operators_details(visitor, db, app, config, caplog):
     _, events = await ask_and_stream(visitor, "anyone there?")
-    assert "Could not reach the model server at http://127.0.0.1:9/v1" in dict(events)["final"]
+    [message] = re.findall(r'<p class="answer-error">(.*?)</p>', dict(events)["final"], re.S)
+    assert "Could not reach the model server" in message and "127.0.0.1" not in message
     assert (await rows(db))[0]["status"] == "error"
+    # The address goes to the operator's log instead.
+    assert any("http://127.0.0.1:9/v1" in record.getMessage() for record in caplog.records)
 
 
 async def test_browser_leaving_mid_stream_does_not_cut_the_answer(visitor, model, client, db):

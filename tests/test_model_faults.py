@@ -12,12 +12,14 @@ from tests import figures
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 TIMEOUT = 1.5
+OPERATOR_DETAILS = re.compile(r"https?://|127\.0\.0\.1|OPENAI_API_KEY|LLM_[A-Z_]+|[A-Z]+_[A-Z_]+=")
 
 FAULTS = {
     "429 from the model": ({"status": 429}, "busy or out of quota (429)"),
     "500 from the model": ({"status": 500}, "The model server failed (500)"),
     "503 from the model": ({"status": 503}, "The model server failed (503)"),
-    "401 from the model": ({"status": 401}, "refused the API key (401)"),
+    "401 from the model": ({"status": 401}, "did not accept the key this app uses (401)"),
+    "404 from the model": ({"status": 404}, "is not available on its server (404)"),
     "hang before any response": ({"hang": True}, f"did not answer within {TIMEOUT:g} s"),
     "first token later than the timeout": (
         {"first_token_delay": TIMEOUT + 2},
@@ -59,6 +61,9 @@ async def test_each_model_fault_ends_in_a_stored_error_bubble_in_time(fault, app
     elapsed = time.monotonic() - started
     final = dict(events)["final"]
     assert 'class="answer-error"' in final and expected in final, final
+    # Plain words for the person who asked: no addresses or settings of the operator's.
+    [message] = re.findall(r'<p class="answer-error">(.*?)</p>', final, re.S)
+    assert not OPERATOR_DETAILS.search(message), message
     assert [name for name, _ in events][-1] == "done"
     assert elapsed <= TIMEOUT + 1, f"{fault}: error shown after {elapsed:.2f} s"
     row = await db.fetch_one("SELECT status, error FROM exchanges WHERE id = :id", {"id": exchange_id})

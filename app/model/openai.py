@@ -10,6 +10,7 @@ per answer (docs/performance.md has the figures). Error statuses become plain se
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,6 +20,8 @@ import orjson
 
 from ..config import Config
 from . import ModelError, Usage
+
+log = logging.getLogger(__name__)
 
 RETRIES = 2
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -141,6 +144,15 @@ class OpenAIModel:
         except TimeoutError:
             raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
         except _StatusError as error:
+            # The person who asked reads plain words; the operator reads where and why.
+            log.warning(
+                "model %s at %s answered %s: %s%s",
+                name,
+                self.base_url,
+                error.status,
+                error.detail or "no reason given",
+                _operator_hint(error.status),
+            )
             raise ModelError(_status_message(error, name)) from None
         except _Silent:
             raise ModelError(
@@ -148,7 +160,8 @@ class OpenAIModel:
             ) from None
         except (aiohttp.ClientError, OSError):
             if not replied:
-                raise ModelError(f"Could not reach the model server at {self.base_url}.") from None
+                log.warning("model server at %s could not be reached (LLM_BASE_URL)", self.base_url)
+                raise ModelError("Could not reach the model server. Try again in a moment.") from None
             raise ModelError("The connection to the model dropped; the answer is cut off.") from None
         if not finished:
             raise ModelError("The model ended the answer early; it may be cut off.")
@@ -298,11 +311,20 @@ def _error_text(error: Any) -> str:
 def _status_message(error: _StatusError, model: str) -> str:
     status = error.status
     if status in (401, 403):
-        return f"The model server refused the API key ({status}). Check OPENAI_API_KEY."
+        return f"The model server did not accept the key this app uses ({status}), so nothing was answered."
     if status == 404:
-        return f"The model server does not know the model “{model}” (404). Check LLM_MODEL."
+        return f"The model “{model}” is not available on its server (404)."
     if status == 429:
         return "The model server is busy or out of quota (429). Try again in a moment."
     if status >= 500:
         return f"The model server failed ({status}). Try again in a moment."
-    return f"The model server rejected the question ({status}): {error.detail or 'no reason given'}"[:500]
+    return f"The model server could not take this question ({status})."
+
+
+def _operator_hint(status: int) -> str:
+    """What an operator may check for an error status."""
+    if status in (401, 403):
+        return " (check OPENAI_API_KEY or the server's LLM_API_KEY_<NAME>)"
+    if status == 404:
+        return " (check LLM_MODEL or LLM_MODELS)"
+    return ""
