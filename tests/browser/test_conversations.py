@@ -59,6 +59,9 @@ def test_rename_and_delete_from_the_sidebar(page, server, model):
     field.fill("My renamed chat")
     field.press("Enter")
     expect(chats(page).first).to_have_text("My renamed chat")
+    # The chat on screen takes its new name in the heading and the browser tab without a reload.
+    expect(page).to_have_title("My renamed chat · GPT Answers")
+    expect(page.locator("#chat-title")).to_have_text("My renamed chat")
     page.reload()
     expect(chats(page).first).to_have_text("My renamed chat")
     expect(page).to_have_title("My renamed chat · GPT Answers")
