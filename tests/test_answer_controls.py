@@ -253,7 +253,7 @@ async def test_retry_after_an_error_and_without_javascript(visitor, model, clien
     model.configure(status=200, answer="Worked this time.")
     response = await client.post(f"/answers/{exchange_id}/regenerate", form={"csrf_token": visitor.csrf})
     retried = exchange_id + 1
-    assert response.status_code == 303 and response.headers["Location"] == f"/c/1#answer-{retried}"
+    assert response.status_code == 303 and response.headers["Location"] == f"/c/1#exchange-{retried}"
     row = await settled(db, retried)
     assert row["status"] == "done" and row["answer"] == "Worked this time." and row["error"] is None
     assert (await settled(db, exchange_id))["status"] == "error"

@@ -187,11 +187,18 @@ async def test_a_second_stream_of_the_same_answer_does_not_call_the_model_again(
     assert len(model.requests) == 1
 
 
+async def test_without_javascript_an_answer_still_being_written_says_so(visitor, model):
+    await visitor.ask("asked, not yet answered")
+    page = await (await visitor.client.get("/c/1")).get_data(as_text=True)
+    waiting = page[page.index("<noscript>") : page.index("</noscript>")]
+    assert "being written" in waiting and "reload" in waiting
+
+
 async def test_without_javascript_the_form_answers_in_full_and_redirects(visitor, model, db, client):
     model.configure(answer="A complete answer.")
     response = await visitor.ask("no js here", htmx=False)
     assert response.status_code == 303
-    assert response.headers["Location"] == "/c/1#answer-1"
+    assert response.headers["Location"] == "/c/1#exchange-1"
     [row] = await rows(db)
     assert row["status"] == "done" and row["answer"] == "A complete answer."
     page = await (await client.get("/c/1")).get_data(as_text=True)

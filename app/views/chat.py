@@ -97,7 +97,7 @@ async def ask() -> Response:
         return await _composer_error(messages.DATABASE_AWAY, status=503)
     if not is_htmx():
         await answers.answer_in_full(asked.exchange, limits.current_client())
-        return _back_to(asked.exchange)
+        return _back_to(asked.exchange, "exchange")
     return await _asked_html(asked, new_conversation=conversation_id is None)
 
 
@@ -166,7 +166,7 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
     exchange = await answers.ask_again(owner(), exchange_id, question, choice)
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
-        return _back_to(exchange)
+        return _back_to(exchange, "exchange")
     # The new version's branch replaces the messages on screen.
     page = await _exchanges_page(get_db(), exchange["conversation_id"], None, exchange["id"])
     return await render(
@@ -301,10 +301,10 @@ async def _exchanges_page(
     }
 
 
-def _back_to(exchange: Row) -> Response:
-    """Redirect (303) to the exchange's place in its conversation."""
+def _back_to(exchange: Row, part: str = "answer") -> Response:
+    """Redirect (303) to the exchange in its conversation: at its answer, or (a new question) its start."""
     page = url_for("chat.show", conversation_id=exchange["conversation_id"])
-    return redirect(f"{page}#answer-{exchange['id']}", 303)
+    return redirect(f"{page}#{part}-{exchange['id']}", 303)
 
 
 async def _composer_error(message: str, status: int = 422) -> Response:

@@ -161,7 +161,7 @@ def test_without_javascript_every_control_still_works(browser, server, model):
         page.goto(server.url)
         page.get_by_label("Your question").fill("no script here")
         page.get_by_role("button", name="Send").click()
-        expect(page).to_have_url(re.compile(r"/c/\d+#answer-\d+$"))
+        expect(page).to_have_url(re.compile(r"/c/\d+#exchange-\d+$"))
         expect(page.locator("article.answer strong")).to_have_text("answer")
 
         model.configure(answer="Regenerated without script.")

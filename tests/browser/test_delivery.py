@@ -59,5 +59,5 @@ def test_every_kind_of_response_is_compressed_and_cached_as_it_should(page, serv
         form={"question": "Redirect me?", "conversation_id": "", "csrf_token": token},
         max_redirects=0,
     )
-    assert redirect.status == 303 and re.match(r"^/c/\d+#answer-\d+$", redirect.headers["location"])
+    assert redirect.status == 303 and re.match(r"^/c/\d+#exchange-\d+$", redirect.headers["location"])
     assert redirect.headers["cache-control"] == PRIVATE
