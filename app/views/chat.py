@@ -169,6 +169,12 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
         return _back_to(exchange, "exchange")
     # The new version's branch replaces the messages on screen.
     page = await _exchanges_page(get_db(), exchange["conversation_id"], None, exchange["id"])
+    if question is None:
+        # Retried: what the failed answer got to stays in view until the new one starts.
+        retried = await answers.get(owner(), exchange_id)
+        for row in page["exchanges"]:
+            if row["id"] == exchange["id"] and retried["status"] != Status.DONE:
+                row["previous"] = retried["answer"]
     return await render(
         "chat/index.html",
         "earlier",

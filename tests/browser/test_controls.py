@@ -95,6 +95,20 @@ def test_retry_after_an_error(page, server, model):
     expect(page.locator("article.answer .answer-error")).to_have_count(0)
 
 
+def test_retry_keeps_the_partial_answer_until_the_new_one_starts(page, server, model):
+    model.configure(answer="The first words and then", drop_after=3)
+    page.goto(server.url)
+    ask(page, "cut off first")
+    expect(page.locator("article.answer .answer-error")).to_contain_text("cut off")
+    model.configure(answer="A whole new answer.", first_token_delay=1.5, drop_after=None)
+    page.get_by_role("button", name="Retry").click()
+    kept = page.locator("article.answer.live .previous")
+    expect(kept).to_be_visible()
+    expect(kept).to_contain_text("The first words")
+    expect(page.locator("article.answer")).to_contain_text("A whole new answer.")
+    expect(page.locator("article.answer .previous")).to_have_count(0)
+
+
 def test_a_reload_mid_answer_loses_nothing(page, server, model):
     model.configure(tokens=120, delay=0.03)
     page.goto(server.url)
