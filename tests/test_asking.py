@@ -26,7 +26,7 @@ async def ask_and_stream(visitor: Visitor, question: str, conversation_id: int |
 async def test_chat_page_shows_the_composer_and_the_model(visitor, client):
     page = await visitor.open()
     assert 'id="composer"' in page and 'hx-post="/ask"' in page
-    assert "Model: fake-model" in page
+    assert "Model: </span>fake-model" in page
     assert visitor.csrf
 
 

@@ -150,3 +150,37 @@ def test_the_first_load_stays_within_the_weight_budget(browser, server):
     assert weight.raw <= BUDGET_BYTES, weight.raw
     assert weight.wire <= BUDGET_WIRE_BYTES, weight.wire
     assert weight.repeat_requests <= BUDGET_REPEAT_REQUESTS, weight.repeat_urls
+
+
+# Each word of the answers' prose, lists, tables and inline code, as client rectangles:
+# a word broken over two lines has two.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const root of document.querySelectorAll('.answer-body')) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest('pre')) continue;
+      for (const match of node.textContent.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(match[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390, 320])
+def test_no_word_is_broken_and_only_tables_and_code_scroll_sideways(browser, conversation, width):
+    url, state = conversation
+    for page in open_page(browser, state, url, "light", {"width": width, "height": 800}):
+        expect(page.locator("article.answer table")).to_have_count(1)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate(BROKEN_WORDS) == []
+        topbar = page.locator(".topbar").bounding_box()
+        assert topbar["height"] < 60, "the top bar wraps onto a second line"
+        expect(page.locator(".topbar .model")).to_be_visible()
+        screenshot(page, f"chat-width-{width}")
