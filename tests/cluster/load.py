@@ -27,6 +27,7 @@ ANSWER_BODY = re.compile(r'<div class="answer-body markdown">(.*?)</div>', re.DO
 ANSWER_ERROR = re.compile(r'<p class="answer-error">(.*?)</p>', re.DOTALL)
 # A final fragment that is a live answer again: htmx swaps it in and opens its stream.
 SSE_CONNECT = re.compile(r'sse-connect="([^"]+)"')
+NEW_STREAM = re.compile(r'sse-connect="/answers/(\d+)/stream')
 TAG = re.compile(r"<[^>]+>")
 
 # A person sends a question again after an error message, a few times at most.
@@ -193,6 +194,9 @@ class Visitor:
         form = {"csrf_token": self.csrf}
         reply = await self._post(f"{self.page}/answers/{chat.exchange_id}/regenerate", form, again, "Retry")
         if reply is not None:
+            # The new answer is a version of its own, beside the interrupted one: its stream is in the reply.
+            self._read_form(reply)
+            again.exchange_id = int(NEW_STREAM.search(reply).group(1))  # type: ignore[union-attr]
             await self.follow(again)
         return again
 

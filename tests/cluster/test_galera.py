@@ -66,25 +66,31 @@ class Stored:
 
     rows: list[tuple[int, str, str, str]]
     per_node: dict[str, str]
+    asked: list[str]  # the questions of rows stored by /ask (a Retry's version has no form key)
 
     @classmethod
     def read(cls, cluster: Cluster, database: str) -> Stored:
         per_node: dict[str, str] = {}
         rows: list[tuple[int, str, str, str]] = []
+        asked: list[str] = []
         for node in cluster.nodes:
             # Causal reads: each node first applies every write committed anywhere before.
             found = node.query(
-                f"SELECT id, question, status, COALESCE(answer, '') FROM `{database}`.exchanges ORDER BY id",
+                f"SELECT id, question, status, COALESCE(answer, ''), ask_key IS NOT NULL"
+                f" FROM `{database}`.exchanges ORDER BY id",
                 causal=True,
             )
             digest = hashlib.sha256(repr([(row[0], row[2], row[3]) for row in found]).encode()).hexdigest()
             per_node[node.name] = f"{len(found)} rows, {digest[:12]}"
             rows = rows or [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in found]  # type: ignore[arg-type]
-        return cls(rows, per_node)
+            asked = asked or [str(r[1]) for r in found if r[4]]
+        return cls(rows, per_node, asked)
 
     @property
     def whole(self) -> int:
-        return sum(status == "done" and words(answer) == ANSWER for _, _, status, answer in self.rows)
+        """Questions whose newest version is stored done and whole."""
+        newest = {question: (status, answer) for _, question, status, answer in self.rows}
+        return sum(status == "done" and words(answer) == ANSWER for status, answer in newest.values())
 
     @property
     def stuck(self) -> list[tuple[int, str, int]]:
@@ -93,8 +99,8 @@ class Stored:
 
     @property
     def duplicates(self) -> int:
-        questions = [question for _, question, _, _ in self.rows]
-        return len(questions) - len(set(questions))
+        """Questions /ask stored more than once (a Retry's new version is not one)."""
+        return len(self.asked) - len(set(self.asked))
 
     @property
     def nodes_agree(self) -> bool:
