@@ -62,11 +62,19 @@ def test_old_database_variables_build_a_mysql_url(tmp_path):
         ("DATABASE_URL", "postgres://x"),
         ("SECRET_KEY", "short"),
         ("MAX_QUESTION_CHARS", "1.5"),
+        ("SIGN_UP", "sometimes"),
+        ("LLM_SERVERS", "ollama"),
+        ("ADMIN_EMAILS", "boss"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(tmp_path, variable, value):
     with pytest.raises(ConfigError, match=f"^{variable}: "):
         Config.from_env(env(tmp_path, **{variable: value}))
+
+
+def test_the_old_database_port_is_checked_like_port(tmp_path):
+    with pytest.raises(ConfigError, match=r"^DB_PORT: must be a port number from 1 to 65535 \(got '0'\)$"):
+        Config.from_env(env(tmp_path, DB_HOST="db.internal", DB_PORT="0"))
 
 
 def test_start_up_with_a_bad_value_prints_one_line_and_exits(tmp_path):
@@ -80,7 +88,7 @@ def test_start_up_with_a_bad_value_prints_one_line_and_exits(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "configuration error: MAX_TOKENS: must be a whole number (got 'many')"
+        "configuration error: MAX_TOKENS: must be a positive whole number (got 'many')"
     ]
 
 
