@@ -222,6 +222,8 @@ class Config:
     temperature_min: float = _setting(0.0, _temperature, "TEMPERATURE_MIN")
     temperature_max: float = _setting(2.0, _temperature, "TEMPERATURE_MAX")
     instance_path: Path = _setting(INSTANCE, Path, "INSTANCE_PATH")
+    # The settings whose variable is set, so that a settings page can show them as fixed.
+    pinned: frozenset[str] = frozenset()
 
     @property
     def demo(self) -> bool:
@@ -270,10 +272,11 @@ class Config:
             )
         if "database_url" not in values and env.get("DB_HOST", "").strip():
             values["database_url"] = _database_url_from_parts(env)
+        pinned = frozenset(values)
         values.setdefault("database_url", f"sqlite:///{instance / 'answers.db'}")
         if "secret_key" not in values:
             values["secret_key"] = _stored_secret_key(instance)
-        config = cls(**values)
+        config = cls(**values, pinned=pinned)
         config.check()
         return config
 

@@ -77,6 +77,35 @@ def test_the_old_database_port_is_checked_like_port(tmp_path):
         Config.from_env(env(tmp_path, DB_HOST="db.internal", DB_PORT="0"))
 
 
+def test_settings_whose_variable_is_set_are_pinned_and_no_others(tmp_path):
+    config = Config.from_env(
+        env(
+            tmp_path,
+            MAX_TOKENS="100",
+            LLM_MODEL="  ",
+            OPENAI_KEY="sk-old",
+            DB_HOST="db.internal",
+            LLM_SERVERS="ollama=http://127.0.0.1:11434/v1",
+            LLM_API_KEY_OLLAMA="local-key",
+        )
+    )
+    assert config.pinned == {
+        "instance_path",
+        "max_tokens",
+        "openai_api_key",
+        "database_url",
+        "llm_servers",
+    }
+    assert config.llm_model == "gpt-4o-mini" and config.llm_servers[0].api_key == "local-key"
+
+
+def test_a_generated_secret_key_and_the_default_database_are_not_pinned(tmp_path):
+    config = Config.from_env(env(tmp_path))
+    assert config.pinned == {"instance_path"}
+    assert config.secret_key and config.database_url.startswith("sqlite:///")
+    assert Config().pinned == frozenset()
+
+
 def test_start_up_with_a_bad_value_prints_one_line_and_exits(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "app"],
