@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,6 +105,36 @@ def test_a_generated_secret_key_and_the_default_database_are_not_pinned(tmp_path
     assert config.pinned == {"instance_path"}
     assert config.secret_key and config.database_url.startswith("sqlite:///")
     assert Config().pinned == frozenset()
+
+
+class WatchedEnvironment(dict[str, str]):
+    """Environment variables that note every name looked up in them."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def test_the_configuration_page_lists_every_variable_read_and_no_other(tmp_path):
+    environment = WatchedEnvironment(
+        env(tmp_path, DB_HOST="db.internal", LLM_SERVERS="ollama=http://127.0.0.1:11434/v1")
+    )
+    Config.from_env(environment)
+    read = {re.sub(r"^LLM_API_KEY_OLLAMA$", "LLM_API_KEY_<NAME>", name) for name in environment.read}
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    first_cells = re.findall(r"^\| ([^|]+) \|", page, flags=re.MULTILINE)
+    documented = {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_<>]+)`", cell)}
+    assert {"OPENAI_KEY", "DB_PORT", "INSTANCE_PATH", "LLM_API_KEY_<NAME>", "SIGN_IN"} <= read
+    assert sorted(read - documented) == [], "read but not documented"
+    assert sorted(documented - read) == [], "documented but not read"
 
 
 def test_start_up_with_a_bad_value_prints_one_line_and_exits(tmp_path):
