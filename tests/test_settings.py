@@ -73,6 +73,49 @@ def test_a_bad_value_is_refused_naming_the_variable(tmp_path, variable, value):
         Config.from_env(env(tmp_path, **{variable: value}))
 
 
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"SIGN_IN": "password"}, "SIGN_IN: password needs APP_PASSWORD, the password everyone types"),
+        (
+            {"SIGN_IN": "oidc", "OIDC_ISSUER": "https://id.example"},
+            "SIGN_IN: oidc needs OIDC_ISSUER and OIDC_CLIENT_ID (and usually OIDC_CLIENT_SECRET)",
+        ),
+        (
+            {"SIGN_IN": "proxy"},
+            "SIGN_IN: proxy needs TRUSTED_PROXIES, the addresses whose headers are believed",
+        ),
+        (
+            {"TEMPERATURE_MIN": "1.5", "TEMPERATURE_MAX": "1"},
+            "TEMPERATURE_MIN: must not be above TEMPERATURE_MAX",
+        ),
+        (
+            {"TEMPERATURE": "1.5", "TEMPERATURE_MAX": "1"},
+            "TEMPERATURE: must lie between TEMPERATURE_MIN and TEMPERATURE_MAX",
+        ),
+    ],
+)
+def test_settings_that_contradict_each_other_are_refused_naming_what_is_missing(tmp_path, values, message):
+    with pytest.raises(ConfigError) as refused:
+        Config.from_env(env(tmp_path, **values))
+    assert str(refused.value) == message
+
+
+def test_settings_that_fit_together_are_accepted(tmp_path):
+    config = Config.from_env(
+        env(
+            tmp_path,
+            SIGN_IN="proxy",
+            TRUSTED_PROXIES="10.0.0.0/8",
+            TEMPERATURE="1",
+            TEMPERATURE_MIN="1",
+            TEMPERATURE_MAX="1",
+        )
+    )
+    assert (config.sign_in_mode, config.temperature) == ("proxy", 1.0)
+    assert Config.from_env(env(tmp_path, APP_PASSWORD="open sesame")).sign_in_mode == "password"
+
+
 def test_the_old_database_port_is_checked_like_port(tmp_path):
     with pytest.raises(ConfigError, match=r"^DB_PORT: must be a port number from 1 to 65535 \(got '0'\)$"):
         Config.from_env(env(tmp_path, DB_HOST="db.internal", DB_PORT="0"))
