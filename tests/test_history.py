@@ -37,7 +37,7 @@ async def add(
     """Store an answered exchange as the app would, and return its id."""
     if conversation_id is None:
         conversation_id = await conversations.create(db, owner, conversations.title_from(question))
-    exchange_id = await exchanges.create(db, conversation_id, owner, question)
+    exchange_id = (await exchanges.create(db, conversation_id, owner, question))["id"]
     if status != "pending":
         outcome = Outcome(
             answer=answer, status=status, model=model, prompt_tokens=12, completion_tokens=34, latency_ms=1500
