@@ -15,6 +15,10 @@ class ModelError(Exception):
     """The model could not answer; the message is meant for the person who asked."""
 
 
+class Unlisted(Exception):
+    """A server's list of models could not be read (the log says why)."""
+
+
 @dataclass(slots=True)
 class Usage:
     """Token counts reported by the model once the answer ends."""
@@ -44,6 +48,10 @@ class Model(Protocol):
         """
         ...
 
+    async def listed(self) -> list[str]:
+        """The ids of the models the server offers; Unlisted when it cannot say."""
+        ...
+
     def warm(self) -> None:
         """Get ready to answer soon (load what the first answer needs); a no-op when ready."""
         ...
@@ -63,12 +71,12 @@ def make_model(config: Config) -> Model:
 
 
 class OnDemandModel:
-    """An OpenAI-compatible model whose client library is loaded when the first question comes.
+    """An OpenAI-compatible model whose client library is loaded when it is first needed.
 
     The openai SDK (with aiohttp) is most of a second to import and a third of the
-    process's memory: an instance nobody asks anything stays small and starts at once.
-    The first question starts the loading in a thread (`warm`), so that it overlaps the
-    browser opening the answer's stream; a stream that comes before it is ready waits.
+    process's memory: an instance nobody uses stays small and starts at once. The first
+    question starts the loading in a thread (`warm`), so that it overlaps the browser
+    opening the answer's stream; a stream (or a list of models) that comes before it is ready waits.
     """
 
     def __init__(self, config: Config) -> None:
@@ -112,6 +120,11 @@ class OnDemandModel:
         client = await self._loading
         async for text in client.stream(messages, usage, pace, model, temperature):
             yield text
+
+    async def listed(self) -> list[str]:
+        self.warm()
+        assert self._loading is not None
+        return await (await self._loading).listed()
 
     async def close(self) -> None:
         if self._loading is not None and self._loading.done() and self._loading.exception() is None:

@@ -35,6 +35,9 @@ class DemoModel:
     def __init__(self, delay: float = 0.03) -> None:
         self.delay = delay
 
+    async def listed(self) -> list[str]:
+        return [self.name]
+
     def warm(self) -> None:
         return None
 
