@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from app import messages
 from app.storage import conversations, exchanges, history
 from app.storage.exchanges import Outcome
 from tests.conftest import Visitor
@@ -286,10 +287,13 @@ async def test_deleting_without_the_csrf_token_or_as_another_browser_changes_not
     assert refused.status_code == 403
     other = Visitor(app.test_client())
     await other.open()
-    for path in (f"/list/exchanges/{exchange_id}/delete", f"/c/{exchange_id}/delete"):
+    for path, refusal in (
+        (f"/list/exchanges/{exchange_id}/delete", messages.NOT_YOUR_EXCHANGE),
+        (f"/c/{exchange_id}/delete", messages.NOT_YOURS),
+    ):
         response = await other.client.post(path, headers={**HTMX, "X-CSRF-Token": other.csrf})
         assert response.status_code == 404
-        assert "belongs to another browser" in await response.get_data(as_text=True)
+        assert refusal in await response.get_data(as_text=True)
     assert await exchanges.get(db, exchange_id, owner) is not None
 
 

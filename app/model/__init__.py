@@ -34,13 +34,13 @@ class Model(Protocol):
 
     def stream(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
     ) -> AsyncIterator[str]:
-        """Yield the answer's text as it arrives; fill `usage` at the end.
+        """Yield the answer to the chat messages `sent` as it arrives; fill `usage` at the end.
 
         `pace` says how long text may gather between two reads of a busy stream (the
         browser receives it in batches anyway); a model may read more eagerly. `model`
@@ -95,7 +95,7 @@ class OnDemandModel:
 
     def stream(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
@@ -104,12 +104,12 @@ class OnDemandModel:
         loading = self._loading
         if loading is not None and loading.done() and loading.exception() is None:
             # Once loaded, the client's own stream: no step of ours per token.
-            return loading.result().stream(messages, usage, pace, model, temperature)
-        return self._stream_once_loaded(messages, usage, pace, model, temperature)
+            return loading.result().stream(sent, usage, pace, model, temperature)
+        return self._stream_once_loaded(sent, usage, pace, model, temperature)
 
     async def _stream_once_loaded(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None,
         model: str | None,
@@ -118,7 +118,7 @@ class OnDemandModel:
         self.warm()
         assert self._loading is not None
         client = await self._loading
-        async for text in client.stream(messages, usage, pace, model, temperature):
+        async for text in client.stream(sent, usage, pace, model, temperature):
             yield text
 
     async def listed(self) -> list[str]:

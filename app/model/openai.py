@@ -19,6 +19,7 @@ import aiohttp
 import openai
 import orjson
 
+from .. import messages
 from ..config import Config
 from . import ModelError, Unlisted, Usage
 
@@ -122,7 +123,7 @@ class OpenAIModel:
 
     async def stream(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
@@ -131,7 +132,7 @@ class OpenAIModel:
         name = model or self.name
         params: dict[str, Any] = {
             "model": name,
-            "messages": messages,
+            "messages": sent,
             "stream": True,
             "stream_options": {"include_usage": True},
             "max_tokens": self.max_tokens,
@@ -158,9 +159,7 @@ class OpenAIModel:
                                         finished = True
                                         break
                                     if error := chunk.get("error"):
-                                        raise ModelError(
-                                            f"The model failed while answering: {_error_text(error)}"
-                                        )
+                                        raise ModelError(messages.model_failed(_error_text(error)))
                                     if counts := chunk.get("usage"):
                                         usage.prompt_tokens = counts.get("prompt_tokens")
                                         usage.completion_tokens = counts.get("completion_tokens")
@@ -180,22 +179,20 @@ class OpenAIModel:
         except ModelError:
             raise
         except TimeoutError:
-            raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
+            raise ModelError(messages.model_did_not_answer(self.timeout)) from None
         except _StatusError as error:
             # The person who asked reads plain words; the operator reads where and why.
             self._log_status(f"model {name}", error.status, error.detail)
-            raise ModelError(_status_message(error, name)) from None
+            raise ModelError(messages.model_refused(error.status, name)) from None
         except _Silent:
-            raise ModelError(
-                f"The model stopped sending for {self.timeout:g} s; the answer is cut off."
-            ) from None
+            raise ModelError(messages.model_went_quiet(self.timeout)) from None
         except (aiohttp.ClientError, OSError):
             if not replied:
                 log.warning("model server at %s could not be reached (LLM_BASE_URL)", self.base_url)
-                raise ModelError("Could not reach the model server. Try again in a moment.") from None
-            raise ModelError("The connection to the model dropped; the answer is cut off.") from None
+                raise ModelError(messages.MODEL_UNREACHABLE) from None
+            raise ModelError(messages.MODEL_DROPPED) from None
         if not finished:
-            raise ModelError("The model ended the answer early; it may be cut off.")
+            raise ModelError(messages.MODEL_ENDED_EARLY)
 
 
 async def _reads(response: aiohttp.ClientResponse, pace: Callable[[], float] | None) -> AsyncIterator[bytes]:
@@ -327,9 +324,9 @@ def _parse_chunk(data: bytes) -> dict[str, Any]:
     try:
         chunk = orjson.loads(data)
     except orjson.JSONDecodeError:
-        raise ModelError("The model sent a response this app cannot read.") from None
+        raise ModelError(messages.MODEL_UNREADABLE) from None
     if not isinstance(chunk, dict):
-        raise ModelError("The model sent a response this app cannot read.")
+        raise ModelError(messages.MODEL_UNREADABLE)
     return chunk
 
 
@@ -344,19 +341,6 @@ def _error_text(error: Any) -> str:
     if isinstance(error, dict):
         return str(error.get("message") or "unknown error")[:300]
     return str(error)[:300]
-
-
-def _status_message(error: _StatusError, model: str) -> str:
-    status = error.status
-    if status in (401, 403):
-        return f"The model server did not accept the key this app uses ({status}), so nothing was answered."
-    if status == 404:
-        return f"The model “{model}” is not available on its server (404)."
-    if status == 429:
-        return "The model server is busy or out of quota (429). Try again in a moment."
-    if status >= 500:
-        return f"The model server failed ({status}). Try again in a moment."
-    return f"The model server could not take this question ({status})."
 
 
 def _operator_hint(status: int) -> str:
