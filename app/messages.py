@@ -1,4 +1,4 @@
-"""Every sentence the app tells people about what went wrong, each written once (templates read them too)."""
+"""Every sentence the app tells people, each written once (templates and the page's script read them too)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ MODEL_UNAVAILABLE = "That model is not available here. Pick another one."
 PICK_A_THEME = "Pick a theme: system, light or dark."
 UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from the list, like Europe/Paris."
 SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
-NOT_YOURS = "This conversation does not exist, or it belongs to another browser."
-NOT_YOUR_ANSWER = "This answer does not exist, or it belongs to another browser."
-NOT_YOUR_EXCHANGE = "This exchange is already gone, or it belongs to another browser."
+NOT_YOURS = "This conversation does not exist, or it is someone else’s."
+NOT_YOUR_ANSWER = "This answer does not exist, or it is someone else’s."
+NOT_YOUR_EXCHANGE = "This exchange is already gone, or it is someone else’s."
 ANSWER_STILL_RUNNING = (
     "The answer above is still being written. Your question is kept here: "
     "send it once the answer is finished, or stop the answer first."
@@ -28,6 +28,10 @@ def question_too_long(length: int, limit: int) -> str:
     return f"Your question is {length:,} characters long; the limit is {limit:,}. Shorten it and send again."
 
 
+# The composer's counter past the limit: the page's script puts the number of characters over it first.
+CHARACTERS_OVER = "too many. Shorten your question to send it; nothing has been cut."
+
+
 # Answers
 ANSWER_AWAY = "The database is not answering right now; reload the page in a moment to see this answer."
 STREAMS_FULL = (
@@ -41,6 +45,41 @@ WRITING = "This answer is still being written: reload the page in a moment to se
 STALLED = "This answer stopped arriving. Reload the page later to see whether it was finished."
 SPOOLED = "Saved locally; it will be stored when the database is back."
 UNEXPECTED_IN_ANSWER = "Something went wrong while answering. Try again."
+
+# The model
+MODEL_UNREACHABLE = "Could not reach the model server. Try again in a moment."
+MODEL_DROPPED = "The connection to the model dropped; the answer is cut off."
+MODEL_ENDED_EARLY = "The model ended the answer early; it may be cut off."
+MODEL_UNREADABLE = "The model sent a response this app cannot read."
+
+
+def model_failed(detail: str) -> str:
+    """A model that reported an error in the middle of its answer, in its own words."""
+    return f"The model failed while answering: {detail}"
+
+
+def model_did_not_answer(seconds: float) -> str:
+    """A model that sent nothing within its timeout."""
+    return f"The model did not answer within {seconds:g} s."
+
+
+def model_went_quiet(seconds: float) -> str:
+    """A model that stopped sending mid-answer for as long as it may."""
+    return f"The model stopped sending for {seconds:g} s; the answer is cut off."
+
+
+def model_refused(status: int, model: str) -> str:
+    """A model server's error status, in words for the person who asked."""
+    if status in (401, 403):
+        return f"The model server did not accept the key this app uses ({status}), so nothing was answered."
+    if status == 404:
+        return f"The model “{model}” is not available on its server (404)."
+    if status == 429:
+        return "The model server is busy or out of quota (429). Try again in a moment."
+    if status >= 500:
+        return f"The model server failed ({status}). Try again in a moment."
+    return f"The model server could not take this question ({status})."
+
 
 # Chats
 TYPE_A_TITLE = "Type a title for the chat."
@@ -73,8 +112,13 @@ SIGN_IN_AGAIN = "That sign-in did not go through. Try again."
 PROVIDER_AWAY = "The sign-in service is not answering right now. Try again in a moment."
 PASSWORDS_DIFFER = "The two new passwords are not the same."
 CURRENT_PASSWORD_WRONG = "Your current password is not right."
+PASSWORD_CHANGED = "Password changed; other browsers are signed out."
+OTHERS_SIGNED_OUT = "Every other browser is signed out."
+OWN_ACCOUNT_CHANGE = "You cannot change your own account here; ask another admin."
+OWN_ACCOUNT_ERASE = "You cannot erase your own account here; ask another admin."
 DATABASE_DOWN = "The database is not answering right now. Try again in a moment."
 UNEXPECTED = "Something went wrong on our side. Try again in a moment."
+NOT_HANDLED = "The request could not be handled."
 PLAIN = {
     400: "The request could not be understood. Reload the page and try again.",
     401: SIGN_IN_FIRST,

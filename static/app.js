@@ -73,7 +73,8 @@
     event.target.style.height = event.target.scrollHeight + "px";
   });
 
-  // Nothing is cut: as a question nears its limit a counter shows, and past it, by how much.
+  // Nothing is cut: as a question nears its limit a counter shows, and past it, by how much
+  // (in the words of the field's data-over, written in app/messages.py).
   var NEAR = 0.8;
   function count(field) {
     var limit = field.dataset ? Number(field.dataset.limit) : 0;
@@ -86,8 +87,8 @@
     counter.classList.toggle("over", over > 0);
     if (length < limit * NEAR) counter.textContent = "";
     else if (over <= 0) counter.textContent = number(length) + " / " + number(limit) + " characters";
-    else counter.textContent = number(length) + " / " + number(limit) + " characters: " + number(over) +
-      " too many. Shorten your question to send it; nothing has been cut.";
+    else counter.textContent = number(length) + " / " + number(limit) + " characters: " + number(over) + " " +
+      field.dataset.over;
   }
 
   function number(value) { return value.toLocaleString("en-US"); }

@@ -1,7 +1,8 @@
 """Fake OpenAI-compatible chat server for tests and benchmarks, speaking real HTTP/1.1 and SSE.
 
 Endpoints:
-    GET  /v1/models             the models ``behavior.models`` names (one, ``behavior.model``, by default).
+    GET  /v1/models             the models ``behavior.models`` names (one, ``behavior.model``, by default),
+                                or the error ``models_status`` sets; ``require_key`` holds here too.
     POST /v1/chat/completions   ``chat.completion`` or, with ``stream: true``, ``chat.completion.chunk``
                                 SSE events (role chunk, one chunk per token, finish chunk, optional
                                 usage chunk when ``stream_options.include_usage``, then ``[DONE]``).
@@ -69,8 +70,10 @@ class Behavior:
     error_event_after: int | None = None
     require_key: str | None = None
     model: str = "fake-model"
-    # Every name /v1/models lists (just `model` when unset), and answers that depend on the model asked.
+    # Every name /v1/models lists (just `model` when unset), the status it answers with, and answers
+    # that depend on the model asked.
     models: list | None = None
+    models_status: int = 200
     answer_by_model: dict | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -420,7 +423,17 @@ class FakeLLM:
         """Answer the models endpoint, the /_fake control endpoints and unknown routes."""
         route = (req.method, req.path)
         if route == ("GET", "/v1/models"):
-            names = self.behavior.models or [self.behavior.model]
+            behavior = self.behavior
+            if (
+                behavior.require_key is not None
+                and req.headers.get("authorization") != f"Bearer {behavior.require_key}"
+            ):
+                return _error_response(401, "Incorrect API key provided.")
+            if behavior.models_status != 200:
+                return _error_response(
+                    behavior.models_status, f"fake error with status {behavior.models_status}"
+                )
+            names = behavior.models or [behavior.model]
             models = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in names]
             return _json_response(200, {"object": "list", "data": models})
         if route == ("GET", "/_fake/behavior"):

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from app import messages
 from app.config import Rate
 from app.storage import conversations, exchanges
 from tests.conftest import CSRF, Visitor
@@ -129,7 +130,7 @@ async def test_people_see_only_their_own_and_an_admin_sees_everyone(app, admin):
     )
     # A stream answers with events whatever happens; for someone else's answer they say only that.
     stream = await (await alice.client.get(f"/answers/{row['id']}/stream")).get_data(as_text=True)
-    assert "belongs to another" in stream and "badgers" not in stream
+    assert messages.NOT_YOUR_ANSWER in stream and "badgers" not in stream
 
 
 @accounts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from app.answers import POLL_SECONDS
+from app.answers.following import POLL_SECONDS
 from app.answers.run import SAVE_SECONDS
 from app.storage import conversations, exchanges
 from app.storage.dialects import utc_in
@@ -163,14 +163,14 @@ async def test_a_reload_mid_answer_shows_the_text_so_far_and_streams_the_rest(vi
 
 async def test_an_answer_running_in_another_process_is_followed_from_the_database(app, db):
     conversation_id = await conversations.create(db, "me", "elsewhere")
-    exchange_id = await exchanges.create(db, conversation_id, "me", "question")
+    exchange_id = (await exchanges.create(db, conversation_id, "me", "question"))["id"]
     assert await exchanges.claim(db, exchange_id, "a-run", utc_in(60))
     answers = app.extensions["answers"]
     assert exchange_id not in answers.runs
     seen: list[tuple[str, int]] = []
 
     async def collect() -> None:
-        async for piece in answers.follow(exchange_id, 0):
+        async for piece in answers.following.follow(exchange_id, 0):
             seen.append(piece)
 
     following = asyncio.create_task(collect())

@@ -19,7 +19,9 @@ EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 
 async def pending_exchanges(db, count: int) -> list[int]:
     conversation_id = await conversations.create(db, "owner-1", "t")
-    return [await exchanges.create(db, conversation_id, "owner-1", f"question {n}") for n in range(count)]
+    return [
+        (await exchanges.create(db, conversation_id, "owner-1", f"question {n}"))["id"] for n in range(count)
+    ]
 
 
 async def answers(db) -> list[tuple[int, str | None, str]]:

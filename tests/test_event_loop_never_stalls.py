@@ -64,7 +64,7 @@ async def store(db, owner: str, answers: dict[str, str]) -> int:
     """Store each answer as a finished exchange of one conversation; return the conversation's id."""
     conversation_id = await conversations.create(db, owner, "Hostile answers")
     for question, answer in answers.items():
-        exchange_id = await exchanges.create(db, conversation_id, owner, question)
+        exchange_id = (await exchanges.create(db, conversation_id, owner, question))["id"]
         await exchanges.finish(db, exchange_id, Outcome(answer=answer, status="done", model="hostile-model"))
     return conversation_id
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from app import messages
 from app.storage import conversations, exchanges, history
 from app.storage.exchanges import Outcome
 from tests.conftest import Visitor
@@ -37,7 +38,7 @@ async def add(
     """Store an answered exchange as the app would, and return its id."""
     if conversation_id is None:
         conversation_id = await conversations.create(db, owner, conversations.title_from(question))
-    exchange_id = await exchanges.create(db, conversation_id, owner, question)
+    exchange_id = (await exchanges.create(db, conversation_id, owner, question))["id"]
     if status != "pending":
         outcome = Outcome(
             answer=answer, status=status, model=model, prompt_tokens=12, completion_tokens=34, latency_ms=1500
@@ -286,10 +287,13 @@ async def test_deleting_without_the_csrf_token_or_as_another_browser_changes_not
     assert refused.status_code == 403
     other = Visitor(app.test_client())
     await other.open()
-    for path in (f"/list/exchanges/{exchange_id}/delete", f"/c/{exchange_id}/delete"):
+    for path, refusal in (
+        (f"/list/exchanges/{exchange_id}/delete", messages.NOT_YOUR_EXCHANGE),
+        (f"/c/{exchange_id}/delete", messages.NOT_YOURS),
+    ):
         response = await other.client.post(path, headers={**HTMX, "X-CSRF-Token": other.csrf})
         assert response.status_code == 404
-        assert "belongs to another browser" in await response.get_data(as_text=True)
+        assert refusal in await response.get_data(as_text=True)
     assert await exchanges.get(db, exchange_id, owner) is not None
 
 

@@ -71,7 +71,8 @@ async def test_followers_of_one_answer_are_bounded(visitor, app, model, client):
     model.configure(tokens=100, delay=0.02)
     exchange_id = await ask(visitor, "popular")
     watchers = [
-        asyncio.create_task(visitor.stream(exchange_id)) for _ in range(app.extensions["followers"].limit + 3)
+        asyncio.create_task(visitor.stream(exchange_id))
+        for _ in range(app.extensions["answers"].following.followers.limit + 3)
     ]
     results = await asyncio.gather(*watchers)
     refused = [
@@ -131,7 +132,7 @@ async def test_a_follower_of_an_answer_that_stopped_moving_gives_up(visitor, app
     async with visitor.client.session_transaction() as session:
         owner = session["owner"]
     conversation_id = await conversations.create(db, owner, "orphaned")
-    exchange_id = await exchanges.create(db, conversation_id, owner, "asked of a process that died")
+    exchange_id = (await exchanges.create(db, conversation_id, owner, "asked of a process that died"))["id"]
     assert await exchanges.claim(db, exchange_id, "a-run", utc_in(60))
     await exchanges.renew(db, exchange_id, "a-run", utc_in(60), "The first words")
     events = await asyncio.wait_for(visitor.stream(exchange_id), 5)

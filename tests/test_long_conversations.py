@@ -15,7 +15,7 @@ async def long_conversation(db, owner: str, count: int) -> tuple[int, list[int]]
     conversation_id = await conversations.create(db, owner, "a long chat")
     ids = []
     for number in range(count):
-        exchange_id = await exchanges.create(db, conversation_id, owner, f"question {number}")
+        exchange_id = (await exchanges.create(db, conversation_id, owner, f"question {number}"))["id"]
         outcome = exchanges.Outcome(answer=f"answer {number} " + "text " * 200, status="done", model="m")
         await exchanges.finish(db, exchange_id, outcome)
         ids.append(exchange_id)

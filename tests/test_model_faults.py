@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from app import messages
 from tests import figures
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
@@ -91,3 +92,31 @@ async def test_faults_in_the_middle_of_a_conversation_leave_the_next_question_wo
     assert statuses == ["error", "done"]
     await settled(app, model)
     figures.add("faults", handled=1)
+
+
+class BrokenModel:
+    """A model whose stream fails in a way no model server reports: a defect, not a model error."""
+
+    name = "broken"
+
+    def warm(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def stream(self, messages, usage, pace=None, model=None, temperature=None):
+        yield "A first word, then "
+        raise RuntimeError("a defect in this app")
+
+
+async def test_an_unexpected_failure_mid_answer_is_stored_as_an_error_the_person_reads(app, visitor, db):
+    catalog = app.extensions["answers"].catalog
+    catalog.models[catalog.default.server] = BrokenModel()
+    response = await visitor.ask("what if the app itself fails?")
+    exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
+    final = dict(await visitor.stream(exchange_id))["final"]
+    assert f'<p class="answer-error">{messages.UNEXPECTED_IN_ANSWER}</p>' in final, final
+    assert "A first word" in final
+    row = await db.fetch_one("SELECT status, error FROM exchanges WHERE id = :id", {"id": exchange_id})
+    assert (row["status"], row["error"]) == ("error", messages.UNEXPECTED_IN_ANSWER)

@@ -159,11 +159,58 @@ async def test_several_servers_each_answer_their_own_models(tmp_path, model, sec
         assert second_server.requests[-1]["model"] == "llama-local"
 
 
-async def test_a_server_that_cannot_list_still_offers_its_configured_model(config):
-    catalog = Catalog(Config(**{**config.__dict__, "llm_base_url": "http://127.0.0.1:9/v1"}))
-    choices = await catalog.choices()
-    assert [choice.model for choice in choices] == ["fake-model"]
-    await catalog.close()
+def settings_for(fake: FakeLLM, **changes) -> Config:
+    """Settings naming the fake model server, as the app's own would."""
+    settings = {"secret_key": "s" * 20, "openai_api_key": "test-key", "llm_base_url": fake.url}
+    return Config(**settings | {"llm_model": "fake-model"} | changes)
+
+
+async def listed(config: Config) -> list[str]:
+    """What a new catalog offers, as `model@server` keys."""
+    catalog = Catalog(config)
+    try:
+        return [choice.key for choice in await catalog.choices()]
+    finally:
+        await catalog.close()
+
+
+async def test_the_list_of_models_is_asked_with_the_key_the_answers_use(model):
+    model.configure(models=["fake-model", "second-model"], require_key="test-key")
+    here = server_of(model)
+    assert await listed(settings_for(model)) == [f"fake-model@{here}", f"second-model@{here}"]
+
+
+async def test_a_server_that_is_down_offers_only_its_configured_model(model, caplog):
+    model.configure(models=["fake-model", "second-model"])
+    here = server_of(model)
+    down = Server("gone", "http://127.0.0.1:9/v1")
+    assert await listed(settings_for(model, llm_servers=(down,))) == [
+        f"fake-model@{here}",
+        f"second-model@{here}",
+    ]
+    assert await listed(settings_for(model, llm_base_url=down.base_url)) == ["fake-model@127.0.0.1:9"]
+    # The operator reads what happened, not the timeout the SDK reports a refused connection as.
+    assert (
+        "at http://127.0.0.1:9/v1 could not list its models (LLM_BASE_URL): ConnectionRefusedError"
+        in caplog.text
+    )
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "logged"),
+    [
+        ({"models_status": 500}, "answered 500: fake error with status 500"),
+        ({"models_status": 404}, "answered 404: fake error with status 404 (check LLM_MODEL or LLM_MODELS)"),
+        ({"require_key": "another-key"}, "answered 401: Incorrect API key provided. (check OPENAI_API_KEY"),
+    ],
+)
+async def test_a_server_that_errors_offers_its_configured_model_and_tells_the_operator_why(
+    model, caplog, behaviour, logged
+):
+    model.configure(models=["fake-model", "second-model"], **behaviour)
+    assert await listed(settings_for(model)) == [f"fake-model@{server_of(model)}"]
+    [line] = [record.getMessage() for record in caplog.records if "the list of models" in record.getMessage()]
+    assert line.startswith(f"the list of models at {model.url} {logged}")
 
 
 def test_model_settings_are_read_and_checked():

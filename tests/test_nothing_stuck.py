@@ -31,13 +31,13 @@ async def stored_question(
 ) -> tuple[str, int]:
     owner = await owner_of(visitor)
     conversation_id = await conversations.create(db, owner, "a chat")
-    return owner, await exchanges.create(db, conversation_id, owner, question, claim_within=LEASE)
+    return owner, (await exchanges.create(db, conversation_id, owner, question, claim_within=LEASE))["id"]
 
 
 async def sweep_twice(app) -> None:
     """Sweep as the app does: a lease counts once it lapsed before the previous sweep."""
-    await app.extensions["answers"].sweep()
-    await app.extensions["answers"].sweep()
+    await app.extensions["answers"].sweeper.sweep()
+    await app.extensions["answers"].sweeper.sweep()
 
 
 async def row(db, exchange_id: int) -> dict:
@@ -104,17 +104,17 @@ async def test_a_lease_that_lapsed_while_nobody_could_reach_the_database_is_not_
     # could renew meanwhile, so a live answer must not be taken for lost once it is back.
     owner, exchange_id = await stored_question(visitor, db)
     answers = app.extensions["answers"]
-    await answers.sweep()
+    await answers.sweeper.sweep()
     assert await exchanges.claim(db, exchange_id, "a-live-process", utc_in(LEASE))
     outage.down = True
     await asyncio.sleep(LEASE + 0.2)
     with pytest.raises(DatabaseUnavailable):
-        await answers.sweep()
+        await answers.sweeper.sweep()
     outage.down = False
-    await answers.sweep()
+    await answers.sweeper.sweep()
     assert (await row(db, exchange_id))["status"] == "streaming"
     # Still not renewed one sweep later: now its process is taken for gone.
-    await answers.sweep()
+    await answers.sweeper.sweep()
     assert (await row(db, exchange_id))["status"] == "interrupted"
 
 
@@ -125,7 +125,7 @@ async def test_a_running_answer_renews_its_lease_and_is_not_swept(visitor, app, 
     streaming = asyncio.create_task(visitor.stream(exchange_id))
     for _ in range(4):
         await asyncio.sleep(LEASE / 2)
-        await app.extensions["answers"].sweep()
+        await app.extensions["answers"].sweeper.sweep()
     events = await streaming
     assert "w59" in dict(events)["final"]
     assert (await row(db, exchange_id))["status"] == "done"
@@ -175,7 +175,7 @@ async def test_a_claim_whose_commit_reply_was_lost_is_settled_by_reading_who_hol
     owner, exchange_id = await stored_question(visitor, db)
     answers = app.extensions["answers"]
     answers.db = LostCommitReply(db, landed)
-    claimed = await answers._claim(await exchanges.get(db, exchange_id, owner))
+    claimed = await answers.claim(await exchanges.get(db, exchange_id, owner))
     answers.db = db
     stored = await row(db, exchange_id)
     if landed:
@@ -190,10 +190,10 @@ async def test_a_stored_answer_is_shown_even_when_its_last_read_fails(visitor, a
     exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
     await visitor.stream(exchange_id)
     outage.down = True
-    shown = await app.extensions["answers"].outcome(await owner_of(visitor), exchange_id)
+    shown = await app.extensions["answers"].following.outcome(await owner_of(visitor), exchange_id)
     assert shown["answer"] == "Hello! This is the fake model answering." and shown["status"] == "done"
     with pytest.raises(DatabaseUnavailable):
-        await app.extensions["answers"].outcome("someone else", exchange_id)
+        await app.extensions["answers"].following.outcome("someone else", exchange_id)
 
 
 async def test_a_stream_following_an_answer_elsewhere_rides_out_a_database_outage(visitor, db, outage):

@@ -27,7 +27,8 @@ async def chat_with(db, owner: str, title: str, ages: list[float]) -> int:
     for number, age in enumerate(ages):
         exchange = await exchanges.create(db, chat, owner, f"{title} question {number} about walruses")
         await db.execute(
-            "UPDATE exchanges SET created_at = :at WHERE id = :id", {"at": days_ago(age), "id": exchange}
+            "UPDATE exchanges SET created_at = :at WHERE id = :id",
+            {"at": days_ago(age), "id": exchange["id"]},
         )
     await db.execute(
         "UPDATE conversations SET updated_at = :at WHERE id = :id", {"at": days_ago(min(ages)), "id": chat}

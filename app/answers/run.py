@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 
-from .. import metrics
+from .. import messages, metrics
 from ..model import Model, ModelError, Usage
 from ..storage import Database, Row, Spool, exchanges
 from ..storage.dialects import utc_in
@@ -90,7 +90,7 @@ class Run:
         return batch_seconds(running) if running > BUSY_RUNS else 0.0
 
     async def write(
-        self, db: Database, spool: Spool, model: Model, exchange: Row, messages: list[dict[str, str]]
+        self, db: Database, spool: Spool, model: Model, exchange: Row, sent: list[dict[str, str]]
     ) -> None:
         """Stream the model into this run, saving as it goes, and store how the answer ended.
 
@@ -101,7 +101,7 @@ class Run:
         started = time.perf_counter()
         name = exchange["model"] or model.name
         producer = asyncio.create_task(
-            self._produce(model, messages, usage, started, name, exchange["temperature"])
+            self._produce(model, sent, usage, started, name, exchange["temperature"])
         )
         halted = asyncio.create_task(self.halted.wait())
         status, error = Status.INTERRUPTED, None
@@ -142,13 +142,13 @@ class Run:
     async def _produce(
         self,
         model: Model,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         started: float,
         name: str,
         temperature: float | None,
     ) -> None:
-        async for text in model.stream(messages, usage, self.pace, name, temperature):
+        async for text in model.stream(sent, usage, self.pace, name, temperature):
             if not self.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)

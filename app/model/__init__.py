@@ -15,6 +15,10 @@ class ModelError(Exception):
     """The model could not answer; the message is meant for the person who asked."""
 
 
+class Unlisted(Exception):
+    """A server's list of models could not be read (the log says why)."""
+
+
 @dataclass(slots=True)
 class Usage:
     """Token counts reported by the model once the answer ends."""
@@ -30,18 +34,22 @@ class Model(Protocol):
 
     def stream(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
     ) -> AsyncIterator[str]:
-        """Yield the answer's text as it arrives; fill `usage` at the end.
+        """Yield the answer to the chat messages `sent` as it arrives; fill `usage` at the end.
 
         `pace` says how long text may gather between two reads of a busy stream (the
         browser receives it in batches anyway); a model may read more eagerly. `model`
         names the server's model to ask (by default, `name`); `temperature` overrides TEMPERATURE.
         """
+        ...
+
+    async def listed(self) -> list[str]:
+        """The ids of the models the server offers; Unlisted when it cannot say."""
         ...
 
     def warm(self) -> None:
@@ -63,12 +71,12 @@ def make_model(config: Config) -> Model:
 
 
 class OnDemandModel:
-    """An OpenAI-compatible model whose client library is loaded when the first question comes.
+    """An OpenAI-compatible model whose client library is loaded when it is first needed.
 
     The openai SDK (with aiohttp) is most of a second to import and a third of the
-    process's memory: an instance nobody asks anything stays small and starts at once.
-    The first question starts the loading in a thread (`warm`), so that it overlaps the
-    browser opening the answer's stream; a stream that comes before it is ready waits.
+    process's memory: an instance nobody uses stays small and starts at once. The first
+    question starts the loading in a thread (`warm`), so that it overlaps the browser
+    opening the answer's stream; a stream (or a list of models) that comes before it is ready waits.
     """
 
     def __init__(self, config: Config) -> None:
@@ -87,7 +95,7 @@ class OnDemandModel:
 
     def stream(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
@@ -96,12 +104,12 @@ class OnDemandModel:
         loading = self._loading
         if loading is not None and loading.done() and loading.exception() is None:
             # Once loaded, the client's own stream: no step of ours per token.
-            return loading.result().stream(messages, usage, pace, model, temperature)
-        return self._stream_once_loaded(messages, usage, pace, model, temperature)
+            return loading.result().stream(sent, usage, pace, model, temperature)
+        return self._stream_once_loaded(sent, usage, pace, model, temperature)
 
     async def _stream_once_loaded(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None,
         model: str | None,
@@ -110,8 +118,13 @@ class OnDemandModel:
         self.warm()
         assert self._loading is not None
         client = await self._loading
-        async for text in client.stream(messages, usage, pace, model, temperature):
+        async for text in client.stream(sent, usage, pace, model, temperature):
             yield text
+
+    async def listed(self) -> list[str]:
+        self.warm()
+        assert self._loading is not None
+        return await (await self._loading).listed()
 
     async def close(self) -> None:
         if self._loading is not None and self._loading.done() and self._loading.exception() is None:

@@ -1,27 +1,23 @@
 """The models a person may pick: those LLM_MODELS names, or those each server lists at /v1/models.
 
 Each model is labelled by the server that runs it (`model@server` in forms and settings).
-A server's list is asked for at most every few minutes, with a short timeout, over the
-standard library (the openai SDK is loaded only when a question needs it). Hidden models
-(LLM_HIDDEN_MODELS) are neither listed nor accepted.
+A server's list is asked for at most every few minutes, through the client that carries
+its answers (model/openai.py). Hidden models (LLM_HIDDEN_MODELS) are neither listed nor accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..config import Config, ConfigError
-from . import Model, OnDemandModel, make_model
+from . import Model, OnDemandModel, Unlisted, make_model
 
 LIST_SECONDS = 300.0
 RETRY_SECONDS = 30.0
-LIST_TIMEOUT_SECONDS = 3.0
 # A server's list beyond this many models is cut: the picker is a menu, not a catalogue.
 MAX_LISTED = 200
-MAX_LIST_BYTES = 1_000_000
 # As long as the exchanges' model column allows.
 MAX_NAME_CHARS = 100
 
@@ -37,12 +33,6 @@ class Choice:
     def key(self) -> str:
         """How forms and settings name it."""
         return f"{self.model}@{self.server}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    base_url: str
-    api_key: str
 
 
 def primary_server_name(config: Config) -> str:
@@ -63,9 +53,6 @@ class Catalog:
         primary = primary_server_name(config)
         self.default = Choice(config.model_name, primary)
         self.models: dict[str, Model] = {primary: make_model(config)}
-        self._sources: dict[str, _Source | None] = {
-            primary: None if config.demo else _Source(config.llm_base_url, config.openai_api_key)
-        }
         for server in config.llm_servers:
             if server.name in self.models:
                 raise ConfigError(
@@ -74,11 +61,9 @@ class Catalog:
             self.models[server.name] = OnDemandModel(
                 replace(config, llm_base_url=server.base_url, openai_api_key=server.api_key)
             )
-            self._sources[server.name] = _Source(server.base_url, server.api_key)
         self.hidden = frozenset(config.llm_hidden_models)
         self.fixed = [self._named(entry) for entry in config.llm_models]
         self._listed: dict[str, tuple[float, asyncio.Task[list[str]]]] = {}
-        self.timeout = min(config.llm_timeout, LIST_TIMEOUT_SECONDS)
 
     def _named(self, entry: str) -> Choice:
         model, at, server = entry.rpartition("@")
@@ -149,27 +134,10 @@ class Catalog:
         return [self.default.model] if server == self.default.server else []
 
     async def _fetch(self, server: str) -> list[str]:
-        source = self._sources[server]
-        if source is None:
-            return [self.default.model]
+        """The model ids a server lists that fit a form (none when it cannot list them now)."""
         try:
-            return await asyncio.to_thread(_list_models, source, self.timeout)
-        except (OSError, ValueError):
+            listed = await self.models[server].listed()
+        except Unlisted:
             return []
-
-
-def _list_models(source: _Source, timeout: float) -> list[str]:
-    """The model ids a server's /v1/models lists (in a thread: urllib blocks)."""
-    import urllib.request
-
-    base = source.base_url or "https://api.openai.com/v1"
-    request = urllib.request.Request(f"{base.rstrip('/')}/models", headers={"Accept": "application/json"})
-    if source.api_key:
-        request.add_header("Authorization", f"Bearer {source.api_key}")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        listed = json.loads(response.read(MAX_LIST_BYTES))
-    data = listed.get("data") if isinstance(listed, dict) else None
-    if not isinstance(data, list):
-        raise ValueError("not a list of models")
-    ids = [item["id"] for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
-    return sorted({name for name in ids if 0 < len(name) <= MAX_NAME_CHARS})[:MAX_LISTED]
+        names = {name for name in listed if isinstance(name, str) and 0 < len(name) <= MAX_NAME_CHARS}
+        return sorted(names)[:MAX_LISTED]

@@ -35,6 +35,9 @@ class DemoModel:
     def __init__(self, delay: float = 0.03) -> None:
         self.delay = delay
 
+    async def listed(self) -> list[str]:
+        return [self.name]
+
     def warm(self) -> None:
         return None
 
@@ -43,16 +46,16 @@ class DemoModel:
 
     async def stream(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
     ) -> AsyncIterator[str]:
-        question = messages[-1]["content"]
+        question = sent[-1]["content"]
         tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))
         for token in tokens:
             await asyncio.sleep(self.delay)
             yield token
-        usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        usage.prompt_tokens = sum(len(m["content"].split()) for m in sent)
         usage.completion_tokens = len(tokens)

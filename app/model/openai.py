@@ -1,10 +1,11 @@
-"""OpenAI-compatible servers: the request as the openai SDK builds it, carried by aiohttp, read as raw events.
+"""OpenAI-compatible servers: one openai SDK client on aiohttp for each, its answers read as raw events.
 
-The SDK gives the request its address, headers and authentication. aiohttp (HTTP parsed
-in C, proxies from the environment, the same transport everywhere) carries it and the
-streamed reply, which is read as raw server-sent events and parsed with orjson: this runs
-once per token, and the SDK's own transport and typed chunks cost half as much again
-per answer (docs/performance.md has the figures). Error statuses become plain sentences.
+The SDK client gives every request its address, headers and authentication, and lists
+the server's models itself. An answer's request is carried by aiohttp (HTTP parsed in
+C, proxies from the environment) and its streamed reply read as raw server-sent events
+and parsed with orjson: this runs once per token, and the SDK's own transport and typed
+chunks cost half as much again per answer (docs/performance.md has the figures). Error
+statuses become plain sentences for the person, and a line with what to check for the operator.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import aiohttp
 import openai
 import orjson
 
+from .. import messages
 from ..config import Config
-from . import ModelError, Usage
+from . import ModelError, Unlisted, Usage
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 BACKOFF_SECONDS = 0.5
 # Every answer streaming at once holds a connection: room for thousands.
 MAX_CONNECTIONS = 10_000
+# A page waits for the list of models: a server slow to give it is asked again later.
+LIST_TIMEOUT_SECONDS = 3.0
 
 
 class _StatusError(Exception):
@@ -50,13 +54,20 @@ class OpenAIModel:
     def __init__(self, config: Config) -> None:
         self.name = config.llm_model
         self.timeout = config.llm_timeout
+        self.list_timeout = min(config.llm_timeout, LIST_TIMEOUT_SECONDS)
         self.base_url = config.llm_base_url or "https://api.openai.com/v1"
         self.max_tokens = config.max_tokens
         self.temperature = config.temperature
-        # Local servers (Ollama, llama.cpp, vLLM) accept any key but the SDK wants one.
-        sdk = openai.AsyncOpenAI(api_key=config.openai_api_key or "not-needed", base_url=self.base_url)
-        self.url = f"{str(sdk.base_url).rstrip('/')}/chat/completions"
-        built = {**sdk.default_headers, **sdk.auth_headers}
+        # Local servers (Ollama, llama.cpp, vLLM) accept any key but the SDK wants one. Retries
+        # are this module's: an answer's are below, a list that failed is asked for again later.
+        self.sdk = openai.AsyncOpenAI(
+            api_key=config.openai_api_key or "not-needed",
+            base_url=self.base_url,
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(trust_env=True),
+        )
+        self.url = f"{str(self.sdk.base_url).rstrip('/')}/chat/completions"
+        built = {**self.sdk.default_headers, **self.sdk.auth_headers}
         self.headers = {name: value for name, value in built.items() if isinstance(value, str)}
         self.headers["Accept"] = "text/event-stream"
         self._session: aiohttp.ClientSession | None = None
@@ -79,12 +90,40 @@ class OpenAIModel:
         return None
 
     async def close(self) -> None:
+        await self.sdk.close()
         if self._session is not None:
             await self._session.close()
 
+    async def listed(self) -> list[str]:
+        """The ids of the models the server lists; Unlisted (and a line in the log) when it cannot say."""
+        try:
+            async with asyncio.timeout(self.list_timeout):
+                page = await self.sdk.models.list()
+        except openai.APIStatusError as error:
+            self._log_status("the list of models", error.status_code, _error_text(error.body))
+            raise Unlisted(error.status_code) from None
+        except (openai.APIError, TimeoutError, ValueError) as error:
+            cause = _first_cause(error)
+            log.warning(
+                "model server at %s could not list its models (LLM_BASE_URL): %r", self.base_url, cause
+            )
+            raise Unlisted(repr(cause)) from None
+        return [model.id for model in page.data]
+
+    def _log_status(self, what: str, status: int, detail: str | None) -> None:
+        """Tell the operator where an error status came from, and what to check."""
+        log.warning(
+            "%s at %s answered %s: %s%s",
+            what,
+            self.base_url,
+            status,
+            detail or "no reason given",
+            _operator_hint(status),
+        )
+
     async def stream(
         self,
-        messages: list[dict[str, str]],
+        sent: list[dict[str, str]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
@@ -93,7 +132,7 @@ class OpenAIModel:
         name = model or self.name
         params: dict[str, Any] = {
             "model": name,
-            "messages": messages,
+            "messages": sent,
             "stream": True,
             "stream_options": {"include_usage": True},
             "max_tokens": self.max_tokens,
@@ -120,9 +159,7 @@ class OpenAIModel:
                                         finished = True
                                         break
                                     if error := chunk.get("error"):
-                                        raise ModelError(
-                                            f"The model failed while answering: {_error_text(error)}"
-                                        )
+                                        raise ModelError(messages.model_failed(_error_text(error)))
                                     if counts := chunk.get("usage"):
                                         usage.prompt_tokens = counts.get("prompt_tokens")
                                         usage.completion_tokens = counts.get("completion_tokens")
@@ -142,29 +179,20 @@ class OpenAIModel:
         except ModelError:
             raise
         except TimeoutError:
-            raise ModelError(f"The model did not answer within {self.timeout:g} s.") from None
+            raise ModelError(messages.model_did_not_answer(self.timeout)) from None
         except _StatusError as error:
             # The person who asked reads plain words; the operator reads where and why.
-            log.warning(
-                "model %s at %s answered %s: %s%s",
-                name,
-                self.base_url,
-                error.status,
-                error.detail or "no reason given",
-                _operator_hint(error.status),
-            )
-            raise ModelError(_status_message(error, name)) from None
+            self._log_status(f"model {name}", error.status, error.detail)
+            raise ModelError(messages.model_refused(error.status, name)) from None
         except _Silent:
-            raise ModelError(
-                f"The model stopped sending for {self.timeout:g} s; the answer is cut off."
-            ) from None
+            raise ModelError(messages.model_went_quiet(self.timeout)) from None
         except (aiohttp.ClientError, OSError):
             if not replied:
                 log.warning("model server at %s could not be reached (LLM_BASE_URL)", self.base_url)
-                raise ModelError("Could not reach the model server. Try again in a moment.") from None
-            raise ModelError("The connection to the model dropped; the answer is cut off.") from None
+                raise ModelError(messages.MODEL_UNREACHABLE) from None
+            raise ModelError(messages.MODEL_DROPPED) from None
         if not finished:
-            raise ModelError("The model ended the answer early; it may be cut off.")
+            raise ModelError(messages.MODEL_ENDED_EARLY)
 
 
 async def _reads(response: aiohttp.ClientResponse, pace: Callable[[], float] | None) -> AsyncIterator[bytes]:
@@ -296,29 +324,23 @@ def _parse_chunk(data: bytes) -> dict[str, Any]:
     try:
         chunk = orjson.loads(data)
     except orjson.JSONDecodeError:
-        raise ModelError("The model sent a response this app cannot read.") from None
+        raise ModelError(messages.MODEL_UNREADABLE) from None
     if not isinstance(chunk, dict):
-        raise ModelError("The model sent a response this app cannot read.")
+        raise ModelError(messages.MODEL_UNREADABLE)
     return chunk
+
+
+def _first_cause(error: BaseException) -> BaseException:
+    """The error the others were raised from (the SDK reports a refused connection as a timeout)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error
 
 
 def _error_text(error: Any) -> str:
     if isinstance(error, dict):
         return str(error.get("message") or "unknown error")[:300]
     return str(error)[:300]
-
-
-def _status_message(error: _StatusError, model: str) -> str:
-    status = error.status
-    if status in (401, 403):
-        return f"The model server did not accept the key this app uses ({status}), so nothing was answered."
-    if status == 404:
-        return f"The model “{model}” is not available on its server (404)."
-    if status == 429:
-        return "The model server is busy or out of quota (429). Try again in a moment."
-    if status >= 500:
-        return f"The model server failed ({status}). Try again in a moment."
-    return f"The model server could not take this question ({status})."
 
 
 def _operator_hint(status: int) -> str:

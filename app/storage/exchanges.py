@@ -73,8 +73,8 @@ async def create(
     instructions: str | None = None,
     temperature: float | None = None,
     parent_id: int | None = None,
-) -> int:
-    """Store a question as pending (asked `now`, by default the current time) and return the exchange id.
+) -> Row:
+    """Store a question as pending (asked `now`, by default the current time); return its row as `get` would.
 
     The conversation becomes the most recently active one, unless `touched` says it
     was made so at this same `now` already (created, or touched by the asker). A question nobody claims
@@ -85,25 +85,23 @@ async def create(
     now = now or utcnow()
     if parent_id is None:
         parent_id = await last_in_conversation(db, conversation_id) or 0
+    values = {
+        "conversation_id": conversation_id,
+        "parent_id": parent_id,
+        "owner": owner,
+        "question": question,
+        "model": model,
+        "server": server,
+        "instructions": instructions,
+        "temperature": temperature,
+        "created_at": now,
+    }
     result = await db.execute(
         "INSERT INTO exchanges"
         " (conversation_id, parent_id, owner, question, status, ask_key, created_at, lease_until, model,"
         " server, instructions, temperature) VALUES (:conversation_id, :parent_id, :owner, :question,"
-        " :pending, :ask_key, :now, :claim_by, :model, :server, :instructions, :temperature)",
-        {
-            "model": model,
-            "server": server,
-            "instructions": instructions,
-            "temperature": temperature,
-            "conversation_id": conversation_id,
-            "parent_id": parent_id,
-            "owner": owner,
-            "question": question,
-            "ask_key": ask_key,
-            "now": now,
-            "pending": Status.PENDING,
-            "claim_by": utc_in(claim_within),
-        },
+        " :pending, :ask_key, :created_at, :claim_by, :model, :server, :instructions, :temperature)",
+        values | {"pending": Status.PENDING, "ask_key": ask_key, "claim_by": utc_in(claim_within)},
     )
     if not touched:
         await db.execute(
@@ -111,35 +109,7 @@ async def create(
             {"now": now, "id": conversation_id},
         )
     assert result.lastrowid is not None
-    return result.lastrowid
-
-
-def stored(
-    exchange_id: int,
-    conversation_id: int,
-    owner: str,
-    question: str,
-    now: str,
-    model: str | None = None,
-    server: str | None = None,
-    instructions: str | None = None,
-    temperature: float | None = None,
-    parent_id: int = 0,
-) -> Row:
-    """The row `create` stored, as `get` returns it, without reading it back."""
-    return row(
-        id=exchange_id,
-        model=model,
-        server=server,
-        instructions=instructions,
-        temperature=temperature,
-        conversation_id=conversation_id,
-        parent_id=parent_id,
-        owner=owner,
-        question=question,
-        status=Status.PENDING.value,
-        created_at=now,
-    )
+    return row(id=result.lastrowid, status=Status.PENDING.value, **values)
 
 
 async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:

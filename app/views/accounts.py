@@ -114,9 +114,7 @@ async def change_password() -> Response | tuple[str, int]:
     await audit.record(
         db, audit.PASSWORD_CHANGED, actor_id=me["id"], subject=me["username"], address=current_client()
     )
-    return await render_template(
-        "accounts/account.html", user=me, done="Password changed; other browsers are signed out."
-    )
+    return await render_template("accounts/account.html", user=me, done=messages.PASSWORD_CHANGED)
 
 
 @bp.post("/account/sessions/end")
@@ -124,7 +122,7 @@ async def end_other_sessions() -> str:
     """Sign this account out of every other browser."""
     me = _me()
     await sessions.end_user(get_db(), me["id"], keep=session_token())
-    return await render_template("accounts/account.html", user=me, done="Every other browser is signed out.")
+    return await render_template("accounts/account.html", user=me, done=messages.OTHERS_SIGNED_OUT)
 
 
 def _me() -> dict:

@@ -6,6 +6,7 @@ import secrets
 
 from quart import Blueprint, Response, abort, redirect, request, url_for
 
+from .. import messages
 from ..config import current_config
 from ..storage import audit, get_db, invitations, retention, sessions, users
 from ..web.htmx import render
@@ -74,7 +75,7 @@ async def change(user_id: int, action: str) -> Response:
     user = await _account(user_id)
     me, db = _me(), get_db()
     if user["id"] == me["id"]:
-        abort(422, "You cannot change your own account here; ask another admin.")
+        abort(422, messages.OWN_ACCOUNT_CHANGE)
     if action in ("disable", "enable"):
         await users.set_disabled(db, user_id, action == "disable")
         if action == "disable":
@@ -93,7 +94,7 @@ async def erase(user_id: int) -> Response:
     user = await _account(user_id)
     me, db = _me(), get_db()
     if user["id"] == me["id"]:
-        abort(422, "You cannot erase your own account here; ask another admin.")
+        abort(422, messages.OWN_ACCOUNT_ERASE)
     if (await request.form).get("confirmed") != "yes":
         return await render("admin/erase.html", person=user)
     gone = await retention.erase_owner(db, user["owner"])

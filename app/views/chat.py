@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
 
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
 
 from .. import messages
-from ..answers import Asked, Busy, Conflict, Invalid, NotFound, get_answers
+from ..answers import Asked, Busy, Conflict, Ended, Grew, Invalid, NotFound, Unfollowed, get_answers
 from ..answers.branches import branch
-from ..rendering.live import LiveAnswer
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
-from ..storage.status import LIVE, Status
+from ..storage.status import Status
 from ..web import limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
 from ..web.identity import owner
@@ -24,7 +21,6 @@ from ..web.ids import parse_id
 from .conversations import sidebar_page
 
 bp = Blueprint("chat", __name__)
-log = logging.getLogger(__name__)
 
 # Without JavaScript a stop redirects; it waits this long for the answer to settle first.
 STOP_SETTLE_SECONDS = 3.0
@@ -80,8 +76,8 @@ async def ask() -> Response:
     conversation_id = parse_id(form.get("conversation_id"))
     try:
         chosen = form.get("model")
-        choice = await answers.choose(chosen) if chosen else None
-        asked = await answers.ask(
+        choice = await answers.asking.choose(chosen) if chosen else None
+        asked = await answers.asking.ask(
             owner(),
             _question(form.get("question")),
             conversation_id,
@@ -116,12 +112,8 @@ async def stream_answer(exchange_id: int) -> Response:
 
     @stream_with_context
     async def events() -> AsyncIterator[bytes]:
-        try:
-            async for event in _answer_events(exchange_id, offset, client):
-                yield event
-        except DatabaseUnavailable:
-            away = exchanges.row(id=exchange_id, status=Status.ERROR, error=messages.ANSWER_AWAY)
-            yield sse.event("final", await _answer_html(away))
+        async for event in get_answers().following.events(owner(), exchange_id, offset, client):
+            yield await _event(event)
         yield sse.event("done", "")
 
     return sse.response(events())
@@ -165,8 +157,8 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
     chosen = (await request.form).get("model")
-    choice = await answers.choose(chosen) if chosen else None
-    exchange = await answers.ask_again(owner(), exchange_id, question, choice)
+    choice = await answers.asking.choose(chosen) if chosen else None
+    exchange = await answers.asking.ask_again(owner(), exchange_id, question, choice)
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange, "exchange")
@@ -188,58 +180,13 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
     )
 
 
-async def _answer_events(exchange_id: int, offset: int, client: str) -> AsyncIterator[bytes]:
-    """One stream's events: the answer as it grows, then its final HTML (or why it cannot be followed)."""
-    answers = get_answers()
-    # While the database recovers (a node dying, its cluster settling) the stream waits, open.
-    patience = answers.patience
-    try:
-        exchange = await _patiently(lambda: answers.get(owner(), exchange_id), patience)
-    except NotFound as missing:
-        yield sse.event("final", await _notice_html(exchange_id, str(missing)))
-        return
-    with limits.followers().hold(exchange_id) as following:
-        if not following:
-            yield sse.event("final", await _notice_html(exchange_id, messages.FOLLOWERS_FULL, exchange))
-            return
-        if exchange["status"] == Status.PENDING:
-            try:
-                await answers.start(exchange, client)
-            except Busy as busy:
-                yield sse.event("final", await _notice_html(exchange_id, str(busy), exchange))
-                return
-            except DatabaseUnavailable as error:
-                # Still pending: followed from the database, where the sweeper answers it in time.
-                log.warning("exchange %s could not be claimed (%s); following it instead", exchange_id, error)
-        live = LiveAnswer(exchange_id)
-        # Read from the start: the text before `offset`, which the page shows, sets where the blocks are cut.
-        async for text, reached in answers.follow(exchange_id, 0):
-            if (new := reached - offset) <= 0:
-                live.skip(text)
-                continue
-            if new < len(text):
-                live.skip(text[:-new])
-                text = text[-new:]
-            if (event := await live.event(text)) is not None:
-                yield sse.event(*event, id=str(reached))
-        finished = await _patiently(lambda: answers.outcome(owner(), exchange_id), patience)
-        if finished is not None and finished.get("parent_id") is not None:
-            finished["versions"] = (await exchanges.versions(get_db(), [finished]))[exchange_id]
-        # Still running once its stream gave up following it: shown as it stands, without a new stream.
-        stalled = finished is not None and finished["status"] in LIVE
-        yield sse.event("final", await _answer_html(finished, stalled=stalled))
-
-
-async def _patiently[T](work: Callable[[], Awaitable[T]], seconds: float) -> T:
-    """Run database work, again every second for up to `seconds` while the database is away."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        try:
-            return await work()
-        except DatabaseUnavailable:
-            if asyncio.get_running_loop().time() >= deadline:
-                raise
-            await asyncio.sleep(1.0)
+async def _event(event: Grew | Ended | Unfollowed) -> bytes:
+    """An answer's event as a server-sent event: new text as it comes, then the answer or a notice as HTML."""
+    if isinstance(event, Grew):
+        return sse.event(event.event, event.html, id=str(event.reached))
+    if isinstance(event, Ended):
+        return sse.event("final", await _answer_html(event.exchange, event.stalled))
+    return sse.event("final", await _notice_html(event.exchange_id, event.message, event.exchange))
 
 
 async def _answer_html(answer: Row | None, stalled: bool = False) -> str:

@@ -30,7 +30,7 @@ async def _http_error(error: HTTPException) -> Response:
         description = _too_large_message()
     elif isinstance(error, RateLimitExceeded):
         description = too_many_message(error.retry_after)
-    response = await _error_response(status, description or "The request could not be handled.")
+    response = await _error_response(status, description or messages.NOT_HANDLED)
     if isinstance(error, RateLimitExceeded):
         response.headers["Retry-After"] = str(error.retry_after)
     return response

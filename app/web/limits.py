@@ -1,18 +1,17 @@
-"""Per-client limits: how often a client may ask or try the password; how many windows follow one answer."""
+"""Per-client limits: how often a client may ask or try the password."""
 
 from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
 
-from quart import Quart, current_app, g, request
+from quart import Quart, g, request
 from quart_rate_limiter import RateLimit, rate_limit
 from quart_rate_limiter import RateLimiter as _RateLimiter
 from quart_rate_limiter.store import MemoryStore as _MemoryStore
 from quart_rate_limiter.store import RateLimiterStoreABC
 
 from .. import messages
-from ..answers.places import Places
 from ..config import Rate, current_config
 
 # An IPv6 client is usually handed a whole /64: counting single addresses would let it rotate.
@@ -132,15 +131,6 @@ class RedisStore(RateLimiterStoreABC):
             self.redis = None
 
 
-# Windows following one answer in one process; each costs a connection, and a poll when remote.
-FOLLOWERS_PER_ANSWER = 16
-
-
-def followers() -> Places:
-    """The streams following each answer in this process."""
-    return current_app.extensions["followers"]
-
-
 def too_many_message(retry_after: int) -> str:
     """What a rate-limited person reads, depending on what they were doing."""
     if request.endpoint in ("chat.ask", "chat.regenerate", "chat.edit"):
@@ -151,8 +141,7 @@ def too_many_message(retry_after: int) -> str:
 
 
 def init_app(app: Quart) -> None:
-    """Count requests per client (in memory, or in Redis when REDIS_URL is set) and streams per process."""
+    """Count requests per client (in memory, or in Redis when REDIS_URL is set)."""
     config = app.config["ANSWERS"]
     store = RedisStore(config.redis_url) if config.redis_url else MemoryStore()
     app.extensions["rate_limiter"] = RateLimiter(app, key_function=client_address, store=store)
-    app.extensions["followers"] = Places(FOLLOWERS_PER_ANSWER)

@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from app import messages
+
 pytestmark = pytest.mark.browser
 
 
@@ -95,7 +97,7 @@ def test_another_browser_sees_none_of_these_chats(browser, page, server, model):
         expect(other.locator("#conversation-list .none")).to_have_text("No chats yet.")
         response = other.goto(private_url)
         assert response.status == 404
-        expect(other.get_by_text("belongs to another browser")).to_be_visible()
+        expect(other.get_by_text(messages.NOT_YOURS)).to_be_visible()
         other.goto(server.url + "/list")
         expect(other.get_by_text("my private chat")).to_have_count(0)
     finally:

@@ -1,0 +1,170 @@
+"""The answers being written in this process: each claimed under a lease, run in a client's place, stoppable.
+
+An answer runs as a task of its own, not as part of the request that started it: a
+browser that reloads or loses its connection mid-answer loses nothing, and the next
+stream request picks the answer back up. Its text so far is saved about once a
+second, so a stream served by another process can follow it from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from .. import messages
+from ..config import Config
+from ..model.catalog import Catalog
+from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges
+from ..storage.dialects import utc_in
+from ..storage.status import FINISHED, Status
+from .places import Places
+from .prompt import build_messages
+from .refusals import Busy, NotFound
+from .run import BATCH_SECONDS, Run
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_SECONDS = 5.0
+# Finished answers kept in memory, to show when the database cannot be read at the very end of a stream.
+ENDED_KEPT = 1024
+
+
+class Answering:
+    """Every answer of one app process, over its database, spool and models."""
+
+    def __init__(self, db: Database, spool: Spool, catalog: Catalog, config: Config) -> None:
+        self.db = db
+        self.spool = spool
+        self.catalog = catalog
+        self.config = config
+        self.runs: dict[int, Run] = {}
+        self.places = Places(config.max_streams_per_client)
+        self.lease_seconds = config.answer_lease_seconds
+        self.ended: OrderedDict[int, Row] = OrderedDict()
+
+    async def get(self, owner: str, exchange_id: int) -> Row:
+        """The owner's exchange; NotFound when it is not theirs or does not exist."""
+        exchange = await exchanges.get(self.db, exchange_id, owner)
+        if exchange is None:
+            raise NotFound(messages.NOT_YOUR_ANSWER)
+        return exchange
+
+    async def start(self, exchange: Row, client: Hashable) -> None:
+        """Claim a pending exchange and start its answer in one of the client's places.
+
+        The place is taken before the claim's first await and held by the answer until it
+        is stored, so answers started at once cannot pass the limit, nor a closed stream
+        free it. Busy when every place is taken and nobody else started the answer meanwhile.
+        """
+        if exchange["id"] in self.runs:
+            return
+        if not self.places.take(client):
+            if await exchanges.status(self.db, exchange["id"]) == Status.PENDING:
+                raise Busy(messages.STREAMS_FULL)
+            return
+        try:
+            claimed = await self.claim(exchange)
+        except BaseException:
+            self.places.release(client)
+            raise
+        if claimed is None:
+            self.places.release(client)  # another request claimed it first and answers it
+            return
+        self.run(exchange, *claimed, release=lambda: self.places.release(client))
+
+    async def answer_in_full(self, exchange: Row, client: Hashable) -> None:
+        """Answer without a browser stream (for visitors without JavaScript), waiting for the end."""
+        await self.start(exchange, client)
+        run = self.runs.get(exchange["id"])
+        if run is not None and run.task is not None:
+            # Shielded: a visitor who gives up waiting does not cancel the answer.
+            await asyncio.shield(run.task)
+
+    async def stop(self, owner: str, exchange_id: int) -> None:
+        """Stop an answer being written; the text so far stays, with the status `stopped`."""
+        await self.get(owner, exchange_id)
+        if run := self.runs.get(exchange_id):
+            run.stop()
+        await exchanges.request_stop(self.db, exchange_id, owner)
+
+    async def settle(self, exchange_id: int, within: float) -> None:
+        """Wait up to `within` seconds for an answer to be stored as finished."""
+        try:
+            async with asyncio.timeout(within):
+                while await exchanges.status(self.db, exchange_id) not in FINISHED:
+                    await asyncio.sleep(BATCH_SECONDS)
+        except TimeoutError:
+            pass
+
+    async def claim(self, exchange: Row) -> tuple[list[Row], str] | None:
+        """Claim a pending exchange under a new lease and read its context; None if another claimant won.
+
+        Both or neither, in one transaction. When the commit's reply is lost the claim is
+        settled by reading who holds the lease, never by guessing; if even that cannot be
+        read yet, the answer starts on the claim's own context and its first save settles
+        it (a run whose claim did not land matches no row, stops, and writes nothing).
+        """
+        token = secrets.token_hex(12)
+        read: list[list[Row] | None] = []
+
+        async def claim(tx: Executor) -> list[Row] | None:
+            context = None
+            if await exchanges.claim(tx, exchange["id"], token, utc_in(self.lease_seconds)):
+                context = await exchanges.context(tx, exchange["parent_id"], self.config.context_size)
+            read.append(context)
+            return context
+
+        try:
+            context = await self.db.transact(claim)
+        except CommitUnknown:
+            context = read[-1] if read else None
+            try:
+                if await exchanges.holder(self.db, exchange["id"]) != token:
+                    return None
+            except DatabaseUnavailable:
+                log.warning("claim of exchange %s unsettled; its first save will tell", exchange["id"])
+        return None if context is None else (context, token)
+
+    def run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> None:
+        """Write a claimed exchange's answer as a task of its own; `release` frees its place at the end."""
+        run = Run(exchange["id"], self.runs, token, self.lease_seconds)
+        self.runs[run.exchange_id] = run
+        system = exchange["instructions"] or self.config.system_prompt
+        sent = build_messages(system, context, exchange["question"])
+
+        async def write() -> None:
+            try:
+                await run.write(
+                    self.db, self.spool, self.catalog.model_for(exchange["server"]), exchange, sent
+                )
+            except Exception:
+                log.exception("answer %s could not run", run.exchange_id)
+            finally:
+                if run.outcome is not None:
+                    self.remember(exchanges.row(**exchange | dataclasses.asdict(run.outcome)))
+                self.runs.pop(run.exchange_id, None)
+                run.end()
+                release()
+
+        run.task = asyncio.get_running_loop().create_task(write(), name=f"answer-{run.exchange_id}")
+
+    def remember(self, ended: Row) -> None:
+        """Keep how an answer ended, to show it should the database not answer its stream's last read."""
+        self.ended[ended["id"]] = ended
+        self.ended.move_to_end(ended["id"])
+        while len(self.ended) > ENDED_KEPT:
+            self.ended.popitem(last=False)
+
+    async def close(self) -> None:
+        """End the answers still running as interrupted, and wait (a while) for them to be stored."""
+        active = list(self.runs.values())
+        for run in active:
+            run.stop(Status.INTERRUPTED)
+        tasks = [run.task for run in active if run.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+        await self.catalog.close()

@@ -1,0 +1,197 @@
+"""Asking: a question checked and stored as pending (in a new conversation if need be), or asked again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import messages
+from ..config import Config
+from ..model.catalog import Choice
+from ..storage import Executor, Row, conversations, exchanges, preferences
+from ..storage.dialects import utcnow
+from .answering import Answering
+from .refusals import Conflict, Invalid, NotFound
+
+FORM_KEY_CHARS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A stored question: its exchange, and its conversation when the question started one."""
+
+    exchange: Row
+    new_conversation: Row | None
+
+
+class Asking:
+    """Questions asked of a process's answers, each stored in one transaction."""
+
+    def __init__(self, answering: Answering) -> None:
+        self.answering = answering
+
+    def problem(self, question: str) -> str | None:
+        """What is wrong with a question, in words for the person who typed it (None when nothing is)."""
+        limit = self.answering.config.max_question_chars
+        if not question:
+            return messages.TYPE_A_QUESTION
+        if len(question) > limit:
+            return messages.question_too_long(len(question), limit)
+        return None
+
+    async def choose(self, key: str | None, *fallbacks: str | None) -> Choice:
+        """The model a form names; without one, the first usable fallback, else the default.
+
+        Invalid when the form names a model that is hidden or not offered.
+        """
+        catalog = self.answering.catalog
+        if key:
+            if (found := await catalog.find(key)) is None:
+                raise Invalid(messages.MODEL_UNAVAILABLE)
+            return found
+        return await catalog.first(*fallbacks) or catalog.default
+
+    async def ask(
+        self,
+        owner: str,
+        question: str,
+        conversation_id: int | None,
+        form_key: str | None,
+        choice: Choice | None = None,
+        after: int | None = None,
+    ) -> Asked:
+        """Store a question as pending (in a new conversation when none is given), for the chosen model.
+
+        `after` is the last exchange on the asker's screen: the new question continues that
+        branch (by default the conversation's newest exchange).
+
+        A form sent again with the same key after a reply that never arrived (the database
+        went away during the commit) finds its question already stored instead of storing it twice.
+        """
+        if problem := self.problem(question):
+            raise Invalid(problem)
+        if choice is None:
+            choice = await self.choose(None, await self._remembered(owner, conversation_id))
+        self.answering.catalog.warm(choice.server)
+        key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
+
+        async def store(tx: Executor) -> Asked:
+            now = utcnow()
+            # First, so that questions asked in one conversation at once are stored one after the other.
+            if conversation_id is not None and not await conversations.touch(tx, conversation_id, owner, now):
+                raise NotFound(messages.NOT_YOURS)
+            if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
+                return Asked(sent, None)
+            parent_id = None
+            if conversation_id is not None and after is not None:
+                if await exchanges.in_conversation_has(tx, conversation_id, after):
+                    parent_id = after
+            return await self._store(tx, owner, question, conversation_id, parent_id, choice, now, key)
+
+        # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
+        return await self.answering.db.transact(store, idempotent=key is not None)
+
+    async def ask_again(
+        self, owner: str, exchange_id: int, question: str | None = None, choice: Choice | None = None
+    ) -> Row:
+        """Ask a question anew (edited when a new question is given) as a new version beside it.
+
+        The exchange and its answer stay, as do the exchanges after it: they are another branch.
+        Without a choice, the model that answered it last answers again.
+        """
+        if question is not None and (problem := self.problem(question)):
+            raise Invalid(problem)
+        exchange = await self.answering.get(owner, exchange_id)
+        if choice is None:
+            choice = (
+                Choice(exchange["model"], exchange["server"])
+                if exchange["server"]
+                else self.answering.catalog.default
+            )
+        self.answering.catalog.warm(choice.server)
+        text = question or exchange["question"]
+        conversation_id, parent_id = exchange["conversation_id"], exchange["parent_id"]
+
+        async def store(tx: Executor) -> Row:
+            now = utcnow()
+            await conversations.touch(tx, conversation_id, owner, now)
+            asked = await self._store(tx, owner, text, conversation_id, parent_id, choice, now)
+            return asked.exchange
+
+        return await self.answering.db.transact(store)
+
+    async def _store(
+        self,
+        tx: Executor,
+        owner: str,
+        question: str,
+        conversation_id: int | None,
+        parent_id: int | None,
+        choice: Choice,
+        now: str,
+        form_key: str | None = None,
+    ) -> Asked:
+        """Store a question as pending for the chosen model, with the instructions it will be sent with.
+
+        It follows `parent_id` in its conversation (None: the conversation's newest exchange),
+        or opens a new conversation when none is given.
+        """
+        new_conversation = None
+        if conversation_id is None:
+            title = conversations.title_from(question)
+            conversation_id = await conversations.create(tx, owner, title, now, choice.model, choice.server)
+            conversation = new_conversation = conversations.stored(
+                conversation_id, owner, title, now, choice.model, choice.server
+            )
+            parent_id = 0
+        else:
+            if await exchanges.live_in(tx, conversation_id) is not None:
+                # Its answer would be missing from this question's context: one answer at a time.
+                raise Conflict(messages.ANSWER_STILL_RUNNING)
+            found = await conversations.get(tx, conversation_id, owner)
+            if found is None:
+                raise NotFound(messages.NOT_YOURS)
+            conversation = found
+            if (conversation["model"], conversation["server"]) != (choice.model, choice.server):
+                await conversations.remember_model(tx, conversation_id, choice.model, choice.server)
+        system, temperature = await sent_instructions(tx, owner, conversation, self.answering.config)
+        exchange = await exchanges.create(
+            tx,
+            conversation_id,
+            owner,
+            question,
+            form_key,
+            now=now,
+            touched=True,
+            claim_within=self.answering.lease_seconds,
+            model=choice.model,
+            server=choice.server,
+            instructions=system,
+            temperature=temperature,
+            parent_id=parent_id,
+        )
+        return Asked(exchange, new_conversation)
+
+    async def _remembered(self, owner: str, conversation_id: int | None) -> str | None:
+        """The model a conversation last used (a new one: the person's default), as forms name it."""
+        if conversation_id is None:
+            found = await preferences.get(self.answering.db, owner)
+        else:
+            found = await conversations.get(self.answering.db, conversation_id, owner)
+        return f"{found['model']}@{found['server']}" if found and found["server"] else None
+
+
+async def sent_instructions(
+    tx: Executor, owner: str, conversation: Row, config: Config
+) -> tuple[str, float | None]:
+    """The system prompt and temperature a question is sent with.
+
+    The operator's SYSTEM_PROMPT always leads; the conversation's own instructions, or
+    else the person's default ones, follow it. The conversation's temperature, or TEMPERATURE.
+    """
+    personal = conversation["instructions"]
+    if not personal:
+        saved = await preferences.get(tx, owner)
+        personal = saved["instructions"] if saved else None
+    system = f"{config.system_prompt}\n\n{personal}" if personal else config.system_prompt
+    own = conversation["temperature"]
+    return system, own if own is not None else config.temperature

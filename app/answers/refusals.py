@@ -1,0 +1,23 @@
+"""Why something asked of the answers cannot be done, in words for the person who asked."""
+
+from __future__ import annotations
+
+
+class Refused(Exception):
+    """What was asked cannot be done; the message says why, in words for the person who asked."""
+
+
+class NotFound(Refused):
+    """The conversation or exchange does not exist, or belongs to someone else."""
+
+
+class Conflict(Refused):
+    """The exchange is not in a state that allows this."""
+
+
+class Busy(Refused):
+    """Every answer place of this client is taken."""
+
+
+class Invalid(Refused):
+    """The question cannot be sent as it is."""
