@@ -12,7 +12,7 @@ LAYERS = [
     {"app.config", "app.messages", "app.metrics", "app.logs", "app.private"},
     {"app.storage", "app.model", "app.rendering"},
     {"app.answers"},
-    {"app.web"},
+    {"app.web", "app.people"},
     {"app.views"},
     {"app", "app.__main__"},
 ]

@@ -9,10 +9,10 @@ from quart import Blueprint, Response, abort, redirect, render_template, request
 
 from .. import messages
 from ..config import current_config
+from ..people.identity import current_user, session_token, sign_in
+from ..people.passwords import hash_password, verify, weakness
 from ..storage import Executor, audit, get_db, invitations, sessions, users
-from ..web.identity import current_user, session_token, sign_in
 from ..web.limits import current_client, limited_by
-from ..web.passwords import hash_password, verify, weakness
 
 bp = Blueprint("accounts", __name__)
 

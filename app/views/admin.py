@@ -7,9 +7,9 @@ import secrets
 from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from ..config import current_config
+from ..people.identity import current_user, is_admin
 from ..storage import audit, get_db, invitations, retention, sessions, users
 from ..web.htmx import render
-from ..web.identity import current_user, is_admin
 from ..web.ids import parse_id
 from ..web.limits import current_client
 

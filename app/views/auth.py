@@ -10,12 +10,12 @@ from quart import Blueprint, Response, abort, redirect, render_template, request
 
 from .. import messages
 from ..config import current_config
+from ..people import oidc
+from ..people.identity import password_matches, sign_in, sign_out, signed_in
+from ..people.passwords import verify
 from ..storage import audit, get_db, users
-from ..web import oidc
 from ..web.addresses import return_address
-from ..web.identity import password_matches, sign_in, sign_out, signed_in
 from ..web.limits import current_client, limited_by
-from ..web.passwords import verify
 from .accounts import username_key
 
 bp = Blueprint("auth", __name__)

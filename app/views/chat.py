@@ -14,12 +14,12 @@ from quart import Blueprint, Response, redirect, request, stream_with_context, u
 from .. import messages
 from ..answers import Asked, Busy, Conflict, Invalid, NotFound, get_answers
 from ..answers.branches import branch
+from ..people.identity import owner
 from ..rendering.live import LiveAnswer
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import LIVE, Status
 from ..web import limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
-from ..web.identity import owner
 from ..web.ids import parse_id
 from .conversations import sidebar_page
 

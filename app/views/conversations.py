@@ -6,12 +6,12 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from .. import messages
 from ..answers import NotFound
+from ..people.identity import owner
 from ..storage import conversations, get_db
 from ..storage.dialects import TIME_FORMAT, as_datetime
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
 from ..web.htmx import is_htmx, render
-from ..web.identity import owner
 from ..web.ids import parse_id
 
 bp = Blueprint("conversations", __name__)

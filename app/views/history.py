@@ -9,13 +9,13 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from .. import messages
 from ..answers import NotFound
+from ..people.identity import is_admin, owner
 from ..rendering import export
 from ..storage import Database, Row, exchanges, get_db, history, users
 from ..storage.history import STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
 from ..web.htmx import is_htmx, render
-from ..web.identity import is_admin, owner
 from ..web.ids import parse_id
 
 bp = Blueprint("history", __name__)

@@ -7,10 +7,10 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 from .. import messages
 from ..answers import NotFound
 from ..config import current_config
+from ..people.identity import owner
 from ..storage import conversations, get_db
 from ..web.addresses import return_address
 from ..web.htmx import is_htmx, render
-from ..web.identity import owner
 
 bp = Blueprint("keeping", __name__)
 

@@ -11,9 +11,9 @@ from quart import Blueprint, Response, redirect, request, session, url_for
 from .. import messages
 from ..answers import NotFound, get_answers
 from ..config import current_config
+from ..people.identity import owner
 from ..storage import Row, conversations, get_db, preferences
 from ..web.htmx import render
-from ..web.identity import owner
 
 bp = Blueprint("settings", __name__)
 

@@ -9,11 +9,11 @@ from quart import Blueprint, Response, abort, redirect, url_for
 
 from .. import messages
 from ..answers import NotFound
+from ..people.identity import owner
 from ..rendering import transcript
 from ..storage import Row, conversations, exchanges, get_db, shares
 from ..storage.status import FINISHED
 from ..web.htmx import render
-from ..web.identity import owner
 
 bp = Blueprint("shares", __name__)
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from quart import Blueprint, Response, abort, request
 
 from ..config import current_config
+from ..people.identity import is_admin, owner
 from ..rendering import charts
 from ..storage import Row, get_db, usage, users
 from ..storage.dialects import TIME_FORMAT
 from ..web.htmx import render
-from ..web.identity import is_admin, owner
 
 bp = Blueprint("usage", __name__)
 

@@ -7,19 +7,8 @@ import errno
 from quart import Quart, Response, current_app
 from werkzeug.exceptions import NotFound
 
-from . import (
-    assets,
-    compression,
-    errors,
-    guard,
-    identity,
-    limits,
-    oidc,
-    quotas,
-    request_log,
-    security,
-    templating,
-)
+from ..people import identity, oidc, quotas
+from . import assets, compression, errors, guard, limits, request_log, security, templating
 from .ids import IdConverter
 
 

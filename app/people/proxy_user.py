@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .proxies import ASGIApp, TrustedProxies
+from ..web.proxies import ASGIApp, TrustedProxies
 
 
 class ProxyUser:

@@ -10,10 +10,10 @@ from quart import Quart, Response, abort, g, redirect, request, session, url_for
 from .. import messages
 from ..config import current_config
 from ..storage import Executor, Row, audit, get_db, sessions, users
-from .htmx import is_htmx
-from .proxies import TrustedProxies
+from ..web.htmx import is_htmx
+from ..web.proxies import TrustedProxies
+from ..web.security import digest
 from .proxy_user import ProxyUser
-from .security import digest
 
 # What a visitor who has not signed in may still reach when signing in is required.
 OPEN_ENDPOINTS = frozenset(
