@@ -12,7 +12,8 @@ LAYERS = [
     {"app.config", "app.messages", "app.metrics", "app.logs", "app.private"},
     {"app.storage", "app.model", "app.rendering"},
     {"app.answers"},
-    {"app.web", "app.people"},
+    {"app.people"},
+    {"app.web"},
     {"app.views"},
     {"app", "app.__main__"},
 ]

@@ -9,6 +9,7 @@ from quart import Blueprint, Response, abort, redirect, render_template, request
 
 from .. import messages
 from ..config import current_config
+from ..people.access import public, signed_in_only
 from ..people.identity import current_user, session_token, sign_in
 from ..people.passwords import hash_password, verify, weakness
 from ..storage import Executor, audit, get_db, invitations, sessions, users
@@ -25,12 +26,13 @@ class Refusal(Exception):
 
 @bp.before_request
 async def _only_with_accounts() -> None:
-    if not current_config().passwords and request.endpoint not in (
-        "accounts.account",
-        "accounts.end_other_sessions",
-    ):
-        abort(404)
     if not current_config().accounts:
+        abort(404)
+
+
+def _passwords_kept_here() -> None:
+    """Signing up, links and new passwords exist only where passwords are kept here (not OpenID, a proxy)."""
+    if not current_config().passwords:
         abort(404)
 
 
@@ -40,15 +42,19 @@ def username_key(name: str) -> str:
 
 
 @bp.get("/signup")
+@public
 async def sign_up_form() -> str:
     """Show the form that makes an account (when anyone may make one)."""
+    _passwords_kept_here()
     return await _sign_up_page(await _sign_up_open())
 
 
 @bp.post("/signup")
+@public
 @limited_by("login_rate")
 async def sign_up() -> Response | tuple[str, int]:
     """Make an account and sign in as it; the first account is an admin."""
+    _passwords_kept_here()
     if not await _sign_up_open():
         return await _sign_up_page(False, messages.SIGN_UP_CLOSED), 403
     form = await request.form
@@ -61,8 +67,10 @@ async def sign_up() -> Response | tuple[str, int]:
 
 
 @bp.get("/link/<token>")
+@public
 async def link_form(token: str) -> tuple[str, int] | str:
     """Show what an invitation or reset link offers: a new account, or a new password."""
+    _passwords_kept_here()
     link = await _usable_link(token)
     if link is None:
         return await _link_page(token, None, messages.LINK_SPENT), 404
@@ -70,9 +78,11 @@ async def link_form(token: str) -> tuple[str, int] | str:
 
 
 @bp.post("/link/<token>")
+@public
 @limited_by("login_rate")
 async def use_link(token: str) -> Response | tuple[str, int]:
     """Spend a link: make the invited account, or set the user's new password (ending their sessions)."""
+    _passwords_kept_here()
     link = await _usable_link(token)
     if link is None:
         return await _link_page(token, None, messages.LINK_SPENT), 404
@@ -90,14 +100,17 @@ async def use_link(token: str) -> Response | tuple[str, int]:
 
 
 @bp.get("/account")
+@signed_in_only
 async def account() -> str:
     """Show the signed-in person's account: their name, role, and a form to change the password."""
     return await render_template("accounts/account.html", user=_me())
 
 
 @bp.post("/account/password")
+@signed_in_only
 async def change_password() -> Response | tuple[str, int]:
     """Change the password after checking the current one; every other session of the account ends."""
+    _passwords_kept_here()
     me, db = _me(), get_db()
     form = await request.form
     stored = await users.by_username(db, me["username"])
@@ -120,6 +133,7 @@ async def change_password() -> Response | tuple[str, int]:
 
 
 @bp.post("/account/sessions/end")
+@signed_in_only
 async def end_other_sessions() -> str:
     """Sign this account out of every other browser."""
     me = _me()

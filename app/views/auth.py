@@ -11,6 +11,7 @@ from quart import Blueprint, Response, abort, redirect, render_template, request
 from .. import messages
 from ..config import current_config
 from ..people import oidc
+from ..people.access import public, signed_in_only
 from ..people.identity import password_matches, sign_in, sign_out, signed_in
 from ..people.passwords import verify
 from ..storage import audit, get_db, users
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.get("/login")
+@public
 async def login_form() -> Response | str:
     """Show the sign-in form (or go straight in when there is nothing to sign in to)."""
     target = _next(request.args.get("next"))
@@ -32,7 +34,8 @@ async def login_form() -> Response | str:
 
 
 @bp.post("/login")
-@limited_by("login_rate")
+@public
+@limited_by("login_rate", "sign in")
 async def login() -> Response | tuple[str, int]:
     """Check the password (of the gate or of an account); on success start a fresh session and go on."""
     form = await request.form
@@ -51,6 +54,7 @@ async def login() -> Response | tuple[str, int]:
 
 
 @bp.get("/login/oidc")
+@public
 async def oidc_start() -> Response:
     """Send the browser to the OpenID provider, remembering this attempt's state, nonce and PKCE verifier."""
     if current_config().sign_in_mode != "oidc":
@@ -65,6 +69,7 @@ async def oidc_start() -> Response:
 
 
 @bp.get("/login/oidc/callback")
+@public
 async def oidc_callback() -> Response | tuple[str, int]:
     """Back from the provider: check the state, trade the code, sign in as the person its ID token names."""
     config = current_config()
@@ -105,6 +110,7 @@ async def oidc_callback() -> Response | tuple[str, int]:
 
 
 @bp.post("/logout")
+@signed_in_only
 async def logout() -> Response:
     """End this browser's session on the server; it (and any copy of its cookie) must sign in again."""
     await sign_out()

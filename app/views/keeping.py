@@ -7,6 +7,7 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 from .. import messages
 from ..answers import NotFound
 from ..config import current_config
+from ..people.access import signed_in_only
 from ..people.identity import owner
 from ..storage import conversations, get_db
 from ..web.addresses import return_address
@@ -16,6 +17,7 @@ bp = Blueprint("keeping", __name__)
 
 
 @bp.post("/c/<int:conversation_id>/keep")
+@signed_in_only
 async def keep(conversation_id: int) -> Response:
     """Keep a chat however old it gets (keep=1), or let retention take it again (keep=0)."""
     if not current_config().retention_days:
