@@ -69,6 +69,14 @@ def is_admin() -> bool:
     return user is not None and user["role"] == "admin"
 
 
+async def external_person(
+    kind: str, subject: str, name: str, email: str | None, verified: bool = True
+) -> Row:
+    """The person a provider or a sign-in proxy names, made on first sight; ADMIN_EMAILS makes admins."""
+    admin = verified and email is not None and email in current_config().admin_emails
+    return await get_db().transact(lambda tx: users.external(tx, kind, subject, name, email, admin))
+
+
 def session_token() -> str | None:
     """This browser's server-side session token, when it has signed in."""
     token = session.get("sid")
@@ -113,8 +121,7 @@ async def _proxy_user() -> bool:
     if not name:
         return False
     email = request.headers.get(config.proxy_email_header, "").strip().lower()[:254] or None
-    admin = email is not None and email in config.admin_emails
-    user = await get_db().transact(lambda tx: users.external(tx, "proxy", name, name, email, admin))
+    user = await external_person("proxy", name, name, email)
     if user["disabled_at"] is not None:
         return False
     if session.get("owner") != user["owner"]:

@@ -12,12 +12,12 @@ from .. import messages
 from ..config import current_config
 from ..people import oidc
 from ..people.access import public, signed_in_only
-from ..people.identity import password_matches, sign_in, sign_out, signed_in
+from ..people.accounts import username_key
+from ..people.identity import external_person, password_matches, sign_in, sign_out, signed_in
 from ..people.passwords import verify
 from ..storage import audit, get_db, users
 from ..web.addresses import return_address
 from ..web.limits import current_client, limited_by
-from .accounts import username_key
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -90,9 +90,8 @@ async def oidc_callback() -> Response | tuple[str, int]:
         log.warning("OpenID sign-in refused: %s", failure)
         await audit.record(get_db(), audit.SIGN_IN_FAILED, detail="oidc", address=current_client())
         return await _form(target, messages.SIGN_IN_AGAIN), 400
-    admin = identity.email_verified and identity.email in config.admin_emails
-    user = await get_db().transact(
-        lambda tx: users.external(tx, "oidc", identity.subject, identity.name, identity.email, admin)
+    user = await external_person(
+        "oidc", identity.subject, identity.name, identity.email, identity.email_verified
     )
     if user["disabled_at"] is not None:
         await audit.record(get_db(), audit.SIGN_IN_FAILED, subject=user["username"], address=current_client())
