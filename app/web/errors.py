@@ -29,7 +29,7 @@ async def _http_error(error: HTTPException) -> Response:
     if isinstance(error, RequestEntityTooLarge):
         description = _too_large_message()
     elif isinstance(error, TooMany):
-        description = messages.too_many(error.doing, error.retry_after)
+        description = messages.too_many(error.doing, error.seconds)
     response = await _error_response(status, description or "The request could not be handled.")
     if isinstance(error, TooMany):
         response.headers["Retry-After"] = str(error.retry_after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
+from typing import cast
 
 from quart import Quart, current_app, request
 from quart_rate_limiter import RateLimit, RateLimitExceeded, rate_limit
@@ -51,6 +52,7 @@ class TooMany(RateLimitExceeded):
 
     def __init__(self, retry_after: int, doing: str) -> None:
         super().__init__(retry_after)
+        self.seconds = retry_after
         self.doing = doing
 
 
@@ -110,7 +112,7 @@ class RateLimiter(_RateLimiter):
             try:
                 await super()._raise_on_rejection(endpoint, [limit])
             except RateLimitExceeded as refused:
-                raise TooMany(refused.retry_after, getattr(limit, "doing", "")) from None
+                raise TooMany(cast(int, refused.retry_after), getattr(limit, "doing", "")) from None
 
     async def _create_key(self, endpoint: str, rate_limit: RateLimit) -> str:
         # Asking, regenerating and editing all call the model: one budget, not one per route.
