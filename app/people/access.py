@@ -82,9 +82,10 @@ async def admit() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if hands_identity(view):
         identity.ensure()
-    # An address no view answers is kept behind the sign-in like any other page.
+    # A view that declares nothing, or an address no view answers, stays behind the sign-in.
     access = access_of(view) or Access.SIGNED_IN
     config = current_config()
+    # Public pages still learn who is signed in, to show it; probes and files are not looked up.
     if config.sign_in_mode != "none" and (access is not Access.PUBLIC or hands_identity(view)):
         g.signed_in = await identity.check_signed_in()
         if not g.signed_in and access is not Access.PUBLIC:
