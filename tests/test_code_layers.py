@@ -12,6 +12,7 @@ LAYERS = [
     {"app.config", "app.messages", "app.metrics", "app.logs", "app.private"},
     {"app.storage", "app.model", "app.rendering"},
     {"app.answers"},
+    {"app.people"},
     {"app.web"},
     {"app.views"},
     {"app", "app.__main__"},

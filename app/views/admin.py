@@ -8,9 +8,10 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from .. import messages
 from ..config import current_config
+from ..people.access import admin_only
+from ..people.identity import current_user
 from ..storage import audit, get_db, invitations, retention, sessions, users
 from ..web.htmx import render
-from ..web.identity import current_user, is_admin
 from ..web.ids import parse_id
 from ..web.limits import current_client
 
@@ -25,26 +26,19 @@ ACTIONS = {
 }
 
 
-@bp.before_request
-async def _admins_only() -> None:
-    # Not 403: an ordinary user learns nothing, not even that the page exists.
-    if not current_config().accounts or not is_admin():
-        abort(404)
-    if request.endpoint in ("admin.invite", "admin.reset") and not current_config().passwords:
-        abort(404)
-    if request.endpoint == "admin.invite" and current_config().sign_up == "closed":
-        abort(404)
-
-
 @bp.get("/users")
+@admin_only
 async def people() -> Response:
     """List every account, with a fresh link when one was just made."""
     return await _people_page()
 
 
 @bp.post("/users/invite")
+@admin_only
 async def invite() -> Response:
     """Make an invitation link for a new account."""
+    if not current_config().passwords or current_config().sign_up == "closed":
+        abort(404)
     token = secrets.token_urlsafe(32)
     db, me = get_db(), _me()
     await invitations.create(db, token, me["id"])
@@ -53,8 +47,11 @@ async def invite() -> Response:
 
 
 @bp.post("/users/<int:user_id>/reset")
+@admin_only
 async def reset(user_id: int) -> Response:
     """Make a link that sets a new password for a user."""
+    if not current_config().passwords:
+        abort(404)
     user = await _account(user_id)
     token = secrets.token_urlsafe(32)
     db, me = get_db(), _me()
@@ -68,6 +65,7 @@ async def reset(user_id: int) -> Response:
 
 
 @bp.post("/users/<int:user_id>/<action>")
+@admin_only
 async def change(user_id: int, action: str) -> Response:
     """Disable (signing them out at once), enable, promote or demote a user; never oneself."""
     if action not in ACTIONS:
@@ -89,6 +87,7 @@ async def change(user_id: int, action: str) -> Response:
 
 
 @bp.post("/users/<int:user_id>/erase")
+@admin_only
 async def erase(user_id: int) -> Response:
     """Erase everything of a user: every chat, question, answer and session, then the account itself."""
     user = await _account(user_id)
@@ -111,6 +110,7 @@ async def erase(user_id: int) -> Response:
 
 
 @bp.get("/audit")
+@admin_only
 async def trail() -> Response:
     """List the audit trail, newest first; `before` pages further back."""
     before = request.args.get("before", type=parse_id)

@@ -10,19 +10,21 @@ from quart import Blueprint, Response, abort, redirect, render_template, request
 
 from .. import messages
 from ..config import current_config
+from ..people import oidc
+from ..people.access import public, signed_in_only
+from ..people.accounts import username_key
+from ..people.identity import external_person, password_matches, sign_in, sign_out, signed_in
+from ..people.passwords import verify
 from ..storage import audit, get_db, users
-from ..web import oidc
 from ..web.addresses import return_address
-from ..web.identity import password_matches, sign_in, sign_out, signed_in
 from ..web.limits import current_client, limited_by
-from ..web.passwords import verify
-from .accounts import username_key
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
 
 @bp.get("/login")
+@public
 async def login_form() -> Response | str:
     """Show the sign-in form (or go straight in when there is nothing to sign in to)."""
     target = _next(request.args.get("next"))
@@ -32,7 +34,8 @@ async def login_form() -> Response | str:
 
 
 @bp.post("/login")
-@limited_by("login_rate")
+@public
+@limited_by("login_rate", "sign in")
 async def login() -> Response | tuple[str, int]:
     """Check the password (of the gate or of an account); on success start a fresh session and go on."""
     form = await request.form
@@ -51,6 +54,7 @@ async def login() -> Response | tuple[str, int]:
 
 
 @bp.get("/login/oidc")
+@public
 async def oidc_start() -> Response:
     """Send the browser to the OpenID provider, remembering this attempt's state, nonce and PKCE verifier."""
     if current_config().sign_in_mode != "oidc":
@@ -65,6 +69,7 @@ async def oidc_start() -> Response:
 
 
 @bp.get("/login/oidc/callback")
+@public
 async def oidc_callback() -> Response | tuple[str, int]:
     """Back from the provider: check the state, trade the code, sign in as the person its ID token names."""
     config = current_config()
@@ -85,9 +90,8 @@ async def oidc_callback() -> Response | tuple[str, int]:
         log.warning("OpenID sign-in refused: %s", failure)
         await audit.record(get_db(), audit.SIGN_IN_FAILED, detail="oidc", address=current_client())
         return await _form(target, messages.SIGN_IN_AGAIN), 400
-    admin = identity.email_verified and identity.email in config.admin_emails
-    user = await get_db().transact(
-        lambda tx: users.external(tx, "oidc", identity.subject, identity.name, identity.email, admin)
+    user = await external_person(
+        "oidc", identity.subject, identity.name, identity.email, identity.email_verified
     )
     if user["disabled_at"] is not None:
         await audit.record(get_db(), audit.SIGN_IN_FAILED, subject=user["username"], address=current_client())
@@ -105,6 +109,7 @@ async def oidc_callback() -> Response | tuple[str, int]:
 
 
 @bp.post("/logout")
+@signed_in_only
 async def logout() -> Response:
     """End this browser's session on the server; it (and any copy of its cookie) must sign in again."""
     await sign_out()

@@ -12,11 +12,12 @@ from quart import Blueprint, Response, redirect, request, stream_with_context, u
 from .. import messages
 from ..answers import Asked, Busy, Conflict, Ended, Grew, Invalid, NotFound, Unfollowed, get_answers
 from ..answers.branches import branch
+from ..people.access import asks_model, signed_in_only
+from ..people.identity import owner
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import Status
 from ..web import limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
-from ..web.identity import owner
 from ..web.ids import parse_id
 from .conversations import sidebar_page
 
@@ -36,6 +37,7 @@ async def ask_key() -> dict[str, str]:
 
 
 @bp.get("/")
+@signed_in_only
 async def index() -> Response:
     """Show an empty conversation, ready for a first question."""
     return await render(
@@ -44,6 +46,7 @@ async def index() -> Response:
 
 
 @bp.get("/c/<int:conversation_id>")
+@signed_in_only
 async def show(conversation_id: int) -> Response:
     """Show one of the visitor's conversations at its newest exchanges; `before` pages further back."""
     conversation = await _own_conversation(conversation_id)
@@ -66,7 +69,8 @@ async def show(conversation_id: int) -> Response:
 
 
 @bp.post("/ask")
-@limits.limited_by("ask_rate")
+@signed_in_only
+@asks_model
 async def ask() -> Response:
     """Store a question, then hand back its bubble and a live answer (or, without htmx, the answer)."""
     answers = get_answers()
@@ -98,6 +102,7 @@ async def ask() -> Response:
 
 
 @bp.get("/answers/<int:exchange_id>/stream")
+@signed_in_only
 async def stream_answer(exchange_id: int) -> Response:
     """Stream an answer as server-sent events: text batches, the final HTML, then `done`.
 
@@ -120,6 +125,7 @@ async def stream_answer(exchange_id: int) -> Response:
 
 
 @bp.get("/answers/<int:exchange_id>/markdown")
+@signed_in_only
 async def answer_markdown(exchange_id: int) -> Response:
     """An answer's markdown as plain text: what its Copy button copies (and shows without JavaScript)."""
     exchange = await get_answers().get(owner(), exchange_id)
@@ -127,6 +133,7 @@ async def answer_markdown(exchange_id: int) -> Response:
 
 
 @bp.post("/answers/<int:exchange_id>/stop")
+@signed_in_only
 async def stop(exchange_id: int) -> Response:
     """Stop an answer being written; the text so far stays, with the status `stopped`."""
     answers = get_answers()
@@ -139,14 +146,16 @@ async def stop(exchange_id: int) -> Response:
 
 
 @bp.post("/answers/<int:exchange_id>/regenerate")
-@limits.limited_by("ask_rate")
+@signed_in_only
+@asks_model
 async def regenerate(exchange_id: int) -> Response:
     """Answer the last question again (Regenerate, or Retry after an error)."""
     return await _ask_again(exchange_id, None)
 
 
 @bp.post("/answers/<int:exchange_id>/edit")
-@limits.limited_by("ask_rate")
+@signed_in_only
+@asks_model
 async def edit(exchange_id: int) -> Response:
     """Replace the last question with an edited one and answer it anew."""
     return await _ask_again(exchange_id, _question((await request.form).get("question")))

@@ -6,12 +6,13 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from .. import messages
 from ..answers import NotFound
+from ..people.access import signed_in_only
+from ..people.identity import owner
 from ..storage import conversations, get_db
 from ..storage.dialects import TIME_FORMAT, as_datetime
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
 from ..web.htmx import is_htmx, render
-from ..web.identity import owner
 from ..web.ids import parse_id
 
 bp = Blueprint("conversations", __name__)
@@ -21,6 +22,7 @@ TITLE_LIMIT = 200
 
 
 @bp.get("/conversations")
+@signed_in_only
 async def list_conversations() -> Response:
     """List a page of the visitor's conversations, most recent first; `before` pages further back."""
     before = _cursor(request.args.get("before"), request.args.get("before_id"))
@@ -41,6 +43,7 @@ async def sidebar_page(current: int | None, before: tuple[str, int] | None = Non
 
 
 @bp.post("/c/<int:conversation_id>/rename")
+@signed_in_only
 async def rename(conversation_id: int) -> Response:
     """Give a conversation the title the visitor typed."""
     form = await request.form
@@ -63,6 +66,7 @@ async def rename(conversation_id: int) -> Response:
 
 
 @bp.post("/c/<int:conversation_id>/delete")
+@signed_in_only
 async def delete(conversation_id: int) -> Response:
     """Delete a conversation with all its exchanges (without JavaScript, after a page asks to confirm)."""
     shown = url_for("chat.show", conversation_id=conversation_id)

@@ -6,18 +6,23 @@ from quart import Blueprint, Response, jsonify
 
 from .. import metrics
 from ..config import current_config
+from ..people.access import cookieless, public, signed_in_only
 from ..storage import get_db, get_spool
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@public
+@cookieless
 async def alive() -> Response:
     """Say the process is up (it answers requests)."""
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
+@signed_in_only
+@cookieless
 async def ready() -> tuple[Response, int]:
     """Say whether the database answers, how many writes wait for it, and which model answers."""
     database = await get_db().ping()
@@ -34,6 +39,8 @@ async def ready() -> tuple[Response, int]:
 
 
 @bp.get("/metrics")
+@signed_in_only
+@cookieless
 async def export_metrics() -> Response:
     """Expose the app's counters and histograms in Prometheus text format."""
     body, content_type = metrics.exposition()

@@ -9,13 +9,14 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from .. import messages
 from ..answers import NotFound
+from ..people.access import signed_in_only
+from ..people.identity import is_admin, owner
 from ..rendering import export
 from ..storage import Database, Row, exchanges, get_db, history, users
 from ..storage.history import STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
 from ..web.htmx import is_htmx, render
-from ..web.identity import is_admin, owner
 from ..web.ids import parse_id
 
 bp = Blueprint("history", __name__)
@@ -24,6 +25,7 @@ PAGE_SIZE = 50
 
 
 @bp.get("/list")
+@signed_in_only
 async def list_exchanges() -> Response:
     """Show a page of past exchanges; `before` pages further back, htmx gets only the new rows."""
     search = await _search()
@@ -55,6 +57,7 @@ async def list_exchanges() -> Response:
 
 
 @bp.get("/list/export.<fmt>")
+@signed_in_only
 async def export_exchanges(fmt: str) -> Response:
     """Stream every exchange of the current search as a CSV or NDJSON download."""
     if fmt not in export.FORMATS:
@@ -71,6 +74,7 @@ async def export_exchanges(fmt: str) -> Response:
 
 
 @bp.post("/list/exchanges/<int:exchange_id>/delete")
+@signed_in_only
 async def delete_exchange(exchange_id: int) -> Response:
     """Delete one exchange: only its row disappears (without JavaScript, after a page asks to confirm)."""
     page = url_for("history.list_exchanges")

@@ -7,15 +7,17 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 from .. import messages
 from ..answers import NotFound
 from ..config import current_config
+from ..people.access import signed_in_only
+from ..people.identity import owner
 from ..storage import conversations, get_db
 from ..web.addresses import return_address
 from ..web.htmx import is_htmx, render
-from ..web.identity import owner
 
 bp = Blueprint("keeping", __name__)
 
 
 @bp.post("/c/<int:conversation_id>/keep")
+@signed_in_only
 async def keep(conversation_id: int) -> Response:
     """Keep a chat however old it gets (keep=1), or let retention take it again (keep=0)."""
     if not current_config().retention_days:

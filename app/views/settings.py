@@ -11,9 +11,10 @@ from quart import Blueprint, Response, redirect, request, session, url_for
 from .. import messages
 from ..answers import NotFound, get_answers
 from ..config import current_config
+from ..people.access import signed_in_only
+from ..people.identity import owner
 from ..storage import Row, conversations, get_db, preferences
 from ..web.htmx import render
-from ..web.identity import owner
 
 bp = Blueprint("settings", __name__)
 
@@ -28,6 +29,7 @@ def time_zones() -> tuple[str, ...]:
 
 
 @bp.get("/settings")
+@signed_in_only
 async def show() -> Response:
     """The settings form, filled with what the person saved."""
     saved = await preferences.get(get_db(), owner()) or {}
@@ -35,6 +37,7 @@ async def show() -> Response:
 
 
 @bp.post("/settings")
+@signed_in_only
 async def save() -> Response:
     """Save the person's settings; a bad value is said plainly and nothing typed is lost."""
     form = await request.form
@@ -68,6 +71,7 @@ async def save() -> Response:
 
 
 @bp.get("/c/<int:conversation_id>/instructions")
+@signed_in_only
 async def conversation(conversation_id: int) -> Response:
     """A conversation's own instructions and temperature."""
     found = await _own(conversation_id)
@@ -75,6 +79,7 @@ async def conversation(conversation_id: int) -> Response:
 
 
 @bp.post("/c/<int:conversation_id>/instructions")
+@signed_in_only
 async def instruct(conversation_id: int) -> Response:
     """Save a conversation's instructions and temperature (empty: the defaults)."""
     found = await _own(conversation_id)

@@ -9,11 +9,12 @@ from quart import Blueprint, Response, abort, redirect, url_for
 
 from .. import messages
 from ..answers import NotFound
+from ..people.access import signed_in_only
+from ..people.identity import owner
 from ..rendering import transcript
 from ..storage import Row, conversations, exchanges, get_db, shares
 from ..storage.status import FINISHED
 from ..web.htmx import render
-from ..web.identity import owner
 
 bp = Blueprint("shares", __name__)
 
@@ -24,6 +25,7 @@ KEPT = ("question", "answer", "status", "model", "server", "created_at", "answer
 
 
 @bp.get("/c/<int:conversation_id>/share")
+@signed_in_only
 async def sharing(conversation_id: int) -> Response:
     """The conversation's open links, a button to make one, and its Markdown download."""
     conversation = await _own(conversation_id)
@@ -32,6 +34,7 @@ async def sharing(conversation_id: int) -> Response:
 
 
 @bp.post("/c/<int:conversation_id>/share")
+@signed_in_only
 async def share(conversation_id: int) -> Response:
     """Make a link to a copy of the conversation as it is now."""
     conversation = await _own(conversation_id)
@@ -47,6 +50,7 @@ async def share(conversation_id: int) -> Response:
 
 
 @bp.post("/s/<token>/revoke")
+@signed_in_only
 async def revoke(token: str) -> Response:
     """Close a link for good: it answers 404 from now on."""
     conversation_id = await shares.revoke(get_db(), token, owner())
@@ -56,6 +60,7 @@ async def revoke(token: str) -> Response:
 
 
 @bp.get("/s/<token>")
+@signed_in_only
 async def shared(token: str) -> Response:
     """The shared copy, read-only, for anyone with the link; kept out of search engines."""
     found = await shares.get(get_db(), token) if len(token) <= 64 else None
@@ -72,6 +77,7 @@ async def shared(token: str) -> Response:
 
 
 @bp.get("/c/<int:conversation_id>/export.md")
+@signed_in_only
 async def export_markdown(conversation_id: int) -> Response:
     """Download the conversation as one Markdown file."""
     conversation = await _own(conversation_id)

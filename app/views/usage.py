@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from quart import Blueprint, Response, abort, request
 
 from ..config import current_config
+from ..people.access import signed_in_only
+from ..people.identity import is_admin, owner
 from ..rendering import charts
 from ..storage import Row, get_db, usage, users
 from ..storage.dialects import TIME_FORMAT
 from ..web.htmx import render
-from ..web.identity import is_admin, owner
 
 bp = Blueprint("usage", __name__)
 
@@ -21,6 +22,7 @@ SPANS = (7, 30, 90)
 
 
 @bp.get("/usage")
+@signed_in_only
 async def page() -> Response:
     """Show the usage of the visitor (an admin: everyone's, or one person's) over the last days."""
     days, scope, user = await _choice()
@@ -47,6 +49,7 @@ async def page() -> Response:
 
 
 @bp.get("/usage.csv")
+@signed_in_only
 async def download() -> Response:
     """The usage per day and model as CSV."""
     days, scope, _ = await _choice()

@@ -7,20 +7,12 @@ import errno
 from quart import Quart, Response, current_app
 from werkzeug.exceptions import NotFound
 
-from . import (
-    assets,
-    compression,
-    errors,
-    guard,
-    identity,
-    limits,
-    oidc,
-    quotas,
-    request_log,
-    security,
-    templating,
-)
+from .. import people
+from ..people import proxy_user
+from ..people.access import cookieless, public
+from . import assets, compression, errors, guard, limits, request_log, security, templating
 from .ids import IdConverter
+from .proxies import TrustedProxies
 
 
 def init_app(app: Quart) -> None:
@@ -33,17 +25,19 @@ def init_app(app: Quart) -> None:
     request_log.init_app(app)
     app.url_map.converters["int"] = IdConverter
     app.view_functions["static"] = _static_file
-    identity.init_app(app)
+    # Before any other check: who the visitor is, and whether the view lets them in.
+    people.init_app(app)
     security.init_app(app)
     # After security: the user header is checked against the proxy that really sent the request.
-    identity.init_proxy_sign_in(app)
-    oidc.init_app(app)
+    networks = app.config["ANSWERS"].trusted_proxies
+    proxy_user.init_app(app, TrustedProxies(app.asgi_app, networks).trusted)
     limits.init_app(app)
-    quotas.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
 
 
+@public
+@cookieless
 async def _static_file(filename: str) -> Response:
     """A file of static/; a name too long for any file is missing, like any other."""
     try:

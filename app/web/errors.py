@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, current_app, session
-from quart_rate_limiter import RateLimitExceeded
+from quart import Quart, Response, current_app, redirect, request, session, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import messages, metrics
 from ..answers import Busy, Conflict, Invalid, NotFound, Refused
+from ..people.access import SignInFirst
 from ..storage import DatabaseUnavailable, is_database_failure
 from .htmx import is_htmx, render
-from .limits import too_many_message
+from .limits import TooMany
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,10 @@ async def _http_error(error: HTTPException) -> Response:
         description = messages.PLAIN.get(status, description)
     if isinstance(error, RequestEntityTooLarge):
         description = _too_large_message()
-    elif isinstance(error, RateLimitExceeded):
-        description = too_many_message(error.retry_after)
+    elif isinstance(error, TooMany):
+        description = messages.too_many(error.doing, error.seconds)
     response = await _error_response(status, description or messages.NOT_HANDLED)
-    if isinstance(error, RateLimitExceeded):
+    if isinstance(error, TooMany):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 
@@ -42,6 +42,18 @@ def _too_large_message() -> str:
 
 async def _refused(refusal: Refused) -> Response:
     return await _error_response(_REFUSED.get(type(refusal), 400), str(refusal))
+
+
+async def _sign_in_first(_: SignInFirst) -> Response:
+    """Send the visitor to sign in: htmx by a header, a page there and back again; refuse anything else."""
+    login = url_for("auth.login_form")
+    if is_htmx():
+        response = Response("", 401)
+        response.headers["HX-Redirect"] = login
+        return response
+    if request.method == "GET" and "text/event-stream" not in request.headers.get("Accept", ""):
+        return redirect(url_for("auth.login_form", next=request.full_path.rstrip("?")))
+    return await _error_response(401, messages.SIGN_IN_FIRST)
 
 
 async def _database_unavailable(error: DatabaseUnavailable) -> Response:
@@ -89,5 +101,6 @@ def init_app(app: Quart) -> None:
     """Register the handlers."""
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Refused, _refused)
+    app.register_error_handler(SignInFirst, _sign_in_first)
     app.register_error_handler(DatabaseUnavailable, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
+from typing import cast
 
-from quart import Quart, g, request
-from quart_rate_limiter import RateLimit, rate_limit
+from quart import Quart, request
+from quart_rate_limiter import RateLimit, RateLimitExceeded, rate_limit
 from quart_rate_limiter import RateLimiter as _RateLimiter
 from quart_rate_limiter.store import MemoryStore as _MemoryStore
 from quart_rate_limiter.store import RateLimiterStoreABC
 
-from .. import messages
 from ..config import Rate, current_config
+from ..people.access import asks
+from ..people.identity import current_user
 
 # An IPv6 client is usually handed a whole /64: counting single addresses would let it rotate.
 IPV6_PREFIX = 64
@@ -40,8 +42,17 @@ def current_client() -> str:
 
 async def client_address() -> str:
     """Whom the rate limiter counts: the signed-in account, or else the client's address."""
-    user = g.get("user")
+    user = current_user()
     return f"user-{user['id']}" if user else current_client()
+
+
+class TooMany(RateLimitExceeded):
+    """A limit refused the request; `doing` says what the person was doing, for the sentence they read."""
+
+    def __init__(self, retry_after: int, doing: str) -> None:
+        super().__init__(retry_after)
+        self.seconds = retry_after
+        self.doing = doing
 
 
 class ConfiguredRate:
@@ -50,8 +61,9 @@ class ConfiguredRate:
     key_function = None
     skip_function = None
 
-    def __init__(self, setting: str) -> None:
+    def __init__(self, setting: str, doing: str = "") -> None:
         self.setting = setting
+        self.doing = doing
 
     @property
     def rate(self) -> Rate:
@@ -74,13 +86,32 @@ class ConfiguredRate:
         return f"{self.setting}-{self.rate}"
 
 
-def limited_by(setting: str):  # type: ignore[no-untyped-def]
-    """Limit a view to the rate a setting names (e.g. `ask_rate`); views sharing a setting share its count."""
-    return rate_limit(limits=[ConfiguredRate(setting)])  # type: ignore[list-item]
+def limited_by(setting: str, doing: str = ""):  # type: ignore[no-untyped-def]
+    """Limit a view to the rate a setting names (e.g. `login_rate`); views sharing a setting share its count.
+
+    `doing` names what is refused ("sign in"), for the sentence a refused person reads.
+    """
+    return rate_limit(limits=[ConfiguredRate(setting, doing)])  # type: ignore[list-item]
+
+
+# Every view that sends a question to the model (declared with `asks_model`) shares this limit.
+ASKING = ConfiguredRate("ask_rate", "ask")
 
 
 class RateLimiter(_RateLimiter):
     """quart-rate-limiter, counting a configured limit once per client across every view it decorates."""
+
+    def _get_limits_for_view_function(self, view_func, blueprint):  # type: ignore[no-untyped-def]
+        limits = super()._get_limits_for_view_function(view_func, blueprint)
+        return [ASKING, *limits] if asks(view_func) else limits
+
+    async def _raise_on_rejection(self, endpoint: str, rate_limits: list[RateLimit]) -> None:
+        # One limit at a time, so that the refusal can say which one it was.
+        for limit in rate_limits:
+            try:
+                await super()._raise_on_rejection(endpoint, [limit])
+            except RateLimitExceeded as refused:
+                raise TooMany(cast(int, refused.retry_after), getattr(limit, "doing", "")) from None
 
     async def _create_key(self, endpoint: str, rate_limit: RateLimit) -> str:
         # Asking, regenerating and editing all call the model: one budget, not one per route.
@@ -129,15 +160,6 @@ class RedisStore(RateLimiterStoreABC):
         if self.redis is not None:
             await self.redis.aclose()
             self.redis = None
-
-
-def too_many_message(retry_after: int) -> str:
-    """What a rate-limited person reads, depending on what they were doing."""
-    if request.endpoint in ("chat.ask", "chat.regenerate", "chat.edit"):
-        return messages.too_many("ask", retry_after)
-    if request.endpoint == "auth.login":
-        return messages.too_many("sign in", retry_after)
-    return messages.too_many("", retry_after)
 
 
 def init_app(app: Quart) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from quart import Quart, abort, has_request_context, request, session
 from quart.sessions import SecureCookieSessionInterface, SessionMixin
 
 from .. import messages
+from ..people.passwords import digest
 from .htmx import is_htmx
 from .proxies import TrustedProxies
 
@@ -68,11 +68,6 @@ def init_app(app: Quart) -> None:
 def csrf_token() -> str:
     """The token every unsafe request of this visitor must carry."""
     return session["csrf"]
-
-
-def digest(text: str) -> bytes:
-    """A fixed-length digest, so that comparing two secrets takes the same time whatever their lengths."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 async def _check_csrf() -> None:

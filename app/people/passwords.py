@@ -1,8 +1,9 @@
-"""Passwords hashed with argon2id, checked in the same time whether or not the account exists."""
+"""Passwords hashed with argon2id, and secrets compared in the same time whether they match or not."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,3 +38,8 @@ def weakness(password: str) -> str | None:
     if len(password) > MAX_CHARS:
         return f"A password can be {MAX_CHARS} characters long at most."
     return None
+
+
+def digest(text: str) -> bytes:
+    """A fixed-length digest, so that comparing two secrets takes the same time whatever their lengths."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()

@@ -5,47 +5,11 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from quart import Quart, Response, abort, g, redirect, request, session, url_for
+from quart import g, request, session
 
-from .. import messages
 from ..config import current_config
 from ..storage import Executor, Row, audit, get_db, sessions, users
-from .htmx import is_htmx
-from .proxies import TrustedProxies
-from .proxy_user import ProxyUser
-from .security import digest
-
-# What a visitor who has not signed in may still reach when signing in is required.
-OPEN_ENDPOINTS = frozenset(
-    {
-        "auth.login_form",
-        "auth.login",
-        "accounts.sign_up_form",
-        "accounts.sign_up",
-        "accounts.link_form",
-        "accounts.use_link",
-        "auth.oidc_start",
-        "auth.oidc_callback",
-        "health.alive",
-        "static",
-    }
-)
-
-
-def init_app(app: Quart) -> None:
-    """Give every visitor an identity, and keep everyone who has not signed in behind the gate."""
-    app.before_request(_ensure_identity)
-    app.before_request(_require_sign_in)
-    app.jinja_env.globals.update(signed_in=signed_in, current_user=current_user, is_admin=is_admin)
-
-
-def init_proxy_sign_in(app: Quart) -> None:
-    """With SIGN_IN=proxy, let only the trusted proxies' requests carry the user headers."""
-    config = app.config["ANSWERS"]
-    if config.sign_in_mode == "proxy":
-        headers = (config.proxy_user_header, config.proxy_email_header)
-        proxies = TrustedProxies(app.asgi_app, config.trusted_proxies)
-        app.asgi_app = ProxyUser(app.asgi_app, proxies, headers)  # type: ignore[method-assign]
+from .passwords import digest
 
 
 def owner() -> str:
@@ -59,6 +23,12 @@ def new_identity() -> None:
     session["owner"] = secrets.token_urlsafe(18)
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
+
+
+def ensure() -> None:
+    """Start an identity for a visitor who has none yet."""
+    if not isinstance(session.get("owner"), str) or not isinstance(session.get("csrf"), str):
+        new_identity()
 
 
 def password_matches(given: str) -> bool:
@@ -99,6 +69,14 @@ def is_admin() -> bool:
     return user is not None and user["role"] == "admin"
 
 
+async def external_person(
+    kind: str, subject: str, name: str, email: str | None, verified: bool = True
+) -> Row:
+    """The person a provider or a sign-in proxy names, made on first sight; ADMIN_EMAILS makes admins."""
+    admin = verified and email is not None and email in current_config().admin_emails
+    return await get_db().transact(lambda tx: users.external(tx, kind, subject, name, email, admin))
+
+
 def session_token() -> str | None:
     """This browser's server-side session token, when it has signed in."""
     token = session.get("sid")
@@ -114,11 +92,11 @@ async def sign_out() -> None:
 
 
 def signed_in() -> bool:
-    """Whether this visitor passed the gate (checked once per request, before the view)."""
+    """Whether this visitor is signed in (checked once per request, before the view)."""
     return bool(g.get("signed_in"))
 
 
-async def _check_signed_in() -> bool:
+async def check_signed_in() -> bool:
     """Whether the session is signed in (an enabled user, or the current APP_PASSWORD) and still live."""
     token = session.get("sid")
     if current_config().sign_in_mode == "proxy":
@@ -143,8 +121,7 @@ async def _proxy_user() -> bool:
     if not name:
         return False
     email = request.headers.get(config.proxy_email_header, "").strip().lower()[:254] or None
-    admin = email is not None and email in config.admin_emails
-    user = await get_db().transact(lambda tx: users.external(tx, "proxy", name, name, email, admin))
+    user = await external_person("proxy", name, name, email)
     if user["disabled_at"] is not None:
         return False
     if session.get("owner") != user["owner"]:
@@ -158,30 +135,3 @@ def _password_mark() -> str:
     """A value that changes with APP_PASSWORD, so changing the password signs everyone out."""
     config = current_config()
     return hmac.new(config.secret_key.encode(), digest(config.app_password), "sha256").hexdigest()[:32]
-
-
-async def _ensure_identity() -> None:
-    # Files, probes and scrapers need no identity, and should not be handed a cookie.
-    if request.endpoint == "static" or request.blueprint == "health":
-        return
-    if not isinstance(session.get("owner"), str) or not isinstance(session.get("csrf"), str):
-        new_identity()
-
-
-async def _require_sign_in() -> Response | None:
-    if current_config().sign_in_mode == "none" or (
-        request.endpoint in OPEN_ENDPOINTS
-        and request.endpoint not in ("auth.login_form", "accounts.sign_up_form")
-    ):
-        return None
-    g.signed_in = await _check_signed_in()
-    if g.signed_in or request.endpoint in OPEN_ENDPOINTS:
-        return None
-    login = url_for("auth.login_form")
-    if is_htmx():
-        response = Response("", 401)
-        response.headers["HX-Redirect"] = login
-        return response
-    if request.method == "GET" and "text/event-stream" not in request.headers.get("Accept", ""):
-        return redirect(url_for("auth.login_form", next=request.full_path.rstrip("?")))
-    abort(401, messages.SIGN_IN_FIRST)

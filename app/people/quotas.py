@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from quart import Quart, request
-
 from .. import messages
 from ..answers import Busy
 from ..config import current_config
@@ -13,18 +11,9 @@ from ..storage import get_db, quotas
 from ..storage.dialects import TIME_FORMAT
 from .identity import current_user, owner
 
-# The views that send a question to the model.
-ASKING = frozenset({"chat.ask", "chat.regenerate", "chat.edit"})
 
-
-def init_app(app: Quart) -> None:
-    """Check a person's quotas before any question goes to the model."""
-    app.before_request(_check)
-
-
-async def _check() -> None:
-    if request.endpoint not in ASKING or request.method != "POST":
-        return
+async def check() -> None:
+    """Refuse a question (Busy, with when it may be asked) once the person has reached a quota."""
     config, db = current_config(), get_db()
     user = current_user()
     # Anonymous visitors are held to answers at once per address where they ask (chat.py).

@@ -1,0 +1,89 @@
+"""Accounts kept here: names, new accounts (the first is an admin), invitation and reset links."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .. import messages
+from ..config import current_config
+from ..storage import Executor, Row, audit, get_db, invitations, sessions, users
+from .passwords import hash_password, weakness
+
+NAME = re.compile(r"[a-z0-9._-]{3,32}")
+
+
+class Refusal(Exception):
+    """A form that cannot be accepted, with what to tell the person."""
+
+
+def username_key(name: str) -> str:
+    """A name as it is stored and looked up: compatibility-normalised and case-folded."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()[:64]
+
+
+def password_refusal(password: str, again: str) -> str | None:
+    """Why a new password (typed twice) cannot be used, or None."""
+    if password != again:
+        return messages.PASSWORDS_DIFFER
+    return weakness(password)
+
+
+async def sign_up_open() -> bool:
+    """Whether anyone may make an account: SIGN_UP=open, or nobody has one yet (the first is the admin)."""
+    return current_config().sign_up == "open" or not await users.accounts_exist(get_db())
+
+
+async def usable_link(token: str) -> Row | None:
+    """A live link; with SIGN_UP=closed, only one that resets a password."""
+    link = await invitations.find(get_db(), token)
+    if link is None or (link["user_id"] is None and current_config().sign_up == "closed"):
+        return None
+    return link
+
+
+async def new_account(name: str, password: str, again: str, address: str, token: str | None = None) -> Row:
+    """Store a new account (spending an invitation when given); the first account is an admin."""
+    username = username_key(name)
+    if not NAME.fullmatch(username):
+        raise Refusal(messages.BAD_NAME)
+    if refusal := password_refusal(password, again):
+        raise Refusal(refusal)
+    password_hash = await hash_password(password)
+
+    async def store(tx: Executor) -> Row | None:
+        if await users.by_username(tx, username) is not None:
+            return None
+        if token is not None and not await invitations.use(tx, token):
+            raise Refusal(messages.LINK_SPENT)
+        role = "user" if await users.accounts_exist(tx) else "admin"
+        return await users.create_account(tx, username, password_hash, role)
+
+    user = await get_db().transact(store)
+    if user is None:
+        raise Refusal(messages.NAME_TAKEN)
+    await audit.record(get_db(), audit.SIGNED_UP, actor_id=user["id"], subject=username, address=address)
+    return user
+
+
+async def reset_password(user_id: int, password: str, again: str, token: str, address: str) -> Row:
+    """Set a user's password from a reset link, ending every session they had."""
+    if refusal := password_refusal(password, again):
+        raise Refusal(refusal)
+    password_hash = await hash_password(password)
+    db = get_db()
+
+    async def store(tx: Executor) -> Row | None:
+        if not await invitations.use(tx, token):
+            raise Refusal(messages.LINK_SPENT)
+        await users.set_password(tx, user_id, password_hash)
+        await sessions.end_user(tx, user_id)
+        return await users.by_id(tx, user_id)
+
+    user = await db.transact(store)
+    if user is None or user["disabled_at"] is not None:
+        raise Refusal(messages.LINK_SPENT)
+    await audit.record(
+        db, audit.PASSWORD_CHANGED, actor_id=user["id"], subject=user["username"] or "", address=address
+    )
+    return user
