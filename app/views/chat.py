@@ -8,15 +8,16 @@ from contextlib import suppress
 from typing import Any
 
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
+from werkzeug.exceptions import HTTPException
 
 from .. import messages
-from ..answers import Asked, Busy, Conflict, Ended, Grew, Invalid, NotFound, Unfollowed, get_answers
+from ..answers import Asked, Busy, Ended, Grew, NotFound, Refused, Unfollowed, get_answers
 from ..answers.branches import branch
-from ..people.access import asks_model, signed_in_only
+from ..people.access import SignInFirst, asks_model, signed_in_only
 from ..people.identity import owner
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import Status
-from ..web import limits, sse
+from ..web import errors, limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
 from ..web.ids import parse_id
 from .conversations import sidebar_page
@@ -27,6 +28,8 @@ bp = Blueprint("chat", __name__)
 STOP_SETTLE_SECONDS = 3.0
 # A conversation opens at this many of its newest exchanges; older ones load on demand.
 EXCHANGES_PER_PAGE = 30
+# The views that send a question to the model: whatever refuses them is said under the composer.
+ASKING = frozenset({"chat.ask", "chat.regenerate", "chat.edit"})
 
 
 @bp.context_processor
@@ -89,10 +92,6 @@ async def ask() -> Response:
             choice,
             after=parse_id(form.get("after")),
         )
-    except Invalid as refused:
-        return await _composer_error(str(refused))
-    except Conflict as refused:
-        return await _composer_error(str(refused), status=409)
     except DatabaseUnavailable:
         return await _composer_error(messages.DATABASE_AWAY, status=503)
     if not is_htmx():
@@ -272,21 +271,48 @@ def _back_to(exchange: Row, part: str = "answer") -> Response:
     return redirect(f"{page}#{part}-{exchange['id']}", 303)
 
 
+@bp.errorhandler(HTTPException)
+@bp.errorhandler(Refused)
+@bp.errorhandler(DatabaseUnavailable)
+@bp.errorhandler(Exception)
+async def refused(error: Exception) -> Response:
+    """Say why a question was not sent under the composer, where the person looks; other errors as usual."""
+    if request.endpoint not in ASKING or isinstance(error, SignInFirst):
+        return await errors.respond(error)
+    status, message = errors.explain(error)
+    return errors.retry_after(await _composer_error(message, status), error)
+
+
 async def _composer_error(message: str, status: int = 422) -> Response:
-    """Report a question that cannot be sent, keeping what the visitor typed."""
+    """Report a question that cannot be sent, keeping what the visitor typed.
+
+    htmx swaps the sentence into the line under the composer; without JavaScript the chat
+    comes back with the sentence there and the question in its box (an edited one in its Edit box).
+    """
     if is_htmx():
         response = await render("chat/index.html", "composer_error", status=status, error=message)
         response.headers["HX-Retarget"] = "#composer-error"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    form = await request.form
-    conversation_id = parse_id(form.get("conversation_id"))
+    form = await _form()
     conversation, page, chats = None, {}, {}
-    with suppress(DatabaseUnavailable):
+    exchange_id = (request.view_args or {}).get("exchange_id")
+    draft, editing = form.get("question", ""), None
+    if exchange_id is not None:
+        # Regenerate or Edit: the draft, if any, belongs in the Edit box of the question it changes.
+        if request.endpoint == "chat.edit":
+            editing = {"id": exchange_id, "question": draft}
+        draft = ""
+    with suppress(DatabaseUnavailable, Refused):
+        conversation_id = parse_id(form.get("conversation_id"))
+        leaf = parse_id(form.get("after"))
+        if exchange_id is not None:
+            exchange = await get_answers().get(owner(), exchange_id)
+            conversation_id, leaf = exchange["conversation_id"], exchange_id
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
-            page = await _exchanges_page(get_db(), conversation_id, None, parse_id(form.get("after")))
+            page = await _exchanges_page(get_db(), conversation["id"], None, leaf)
         chats = await sidebar_page(conversation["id"] if conversation else None)
     chats |= await _picker(conversation, form.get("model"))
     return await render(
@@ -294,11 +320,20 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         status=status,
         error=message,
         ask_key=form.get("ask_key", ""),
-        draft=form.get("question", ""),
+        draft=draft,
+        editing=editing,
         conversation=conversation,
         **{"exchanges": [], **page},
         **chats,
     )
+
+
+async def _form() -> dict[str, str]:
+    """The form sent, or nothing when it cannot be read (too large, or not a form)."""
+    try:
+        return dict((await request.form).items())
+    except HTTPException:
+        return {}
 
 
 async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[str, object]:
