@@ -65,6 +65,23 @@
     });
   });
 
+  // Another tab or device may have gone on with this chat: when this tab comes back (into
+  // view, or its window into focus), one light request asks; nothing changes if nothing did.
+  var away = false;
+  function recheck() {
+    var sync = document.getElementById("latest");
+    var chat = document.getElementById("conversation-id");
+    if (!away || !sync || !chat || !chat.value || !window.htmx) return;
+    away = false;
+    window.htmx.trigger(sync, "recheck");
+  }
+  window.addEventListener("blur", function () { away = true; });
+  window.addEventListener("focus", recheck);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") away = true;
+    else recheck();
+  });
+
   // The composer grows with its text, up to the CSS max-height.
   document.addEventListener("input", function (event) {
     count(event.target);

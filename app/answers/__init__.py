@@ -18,12 +18,13 @@ from ..storage import Database, Spool
 from .answering import Answering
 from .asking import Asked, Asking
 from .following import Ended, Following, Grew, Unfollowed
-from .refusals import Busy, Conflict, Invalid, NotFound, Refused
+from .refusals import Behind, Busy, Conflict, Invalid, NotFound, Refused
 from .sweeping import Sweeper
 
 __all__ = [
     "Answers",
     "Asked",
+    "Behind",
     "Busy",
     "Conflict",
     "Ended",

@@ -10,7 +10,7 @@ from ..model.catalog import Choice
 from ..storage import Executor, Row, conversations, exchanges, preferences
 from ..storage.dialects import utcnow
 from .answering import Answering
-from .refusals import Conflict, Invalid, NotFound
+from .refusals import Behind, Conflict, Invalid, NotFound
 
 FORM_KEY_CHARS = 64
 
@@ -58,11 +58,15 @@ class Asking:
         form_key: str | None,
         choice: Choice | None = None,
         after: int | None = None,
+        newest: bool = False,
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
 
         `after` is the last exchange on the asker's screen: the new question continues that
-        branch (by default the conversation's newest exchange).
+        branch (by default the conversation's newest exchange). `newest` says the screen shows
+        the conversation's newest branch. Behind when the screen is out of date: the
+        conversation went on after `after` (or, followed as the newest, anywhere) elsewhere;
+        the question is never stored as a branch the asker did not see.
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
@@ -84,6 +88,8 @@ class Asking:
             parent_id = None
             if conversation_id is not None and after is not None:
                 if await exchanges.in_conversation_has(tx, conversation_id, after):
+                    if await _went_on(tx, conversation_id, after, newest):
+                        raise Behind(messages.NEWER_ELSEWHERE)
                     parent_id = after
             return await self._store(tx, owner, question, conversation_id, parent_id, choice, now, key)
 
@@ -178,6 +184,13 @@ class Asking:
         else:
             found = await conversations.get(self.answering.db, conversation_id, owner)
         return f"{found['model']}@{found['server']}" if found and found["server"] else None
+
+
+async def _went_on(tx: Executor, conversation_id: int, after: int, newest: bool) -> bool:
+    """Whether the conversation has exchanges a screen ending at `after` does not show."""
+    if newest:
+        return await exchanges.last_in_conversation(tx, conversation_id) != after
+    return await exchanges.followed(tx, conversation_id, after)
 
 
 async def sent_instructions(

@@ -11,7 +11,7 @@ from quart import Blueprint, Response, redirect, request, stream_with_context, u
 from werkzeug.exceptions import HTTPException
 
 from .. import messages
-from ..answers import Asked, Busy, Ended, Grew, NotFound, Refused, Unfollowed, get_answers
+from ..answers import Asked, Behind, Busy, Ended, Grew, NotFound, Refused, Unfollowed, get_answers
 from ..answers.branches import branch
 from ..people.access import SignInFirst, asks_model, signed_in_only
 from ..people.identity import owner
@@ -91,13 +91,40 @@ async def ask() -> Response:
             form.get("ask_key"),
             choice,
             after=parse_id(form.get("after")),
+            newest=form.get("newest") == "1",
         )
+    except Behind as behind:
+        return await _behind(str(behind), conversation_id, form)
     except DatabaseUnavailable:
         return await _composer_error(messages.DATABASE_AWAY, status=503)
     if not is_htmx():
         await answers.answer_in_full(asked.exchange, limits.current_client())
         return _back_to(asked.exchange, "exchange")
     return await _asked_html(asked, new_conversation=conversation_id is None)
+
+
+@bp.get("/latest")
+@signed_in_only
+async def latest() -> Response:
+    """Bring a tab up to date with its chat: the branch anew when it went on elsewhere, else nothing (204).
+
+    The tab says what it shows: the chat, its last exchange (`after`), and whether that
+    is the chat's newest branch (`newest=1`) or a version chosen with ‹ ›.
+    """
+    conversation_id = parse_id(request.args.get("conversation_id"))
+    if conversation_id is None:
+        return Response(status=204)
+    if not is_htmx():
+        return redirect(url_for("chat.show", conversation_id=conversation_id), 303)
+    conversation = await _own_conversation(conversation_id)
+    after = parse_id(request.args.get("after"))
+    newest = request.args.get("newest") == "1"
+    page = await _exchanges_page(get_db(), conversation_id, None, None if newest else after)
+    if page["after"] == after:
+        return Response(status=204)
+    return await render(
+        "chat/index.html", "earlier", "conversation_field", conversation=conversation, switched=True, **page
+    )
 
 
 @bp.get("/answers/<int:exchange_id>/stream")
@@ -227,6 +254,7 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
         new_conversation=conversation,
         moved_conversation=moved,
         after=exchange["id"],
+        newest=True,
     )
     if new_conversation:
         response.headers["HX-Push-Url"] = url_for("chat.show", conversation_id=conversation_id)
@@ -245,10 +273,12 @@ async def _exchanges_page(
 ) -> dict[str, Any]:
     """A page of the branch through `leaf` (the newest by default), oldest first, each with its versions.
 
-    Also the id to page back from (None at the conversation's start), and the branch's
-    last exchange, which the composer's next question follows.
+    Also the id to page back from (None at the conversation's start), the branch's last
+    exchange, which the composer's next question follows, and whether that is the
+    conversation's newest (the branch a tab keeps up with) or an older version's.
     """
-    shown = branch(await exchanges.tree(db, conversation_id), leaf)
+    tree = await exchanges.tree(db, conversation_id)
+    shown = branch(tree, leaf)
     ids = shown.ids
     if before is not None and before in ids:
         ids = ids[: ids.index(before)]
@@ -262,6 +292,7 @@ async def _exchanges_page(
         "earlier": page[0] if len(ids) > len(page) else None,
         "after": last,
         "leaf": last,
+        "newest": last is None or last == tree[-1]["id"],
     }
 
 
@@ -281,6 +312,28 @@ async def refused(error: Exception) -> Response:
         return await errors.respond(error)
     status, message = errors.explain(error)
     return errors.retry_after(await _composer_error(message, status), error)
+
+
+async def _behind(message: str, conversation_id: int | None, form: Any) -> Response:
+    """Refuse a question from a screen that is out of date, showing it what it missed (its text kept)."""
+    if not is_htmx() or conversation_id is None:
+        return await _composer_error(message, 409)
+    after = None if form.get("newest") == "1" else parse_id(form.get("after"))
+    page = await _exchanges_page(get_db(), conversation_id, None, after)
+    response = await render(
+        "chat/index.html",
+        "earlier",
+        "conversation_field",
+        "refusal",
+        status=409,
+        conversation={"id": conversation_id},
+        switched=True,
+        refusal=message,
+        **page,
+    )
+    response.headers["HX-Retarget"] = "#messages"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 async def _composer_error(message: str, status: int = 422) -> Response:
@@ -305,7 +358,8 @@ async def _composer_error(message: str, status: int = 422) -> Response:
         draft = ""
     with suppress(DatabaseUnavailable, Refused):
         conversation_id = parse_id(form.get("conversation_id"))
-        leaf = parse_id(form.get("after"))
+        # A screen following the newest branch is shown the newest, whatever was added meanwhile.
+        leaf = None if form.get("newest") == "1" else parse_id(form.get("after"))
         if exchange_id is not None:
             exchange = await get_answers().get(owner(), exchange_id)
             conversation_id, leaf = exchange["conversation_id"], exchange_id

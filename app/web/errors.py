@@ -16,7 +16,7 @@ from .limits import TooMany
 
 log = logging.getLogger(__name__)
 
-# How each refusal of a question's life reads over HTTP.
+# How each refusal of a question's life reads over HTTP (a kind of refusal reads as its kind).
 _REFUSED = {NotFound: 404, Conflict: 409, Busy: 429, Invalid: 422}
 
 
@@ -34,7 +34,8 @@ def explain(error: Exception) -> tuple[int, str]:
             description = messages.too_many(error.doing, error.seconds)
         return status, description or messages.NOT_HANDLED
     if isinstance(error, Refused):
-        return _REFUSED.get(type(error), 400), str(error)
+        kind = next((kind for kind in type(error).__mro__ if kind in _REFUSED), None)
+        return _REFUSED[kind] if kind else 400, str(error)
     if isinstance(error, DatabaseUnavailable):
         log.warning("database unavailable: %s", error)
         return 503, messages.DATABASE_DOWN
