@@ -5,6 +5,7 @@
   function composer() { return document.getElementById("composer"); }
   function question() { return document.getElementById("question"); }
   function sidebarToggle() { return document.querySelector(".sidebar-toggle"); }
+  function menuToggle() { return document.querySelector(".menu-toggle"); }
 
   // Enter sends, Shift+Enter makes a new line (IME composition is left alone);
   // Escape stops the answer being written, or closes an open menu.
@@ -29,6 +30,7 @@
       stop.requestSubmit();
       return;
     }
+    if (document.body.classList.contains("menu-open")) return toggleMenu(false);
     var open = document.querySelector("details[open]");
     if (open) {
       open.open = false;
@@ -51,7 +53,30 @@
     }
   }
 
+  // On a phone the top bar's links wait behind Menu; the button goes back to the links' place.
+  function toggleMenu(open) {
+    var button = menuToggle();
+    document.body.classList.toggle("menu-open", open);
+    button.setAttribute("aria-expanded", String(open));
+    if (open) {
+      var first = document.querySelector("#menu-links a, #menu-links button");
+      if (first) first.focus();
+    } else {
+      button.focus();
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    // The keys above work only with this script.
+    var help = document.getElementById("composer-help");
+    if (help) help.hidden = false;
+    var menu = menuToggle();
+    if (menu) {
+      menu.hidden = false;
+      menu.addEventListener("click", function () {
+        toggleMenu(!document.body.classList.contains("menu-open"));
+      });
+    }
     if (question()) count(question());
     var composerStop = document.querySelector(".composer-stop");
     if (composerStop) composerStop.hidden = false;
@@ -171,6 +196,12 @@
   });
 
   document.addEventListener("click", function (event) {
+    // A click anywhere but the menu closes it.
+    if (document.body.classList.contains("menu-open") && event.target.closest &&
+        !event.target.closest("#menu-links, .menu-toggle")) {
+      document.body.classList.remove("menu-open");
+      menuToggle().setAttribute("aria-expanded", "false");
+    }
     if (event.target.closest && event.target.closest("button.to-bottom")) {
       follow(true);
       return;

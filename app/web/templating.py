@@ -6,6 +6,7 @@ from flask.templating import _default_template_ctx_processor as _flask_processor
 from quart import Quart, has_request_context, session
 
 from .. import messages
+from ..model.catalog import label
 from ..rendering.answers import markdown
 from ..rendering.counts import tokens
 from ..rendering.live import live_answer
@@ -24,6 +25,7 @@ def init_app(app: Quart) -> None:
         short_time=_local_time,
         seconds=seconds,
         tokens=tokens,
+        model_label=label,
     )
     app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages, theme=theme)
 
