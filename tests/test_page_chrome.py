@@ -1,4 +1,4 @@
-"""What frames every page: the top bar's menu, the model badge, the sign-in pages' links, the keyboard hints."""
+"""What frames every page: the top bar's menu, the model badge, the sign-in links, the keyboard hints."""
 
 from __future__ import annotations
 
