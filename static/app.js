@@ -252,6 +252,38 @@
     if (force || pinned) window.scrollTo(0, document.body.scrollHeight);
   }
 
+  // Controls that replace themselves hand the focus on, rather than drop it on the page:
+  // Stop to the question box once the answer has ended, a chat's Rename and Keep to its menu button.
+  var stopping = false;
+  var focusNext = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.matches && elt.matches("form.stop")) stopping = true;
+    var item = elt.matches && elt.matches("form.rename, form.keep") ? elt.closest(".conversation") : null;
+    if (item) focusNext = "#" + item.id + " .menu > summary";
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (stopping && !liveStop()) {
+      stopping = false;
+      if (question()) question().focus();
+    }
+    if (focusNext) {
+      var target = document.querySelector(focusNext);
+      focusNext = null;
+      if (target) target.focus();
+    }
+  });
+
+  // Edit opens with the focus in its box, at the end of the question.
+  document.addEventListener("toggle", function (event) {
+    var edit = event.target;
+    if (!edit.matches || !edit.matches("details.edit") || !edit.open) return;
+    var field = edit.querySelector("textarea");
+    if (!field) return;
+    field.focus();
+    field.setSelectionRange(field.value.length, field.value.length);
+  }, true);
+
   document.addEventListener("htmx:sseMessage", function () { follow(false); });
   document.addEventListener("htmx:afterSettle", function () { follow(false); });
 })();
