@@ -66,29 +66,24 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    // The keys above work only with this script.
-    var help = document.getElementById("composer-help");
-    if (help) help.hidden = false;
-    var menu = menuToggle();
-    if (menu) {
-      menu.hidden = false;
-      menu.addEventListener("click", function () {
-        toggleMenu(!document.body.classList.contains("menu-open"));
-      });
-    }
+  // What works only with this script is shown by it: the keyboard hints, the composer's Stop,
+  // Menu and the drawer's button. Again when htmx puts a page back from the history.
+  function start() {
+    document.body.classList.remove("menu-open", "sidebar-open");
+    document.querySelectorAll("#composer-help, .composer-stop, .menu-toggle").forEach(function (elt) {
+      elt.hidden = false;
+    });
+    var button = sidebarToggle();
+    if (button && document.getElementById("sidebar")) button.hidden = false;
     if (question()) count(question());
-    var composerStop = document.querySelector(".composer-stop");
-    if (composerStop) composerStop.hidden = false;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    start();
     // A conversation opens at its latest answer, unless the address names another place.
     if (!window.location.hash && document.querySelector("#messages .exchange")) follow(true);
-    var button = sidebarToggle();
-    if (!button || !document.getElementById("sidebar")) return;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      toggleSidebar(!document.body.classList.contains("sidebar-open"));
-    });
   });
+  document.addEventListener("htmx:historyRestore", start);
 
   // Another tab or device may have gone on with this chat: when this tab comes back (into
   // view, or its window into focus), one light request asks; nothing changes if nothing did.
@@ -107,10 +102,12 @@
     else recheck();
   });
 
-  // The composer grows with its text, up to the CSS max-height.
+  // The composer grows with its text, up to the CSS max-height: by CSS (field-sizing) where
+  // the browser can, else here (a style htmx's history snapshot would then carry along).
+  var SIZED_BY_CSS = window.CSS && CSS.supports && CSS.supports("field-sizing", "content");
   document.addEventListener("input", function (event) {
     count(event.target);
-    if (event.target !== question()) return;
+    if (SIZED_BY_CSS || event.target !== question()) return;
     event.target.style.height = "auto";
     event.target.style.height = event.target.scrollHeight + "px";
   });
@@ -142,7 +139,7 @@
     if (status >= 200 && status < 300) {
       var field = question();
       field.value = "";
-      field.style.height = "";
+      if (!SIZED_BY_CSS) field.style.height = "";
       count(field);
       document.getElementById("composer-error").textContent = "";
       document.getElementById("flash").textContent = "";
@@ -201,6 +198,14 @@
         !event.target.closest("#menu-links, .menu-toggle")) {
       document.body.classList.remove("menu-open");
       menuToggle().setAttribute("aria-expanded", "false");
+    }
+    if (event.target.closest && event.target.closest(".menu-toggle")) {
+      toggleMenu(!document.body.classList.contains("menu-open"));
+      return;
+    }
+    if (event.target.closest && event.target.closest(".sidebar-toggle")) {
+      toggleSidebar(!document.body.classList.contains("sidebar-open"));
+      return;
     }
     if (event.target.closest && event.target.closest("button.to-bottom")) {
       follow(true);

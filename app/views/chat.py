@@ -56,7 +56,8 @@ async def show(conversation_id: int) -> Response:
     before = request.args.get("before", type=parse_id)
     leaf = request.args.get("leaf", type=parse_id)
     page = await _exchanges_page(get_db(), conversation_id, before, leaf)
-    # Another version asked for: its branch replaces the messages, and the composer follows it.
+    # Another version asked for: its branch replaces the messages, and the composer follows it
+    # (out of band: a whole page, a history restore among them, holds its fields in place).
     blocks = ("earlier", "conversation_field") if leaf is not None and before is None else ("earlier",)
     # An htmx request wants only the earlier messages, not the sidebar nor the composer.
     chats = {} if is_htmx() else await sidebar_page(conversation_id) | await _picker(conversation)
@@ -65,7 +66,7 @@ async def show(conversation_id: int) -> Response:
         *blocks,
         conversation=conversation,
         before=before,
-        switched=len(blocks) > 1,
+        switched=len(blocks) > 1 and is_htmx(),
         **page,
         **chats,
     )
