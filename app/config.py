@@ -112,6 +112,23 @@ def _to_rate(raw: str) -> Rate:
     return Rate(int(count), int(times or 1) * _PERIODS[unit])
 
 
+def _to_flag(raw: str) -> bool:
+    flag = {
+        "true": True,
+        "yes": True,
+        "on": True,
+        "1": True,
+        "false": False,
+        "no": False,
+        "off": False,
+        "0": False,
+    }
+    if raw.lower() not in flag:
+        raise ValueError("not a flag")
+    return flag[raw.lower()]
+
+
+_flag = _rule("must be true or false", _to_flag)
 _positive_int = _rule("must be a positive whole number", int, lambda n: n > 0)
 _count = _rule("must be zero or a positive whole number", int, lambda n: n >= 0)
 _positive = _rule("must be a positive number", float, lambda n: n > 0)
@@ -209,6 +226,10 @@ class Config:
     tokens_per_day: int = _setting(0, _count, "TOKENS_PER_DAY")
     prices: tuple[tuple[str, float], ...] = _setting((), _prices, "PRICES")
     retention_days: int = _setting(0, _count, "RETENTION_DAYS")
+    public_shares: bool = _setting(False, _flag, "PUBLIC_SHARES")
+    share_rate: Rate = _setting(Rate(10, 60), _rate, "SHARE_RATE_LIMIT")
+    share_links_per_chat: int = _setting(10, _positive_int, "SHARE_LINKS_PER_CHAT")
+    share_links_per_person: int = _setting(100, _positive_int, "SHARE_LINKS_PER_PERSON")
     oidc_issuer: str = _setting("", _http_url, "OIDC_ISSUER")
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)
