@@ -176,6 +176,8 @@ async def test_a_share_and_the_download_hold_the_branch_on_screen_in_order(visit
     shared = await (await visitor.client.get(link)).get_data(as_text=True)
     assert BUBBLE.findall(shared) == ["Q1 edited question"]
     assert "A1 edited answer." in shared and "take." not in shared and "step 1" not in shared
+    # The chat's title came from the first question's other version: the copy is titled after its own.
+    assert "<h1>Q1 edited question</h1>" in shared and "Q1 the first question" not in shared
     download = await (await visitor.client.get("/c/1/export.md")).get_data(as_text=True)
     assert turns(download) == ["You: Q1 edited question", "fake-model: A1 edited answer."]
 

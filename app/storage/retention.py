@@ -11,6 +11,7 @@ from functools import partial
 
 from quart import Quart
 
+from . import shares, titles
 from .base import Database, Executor
 from .dialects import TIME_FORMAT
 
@@ -27,6 +28,7 @@ class Swept:
 
     exchanges: int = 0
     conversations: int = 0
+    copied: int = 0
 
 
 async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
@@ -49,15 +51,18 @@ async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
         doomed = [row["id"] for row in rows if not row["keep"]]
         if doomed:
             chats = {row["conversation_id"] for row in rows if not row["keep"]}
-            swept.exchanges += await db.transact(partial(_delete, table="exchanges", ids=doomed))
+            swept.exchanges += await db.transact(partial(_sweep_exchanges, ids=doomed, cutoff=cutoff))
             swept.conversations += await _empty_chats(db, chats, cutoff)
         if len(rows) < batch:
             break
+    # Shared copies hold the same exchanges: they go from every copy too.
+    swept.copied = await shares.sweep(db, cutoff, batch)
     log.info(
-        "retention: deleted %d exchanges and %d chats older than %d days",
+        "retention: deleted %d exchanges and %d chats older than %d days (and %d from shared copies)",
         swept.exchanges,
         swept.conversations,
         days,
+        swept.copied,
     )
     return swept
 
@@ -86,6 +91,14 @@ async def _empty_chats(db: Database, chats: set[int], cutoff: str) -> int:
     if not empty:
         return 0
     return await db.transact(partial(_delete, table="conversations", ids=[row["id"] for row in empty]))
+
+
+async def _sweep_exchanges(tx: Executor, ids: list[int], cutoff: str) -> int:
+    """Delete these exchanges; a title made from one of their questions goes with them."""
+    made = await titles.made_from(tx, ids)
+    deleted = await _delete(tx, "exchanges", ids)
+    await titles.replace_swept(tx, made, cutoff)
+    return deleted
 
 
 async def _delete(tx: Executor, table: str, ids: list[int]) -> int:

@@ -8,7 +8,8 @@ from datetime import datetime
 
 import orjson
 
-from .base import Executor, Row
+from .base import Database, Executor, Row, one_of_these
+from .conversations import title_from
 from .dialects import TIME_FORMAT, utcnow
 
 # Who may open a link: people who may use this app, or anyone who has it (when the operator allows).
@@ -135,3 +136,67 @@ async def revoke(db: Executor, link: Row) -> None:
 
 def _stored(value: object) -> object:
     return value.strftime(TIME_FORMAT) if isinstance(value, datetime) else value
+
+
+async def sweep(db: Database, cutoff: str, batch: int) -> int:
+    """Delete from every copy, a batch at a time, what retention sweeps: asked before `cutoff`, chat not kept.
+
+    A copy titled after a question it lost takes its next question's title; a copy left
+    empty goes, and its links with it. Return how many copied exchanges went.
+    """
+    gone = 0
+    while True:
+        rows = await db.fetch_all(
+            "SELECT e.id, e.snapshot_id, e.question FROM shared_exchanges e"
+            " JOIN share_snapshots s ON s.id = e.snapshot_id JOIN conversations c ON c.id = s.conversation_id"
+            " WHERE e.created_at < :cutoff AND c.keep = 0 ORDER BY e.created_at, e.id LIMIT :batch",
+            {"cutoff": cutoff, "batch": batch},
+        )
+        if not rows:
+            return gone
+        gone += await db.transact(lambda tx, rows=rows: _forget(tx, rows, cutoff))
+        if len(rows) < batch:
+            return gone
+
+
+async def retitle(db: Executor, snapshot_ids: Iterable[int], swept: set[str], cutoff: str) -> None:
+    """Copies titled after a swept question take the title of their first question left (or none)."""
+    for snapshot_id in snapshot_ids:
+        found = await db.fetch_one("SELECT title FROM share_snapshots WHERE id = :id", {"id": snapshot_id})
+        if found is None or not found["title"] or found["title"] not in swept:
+            continue
+        first = await db.fetch_one(
+            "SELECT question FROM shared_exchanges WHERE snapshot_id = :id AND created_at >= :cutoff"
+            " ORDER BY seq LIMIT 1",
+            {"id": snapshot_id, "cutoff": cutoff},
+        )
+        await db.execute(
+            "UPDATE share_snapshots SET title = :title, hash = NULL WHERE id = :id",
+            {"title": title_from(first["question"]) if first else "", "id": snapshot_id},
+        )
+
+
+async def of_chat(db: Executor, conversation_id: int) -> list[int]:
+    """The copies of one chat."""
+    rows = await db.fetch_all(
+        "SELECT id FROM share_snapshots WHERE conversation_id = :id", {"id": conversation_id}
+    )
+    return [row["id"] for row in rows]
+
+
+async def _forget(tx: Executor, rows: list[Row], cutoff: str) -> int:
+    ids, params = one_of_these("id", [row["id"] for row in rows])
+    deleted = await tx.execute(f"DELETE FROM shared_exchanges WHERE id IN {ids}", params)
+    swept: dict[int, set[str]] = {}
+    for row in rows:
+        swept.setdefault(row["snapshot_id"], set()).add(title_from(row["question"]))
+    for snapshot_id, titles in swept.items():
+        # A copy that lost exchanges no longer matches the state it was made of.
+        await tx.execute("UPDATE share_snapshots SET hash = NULL WHERE id = :id", {"id": snapshot_id})
+        await retitle(tx, [snapshot_id], titles, cutoff)
+        await tx.execute(
+            "DELETE FROM share_snapshots WHERE id = :id AND NOT EXISTS"
+            " (SELECT 1 FROM shared_exchanges WHERE snapshot_id = :id)",
+            {"id": snapshot_id},
+        )
+    return deleted.rowcount
