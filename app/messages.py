@@ -109,7 +109,7 @@ def share_audience(audience: str, sign_in: str) -> str:
 
 def share_shows(count: int) -> str:
     """What a new link will show: the branch on screen, and nothing else."""
-    exchanges = "1 question and its answer" if count == 1 else f"{count:,} questions and their answers"
+    exchanges = "question and its answer" if count == 1 else f"{count:,} questions and their answers"
     return (
         f"A link shows the {exchanges} on screen now, in order, read-only: the versions you chose, "
         "none of the others. Questions asked later stay private, and nothing about you is shown."
