@@ -312,6 +312,8 @@ async def m045_share_snapshots(db: Executor, dialect: str) -> None:
     # A link opens a copy of a branch of a chat; links to the same state of the chat share
     # one copy (found by its digest), and each link says who may open it. A copy's exchanges
     # are rows of their own, so that retention sweeps them as it sweeps the chat's.
+    # On MySQL each table's indexes come with it: every DDL statement costs a round of locks.
+    mysql = dialect == "mysql"
     await db.execute(
         ddl(
             dialect,
@@ -319,14 +321,19 @@ async def m045_share_snapshots(db: Executor, dialect: str) -> None:
         CREATE TABLE share_snapshots (
             id {pk},
             conversation_id {fk} NOT NULL,
-            hash CHAR(64),
+            hash CHAR(64) UNIQUE,
             title VARCHAR(200) NOT NULL DEFAULT '',
             created_at {datetime} NOT NULL,
             FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE
         ) {table_options}""",
         )
     )
-    await db.execute("CREATE UNIQUE INDEX share_snapshots_hash ON share_snapshots (hash)")
+    indexes = (
+        ", INDEX shared_exchanges_snapshot (snapshot_id, seq),"
+        " INDEX shared_exchanges_created (created_at, id)"
+        if mysql
+        else ""
+    )
     await db.execute(
         ddl(
             dialect,
@@ -343,23 +350,26 @@ async def m045_share_snapshots(db: Executor, dialect: str) -> None:
             server VARCHAR(100),
             created_at {datetime} NOT NULL,
             answered_at {datetime},
-            FOREIGN KEY (snapshot_id) REFERENCES share_snapshots (id) ON DELETE CASCADE
+            FOREIGN KEY (snapshot_id) REFERENCES share_snapshots (id) ON DELETE CASCADE"""
+            + indexes
+            + """
         ) {table_options}""",
         )
     )
+    audience = "ADD COLUMN audience VARCHAR(16) NOT NULL DEFAULT 'teammates'"
+    if mysql:
+        await db.execute(
+            f"ALTER TABLE shares {audience}, ADD COLUMN snapshot_id BIGINT, ADD CONSTRAINT shares_snapshot"
+            " FOREIGN KEY (snapshot_id) REFERENCES share_snapshots (id) ON DELETE CASCADE,"
+            " ADD INDEX shares_owner (owner, conversation_id)"
+        )
+        return
     await db.execute("CREATE INDEX shared_exchanges_snapshot ON shared_exchanges (snapshot_id, seq)")
     await db.execute("CREATE INDEX shared_exchanges_created ON shared_exchanges (created_at, id)")
-    await db.execute("ALTER TABLE shares ADD COLUMN audience VARCHAR(16) NOT NULL DEFAULT 'teammates'")
-    if dialect == "mysql":
-        await db.execute(
-            "ALTER TABLE shares ADD COLUMN snapshot_id BIGINT, ADD CONSTRAINT shares_snapshot"
-            " FOREIGN KEY (snapshot_id) REFERENCES share_snapshots (id) ON DELETE CASCADE"
-        )
-    else:
-        await db.execute(
-            "ALTER TABLE shares ADD COLUMN snapshot_id INTEGER"
-            " REFERENCES share_snapshots (id) ON DELETE CASCADE"
-        )
+    await db.execute(f"ALTER TABLE shares {audience}")
+    await db.execute(
+        "ALTER TABLE shares ADD COLUMN snapshot_id INTEGER REFERENCES share_snapshots (id) ON DELETE CASCADE"
+    )
     await db.execute("CREATE INDEX shares_owner ON shares (owner, conversation_id)")
 
 
@@ -404,7 +414,11 @@ async def m046_shares_into_snapshots(db: Executor, dialect: str) -> None:
             "UPDATE shares SET snapshot_id = :snapshot WHERE id = :id",
             {"snapshot": made[key], "id": link["id"]},
         )
-    for column in ("snapshot", "title", "revoked_at"):
+    gone = ("snapshot", "title", "revoked_at")
+    if dialect == "mysql":
+        await db.execute("ALTER TABLE shares " + ", ".join(f"DROP COLUMN {column}" for column in gone))
+        return
+    for column in gone:
         await db.execute(f"ALTER TABLE shares DROP COLUMN {column}")
 
 
