@@ -9,6 +9,7 @@ import sys
 import uvloop
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
+from quart import Quart
 
 from . import create_app
 from .config import Config, ConfigError
@@ -37,12 +38,12 @@ def main() -> int:
     return 0
 
 
-async def _serve(app: object, server: HypercornConfig) -> None:
+async def _serve(app: Quart, server: HypercornConfig) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for name in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(name, stop.set)
-    await serve(app, server, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await serve(app, server, shutdown_trigger=stop.wait)
 
 
 if __name__ == "__main__":

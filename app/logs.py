@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -33,15 +33,25 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
-def _stamp_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
-    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
+class RequestIdStamp:
+    """A log record factory that stamps each record with the current request's id."""
+
+    stamps_request_id = True
+
+    def __init__(self, factory: Callable[..., logging.LogRecord]) -> None:
+        self.factory = factory
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.factory(*args, **kwargs)
         if (current := request_id.get()) != "-":
             record.request_id = current
         return record
 
-    make_record.stamps_request_id = True  # type: ignore[attr-defined]
-    return make_record
+
+class JsonHandler(logging.StreamHandler[TextIO]):
+    """Log records as JSON lines on stderr."""
+
+    answers_json = True
 
 
 def configure(level: str = "INFO") -> None:
@@ -49,13 +59,12 @@ def configure(level: str = "INFO") -> None:
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "stamps_request_id", False):
         # Stamped when the record is made, while the request's context is current.
-        logging.setLogRecordFactory(_stamp_request_id(factory))
+        logging.setLogRecordFactory(RequestIdStamp(factory))
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "answers_json", False)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = JsonHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    handler.answers_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # The model client logs every HTTP request at INFO; the answer's own line says more.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -120,7 +120,7 @@ def init_app(app: Quart) -> None:
         return
 
     @app.while_serving
-    async def retention() -> AsyncIterator[None]:
+    async def retention() -> AsyncGenerator[None]:
         task = asyncio.create_task(_keep_sweeping(app, days))
         try:
             yield

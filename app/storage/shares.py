@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 import orjson
 
@@ -154,7 +155,7 @@ async def sweep(db: Database, cutoff: str, batch: int) -> int:
         )
         if not rows:
             return gone
-        gone += await db.transact(lambda tx, rows=rows: _forget(tx, rows, cutoff))
+        gone += await db.transact(partial(_forget, rows=rows, cutoff=cutoff))
         if len(rows) < batch:
             return gone
 

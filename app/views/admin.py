@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..config import current_config
@@ -66,7 +67,7 @@ async def reset(user_id: int) -> Response:
 
 @bp.post("/users/<int:user_id>/<action>")
 @admin_only
-async def change(user_id: int, action: str) -> Response:
+async def change(user_id: int, action: str) -> ResponseReturnValue:
     """Disable (signing them out at once), enable, promote or demote a user; never oneself."""
     if action not in ACTIONS:
         abort(404)
@@ -88,7 +89,7 @@ async def change(user_id: int, action: str) -> Response:
 
 @bp.post("/users/<int:user_id>/erase")
 @admin_only
-async def erase(user_id: int) -> Response:
+async def erase(user_id: int) -> ResponseReturnValue:
     """Erase everything of a user: every chat, question, answer and session, then the account itself."""
     user = await _account(user_id)
     me, db = _me(), get_db()

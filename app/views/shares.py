@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
@@ -45,7 +46,7 @@ async def sharing(conversation_id: int) -> Response:
 @bp.post("/c/<int:conversation_id>/share")
 @signed_in_only
 @limited_by("share_rate", "share")
-async def share(conversation_id: int) -> Response:
+async def share(conversation_id: int) -> ResponseReturnValue:
     """Make a link to a copy of the branch on screen as it is now, for teammates or for anyone."""
     conversation = await _own(conversation_id)
     form = await request.form
@@ -66,7 +67,7 @@ async def share(conversation_id: int) -> Response:
 
 @bp.post("/s/<token>/revoke")
 @signed_in_only
-async def revoke(token: str) -> Response:
+async def revoke(token: str) -> ResponseReturnValue:
     """Close a link for good: it answers 404 from now on."""
     link = await get_db().transact(lambda tx: _close(tx, token))
     if link is None:

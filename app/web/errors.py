@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from quart import Quart, Response, current_app, redirect, request, session, url_for
+from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import messages, metrics
@@ -44,7 +45,7 @@ async def _refused(refusal: Refused) -> Response:
     return await _error_response(_REFUSED.get(type(refusal), 400), str(refusal))
 
 
-async def _sign_in_first(_: SignInFirst) -> Response:
+async def _sign_in_first(_: SignInFirst) -> ResponseReturnValue:
     """Send the visitor to sign in: htmx by a header, a page there and back again; refuse anything else."""
     login = url_for("auth.login_form")
     if is_htmx():

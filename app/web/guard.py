@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from quart import Quart
 
+from .. import asgi
 from ..logs import clip
 from .request_log import LOGGED_PATH_CHARS
 from .security import SECURITY_HEADERS
@@ -32,7 +33,7 @@ class ResponseGuard:
     escaped the app's own error handling.
     """
 
-    def __init__(self, app: Any, sign_in_origin: str = "") -> None:
+    def __init__(self, app: asgi.ASGIApp, sign_in_origin: str = "") -> None:
         self.app = app
         # The one other site a redirect may name: the OpenID provider people sign in at.
         self.sign_in_origin = sign_in_origin
@@ -142,4 +143,4 @@ def init_app(app: Quart) -> None:
     if config.sign_in_mode == "oidc":
         parts = urlsplit(config.oidc_issuer)
         origin = f"{parts.scheme}://{parts.netloc}"
-    app.asgi_app = ResponseGuard(app.asgi_app, origin)  # type: ignore[method-assign]
+    asgi.wrap(app, lambda inner: ResponseGuard(inner, origin))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
+from flask.sansio.blueprints import Blueprint
 from quart import Quart, request
-from quart_rate_limiter import RateLimit, RateLimitExceeded, rate_limit
+from quart_rate_limiter import RateLimit, RateLimitExceeded
 from quart_rate_limiter import RateLimiter as _RateLimiter
 from quart_rate_limiter.store import MemoryStore as _MemoryStore
 from quart_rate_limiter.store import RateLimiterStoreABC
@@ -16,9 +19,14 @@ from ..config import Rate, current_config
 from ..people.access import asks
 from ..people.identity import current_user
 
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
 # An IPv6 client is usually handed a whole /64: counting single addresses would let it rotate.
 IPV6_PREFIX = 64
 MAX_KEY_CHARS = 64
+# The attribute of a view listing the settings that limit it, with what each refuses.
+LIMITED_BY = "_answers_limited_by"
 
 
 def client_key(address: str | None) -> str:
@@ -55,55 +63,52 @@ class TooMany(RateLimitExceeded):
         self.doing = doing
 
 
-class ConfiguredRate:
-    """A quart-rate-limiter limit whose count and period come from the running app's settings."""
+@dataclass
+class ConfiguredRate(RateLimit):
+    """A quart-rate-limiter limit read from the running app's settings, counted under the setting's name."""
 
-    key_function = None
-    skip_function = None
+    setting: str = ""
+    doing: str = ""
 
-    def __init__(self, setting: str, doing: str = "") -> None:
-        self.setting = setting
-        self.doing = doing
-
-    @property
-    def rate(self) -> Rate:
-        return getattr(current_config(), self.setting)
-
-    @property
-    def count(self) -> int:
-        return self.rate.count
-
-    @property
-    def period(self) -> timedelta:
-        return timedelta(seconds=self.rate.seconds)
-
-    @property
-    def inverse(self) -> float:
-        return self.rate.seconds / self.rate.count
+    @classmethod
+    def now(cls, setting: str, doing: str = "") -> ConfiguredRate:
+        """The limit a setting (e.g. `login_rate`) names, as the running app is configured."""
+        rate: Rate = getattr(current_config(), setting)
+        return cls(rate.count, timedelta(seconds=rate.seconds), setting=setting, doing=doing)
 
     @property
     def key(self) -> str:
-        return f"{self.setting}-{self.rate}"
+        return f"{self.setting}-{self.count}/{self.period.total_seconds():g}s"
 
 
-def limited_by(setting: str, doing: str = ""):  # type: ignore[no-untyped-def]
+def limited_by[F: Callable[..., Any]](setting: str, doing: str = "") -> Callable[[F], F]:
     """Limit a view to the rate a setting names (e.g. `login_rate`); views sharing a setting share its count.
 
     `doing` names what is refused ("sign in"), for the sentence a refused person reads.
     """
-    return rate_limit(limits=[ConfiguredRate(setting, doing)])  # type: ignore[list-item]
+
+    def declare(view: F) -> F:
+        setattr(view, LIMITED_BY, [*getattr(view, LIMITED_BY, []), (setting, doing)])
+        return view
+
+    return declare
 
 
 # Every view that sends a question to the model (declared with `asks_model`) shares this limit.
-ASKING = ConfiguredRate("ask_rate", "ask")
+ASKING = ("ask_rate", "ask")
 
 
 class RateLimiter(_RateLimiter):
     """quart-rate-limiter, counting a configured limit once per client across every view it decorates."""
 
-    def _get_limits_for_view_function(self, view_func, blueprint):  # type: ignore[no-untyped-def]
-        limits = super()._get_limits_for_view_function(view_func, blueprint)
-        return [ASKING, *limits] if asks(view_func) else limits
+    def _get_limits_for_view_function(
+        self, view_func: Callable[..., Any] | None, blueprint: Blueprint | None
+    ) -> list[RateLimit]:
+        declared = [*([ASKING] if asks(view_func) else []), *getattr(view_func, LIMITED_BY, [])]
+        configured: list[RateLimit] = [ConfiguredRate.now(setting, doing) for setting, doing in declared]
+        if view_func is None:
+            return configured
+        return configured + super()._get_limits_for_view_function(view_func, blueprint)
 
     async def _raise_on_rejection(self, endpoint: str, rate_limits: list[RateLimit]) -> None:
         # One limit at a time, so that the refusal can say which one it was.
@@ -111,7 +116,9 @@ class RateLimiter(_RateLimiter):
             try:
                 await super()._raise_on_rejection(endpoint, [limit])
             except RateLimitExceeded as refused:
-                raise TooMany(cast(int, refused.retry_after), getattr(limit, "doing", "")) from None
+                doing = limit.doing if isinstance(limit, ConfiguredRate) else ""
+                # quart-rate-limiter always raises with whole seconds; werkzeug types the field more widely.
+                raise TooMany(cast(int, refused.retry_after), doing) from None
 
     async def _create_key(self, endpoint: str, rate_limit: RateLimit) -> str:
         # Asking, regenerating and editing all call the model: one budget, not one per route.
@@ -140,21 +147,28 @@ class RedisStore(RateLimiterStoreABC):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.redis = None
+        self.redis: Redis | None = None
 
     async def before_serving(self) -> None:
         from redis import asyncio as aioredis
 
         self.redis = aioredis.from_url(self.url)
 
+    @property
+    def client(self) -> Redis:
+        """The connection, open while the app serves."""
+        if self.redis is None:
+            raise RuntimeError("the rate limits' Redis store is used before the app serves")
+        return self.redis
+
     async def get(self, key: str, default: datetime) -> datetime:
-        raw = await self.redis.get(key)  # type: ignore[union-attr]
+        raw = await self.client.get(key)
         return default if raw is None else datetime.fromtimestamp(float(raw), default.tzinfo)
 
     async def set(self, key: str, tat: datetime) -> None:
         # Past its theoretical arrival time a key means nothing: let Redis forget it then.
         ttl = max(1, int((tat - datetime.now(tat.tzinfo)).total_seconds()) + 1)
-        await self.redis.set(key, tat.timestamp(), ex=ttl)  # type: ignore[union-attr]
+        await self.client.set(key, tat.timestamp(), ex=ttl)
 
     async def after_serving(self) -> None:
         if self.redis is not None:

@@ -6,11 +6,11 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from quart import Quart, request
 
-from .. import metrics
+from .. import asgi, metrics
 from ..logs import clip, configure, request_id
 
 log = logging.getLogger("app.requests")
@@ -24,7 +24,7 @@ LOGGED_PATH_CHARS = 256
 class RequestLog:
     """ASGI middleware: give each request an id, then log and count it once its body has been sent."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: asgi.ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -66,11 +66,12 @@ class RequestLog:
 
 async def _note_route() -> None:
     if request.url_rule is not None:
-        request.scope["route"] = request.url_rule.rule
+        # The request log reads the route from the scope it shares with the app (ASGI allows extra keys).
+        cast(asgi.Scope, request.scope)["route"] = request.url_rule.rule
 
 
 def init_app(app: Quart) -> None:
     """Log as JSON and wrap the app so every request is logged and counted."""
     configure(app.config["ANSWERS"].log_level)
     app.before_request(_note_route)
-    app.asgi_app = RequestLog(app.asgi_app)  # type: ignore[method-assign]
+    asgi.wrap(app, RequestLog)
