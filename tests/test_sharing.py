@@ -9,6 +9,7 @@ from markdown_it import MarkdownIt
 from app.rendering import transcript
 from app.storage import exchanges
 from tests.conftest import Visitor
+from tests.test_versions import again
 
 LINK = re.compile(r'value="http://[^/]+(/s/[A-Za-z0-9_-]{32})"')
 
@@ -116,20 +117,6 @@ async def asked(visitor: Visitor, question: str, conversation_id="", after="") -
     return int(re.findall(r'id="answer-(\d+)"', body)[-1])
 
 
-async def asked_again(visitor: Visitor, exchange_id: int, question: str | None = None) -> int:
-    action = "regenerate" if question is None else "edit"
-    response = await visitor.client.post(
-        f"/answers/{exchange_id}/{action}",
-        form={} if question is None else {"question": question},
-        headers={"HX-Request": "true", "X-CSRF-Token": visitor.csrf},
-    )
-    body = await response.get_data(as_text=True)
-    assert response.status_code == 200, body
-    new_id = int(re.search(r'sse-connect="/answers/(\d+)/stream', body).group(1))
-    await visitor.stream(new_id)
-    return new_id
-
-
 async def stopped_midway(visitor: Visitor, exchange_id: int) -> None:
     async with visitor.client.request(f"/answers/{exchange_id}/stream") as connection:
         await connection.send_complete()
@@ -153,11 +140,11 @@ async def branched_chat(visitor: Visitor, model) -> dict[str, int]:
     q2 = await asked(visitor, "Q2 a table please", 1, q1)
     await stopped_midway(visitor, q2)
     model.configure(answer="A2 the second take.", delay=0.0)
-    q2b = await asked_again(visitor, q2)
+    q2b = (await again(visitor, q2))[0]
     model.configure(answer="A2 the third take.")
-    q2c = await asked_again(visitor, q2b)
+    q2c = (await again(visitor, q2b))[0]
     model.configure(answer="A1 edited answer.")
-    q1b = await asked_again(visitor, q1, "Q1 edited question")
+    q1b = (await again(visitor, q1, "Q1 edited question"))[0]
     return {"q1": q1, "q2": q2, "q2b": q2b, "q2c": q2c, "q1b": q1b}
 
 

@@ -12,6 +12,7 @@ import orjson
 from .base import Database, Executor, Row, one_of_these
 from .conversations import title_from
 from .dialects import TIME_FORMAT, utcnow
+from .titles import replace
 
 # Who may open a link: people who may use this app, or anyone who has it (when the operator allows).
 TEAMMATES = "teammates"
@@ -160,31 +161,6 @@ async def sweep(db: Database, cutoff: str, batch: int) -> int:
             return gone
 
 
-async def retitle(db: Executor, snapshot_ids: Iterable[int], swept: set[str], cutoff: str) -> None:
-    """Copies titled after a swept question take the title of their first question left (or none)."""
-    for snapshot_id in snapshot_ids:
-        found = await db.fetch_one("SELECT title FROM share_snapshots WHERE id = :id", {"id": snapshot_id})
-        if found is None or not found["title"] or found["title"] not in swept:
-            continue
-        first = await db.fetch_one(
-            "SELECT question FROM shared_exchanges WHERE snapshot_id = :id AND created_at >= :cutoff"
-            " ORDER BY seq LIMIT 1",
-            {"id": snapshot_id, "cutoff": cutoff},
-        )
-        await db.execute(
-            "UPDATE share_snapshots SET title = :title, hash = NULL WHERE id = :id",
-            {"title": title_from(first["question"]) if first else "", "id": snapshot_id},
-        )
-
-
-async def of_chat(db: Executor, conversation_id: int) -> list[int]:
-    """The copies of one chat."""
-    rows = await db.fetch_all(
-        "SELECT id FROM share_snapshots WHERE conversation_id = :id", {"id": conversation_id}
-    )
-    return [row["id"] for row in rows]
-
-
 async def _forget(tx: Executor, rows: list[Row], cutoff: str) -> int:
     ids, params = one_of_these("id", [row["id"] for row in rows])
     deleted = await tx.execute(f"DELETE FROM shared_exchanges WHERE id IN {ids}", params)
@@ -194,7 +170,7 @@ async def _forget(tx: Executor, rows: list[Row], cutoff: str) -> int:
     for snapshot_id, titles in swept.items():
         # A copy that lost exchanges no longer matches the state it was made of.
         await tx.execute("UPDATE share_snapshots SET hash = NULL WHERE id = :id", {"id": snapshot_id})
-        await retitle(tx, [snapshot_id], titles, cutoff)
+        await replace(tx, "share_snapshots", snapshot_id, titles, cutoff)
         await tx.execute(
             "DELETE FROM share_snapshots WHERE id = :id AND NOT EXISTS"
             " (SELECT 1 FROM shared_exchanges WHERE snapshot_id = :id)",
