@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import OUTPUT, AppServer
+from tests.browser.test_look import axe_violations
 from tests.browser.test_people import PASSWORD, make_account
 from tests.fake_llm import FakeLLM
 
@@ -42,12 +43,14 @@ def test_a_link_for_teammates_asks_to_sign_in_and_one_for_anyone_opens(browser, 
     for_anyone = link_for(page, "Anyone who has the link, signed in or not")
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=OUTPUT / "share-audience.png", full_page=True)
+    assert axe_violations(page) == []
 
     stranger = browser.new_context()
     try:
         other = stranger.new_page()
         other.goto(for_anyone)
         expect(other.locator(".bubble")).to_have_text(["What is on the roadmap?"])
+        assert axe_violations(other) == []
         expect(other.locator(".shared-note")).to_contain_text(
             "with anyone who has the link, signed in or not."
         )
