@@ -13,7 +13,7 @@ from .. import messages
 from ..answers import Asked, Busy, Conflict, Ended, Grew, Invalid, NotFound, Unfollowed, get_answers
 from ..answers.branches import branch
 from ..people.access import asks_model, signed_in_only
-from ..people.identity import owner
+from ..people.identity import current_user, owner
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import Status
 from ..web import limits, sse
@@ -88,6 +88,7 @@ async def ask() -> Response:
             form.get("ask_key"),
             choice,
             after=parse_id(form.get("after")),
+            counted=current_user() is not None,
         )
     except Invalid as refused:
         return await _composer_error(str(refused))
@@ -167,7 +168,9 @@ async def _ask_again(exchange_id: int, question: str | None) -> Response:
         raise Busy(messages.STREAMS_FULL)
     chosen = (await request.form).get("model")
     choice = await answers.asking.choose(chosen) if chosen else None
-    exchange = await answers.asking.ask_again(owner(), exchange_id, question, choice)
+    exchange = await answers.asking.ask_again(
+        owner(), exchange_id, question, choice, counted=current_user() is not None
+    )
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange, "exchange")
