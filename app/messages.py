@@ -7,6 +7,16 @@ from datetime import UTC, datetime
 # Asking
 TYPE_A_QUESTION = "Type a question first."
 MODEL_UNAVAILABLE = "That model is not available here. Pick another one."
+
+
+def model_gone(model: str) -> str:
+    """A model the operator withdrew after a chat used it: it is not asked again."""
+    return (
+        f"The model that wrote this answer, {model}, is no longer offered here, so it was not asked. "
+        "Send your question again below: the model the composer offers will answer it."
+    )
+
+
 PICK_A_THEME = "Pick a theme: system, light or dark."
 UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from the list, like Europe/Paris."
 SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."

@@ -138,9 +138,8 @@ class Answering:
 
         async def write() -> None:
             try:
-                await run.write(
-                    self.db, self.spool, self.catalog.model_for(exchange["server"]), exchange, sent
-                )
+                model = self.catalog.answering(exchange["model"], exchange["server"])
+                await run.write(self.db, self.spool, model, exchange, sent)
             except Exception:
                 log.exception("answer %s could not run", run.exchange_id)
             finally:

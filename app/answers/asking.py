@@ -111,18 +111,22 @@ class Asking:
         """Ask a question anew (edited when a new question is given) as a new version beside it.
 
         The exchange and its answer stay, as do the exchanges after it: they are another branch.
-        Without a choice, the model that answered it last answers again.
+        Without a choice, the model that answered it last answers again; Invalid when the
+        operator has withdrawn that model since.
         """
         if question is not None and (problem := self.problem(question)):
             raise Invalid(problem)
         exchange = await self.answering.get(owner, exchange_id)
+        catalog = self.answering.catalog
         if choice is None:
             choice = (
-                Choice(exchange["model"], exchange["server"])
+                catalog.stored_choice(exchange["model"], exchange["server"])
                 if exchange["server"]
-                else self.answering.catalog.default
+                else catalog.default
             )
-        self.answering.catalog.warm(choice.server)
+            if catalog.withdrawn(choice):
+                raise Invalid(messages.model_gone(choice.model))
+        catalog.warm(choice.server)
         text = question or exchange["question"]
         conversation_id, parent_id = exchange["conversation_id"], exchange["parent_id"]
 
