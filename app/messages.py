@@ -51,6 +51,7 @@ STREAMS_FULL = (
 FOLLOWERS_FULL = "Too many windows follow this answer at once. Close one, then reload this page."
 INTERRUPTED = "This answer was interrupted before it was complete."
 STOPPED = "Stopped."
+STOPPED_DISABLED = "This answer was stopped because your account was disabled."
 WRITING = "This answer is still being written: reload the page in a moment to see more of it."
 STALLED = "This answer stopped arriving. Reload the page later to see whether it was finished."
 SPOOLED = "Saved locally; it will be stored when the database is back."

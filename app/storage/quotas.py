@@ -18,6 +18,15 @@ async def live_answers(db: Executor, owner: str) -> int:
     return int(row["n"]) if row else 0
 
 
+async def live_ids(db: Executor, owner: str) -> list[int]:
+    """The ids of the owner's answers waiting or being written, on any instance."""
+    statuses, params = one_of("live", LIVE)
+    rows = await db.fetch_all(
+        f"SELECT id FROM exchanges WHERE owner = :owner AND status IN {statuses}", {"owner": owner, **params}
+    )
+    return [int(row["id"]) for row in rows]
+
+
 async def tokens_since(db: Executor, owner: str, since: str) -> int:
     """The tokens (prompt and completion) of the owner's questions asked since `since`."""
     row = await db.fetch_one(
