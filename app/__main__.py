@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 
@@ -28,6 +29,8 @@ def main() -> int:
     server = HypercornConfig()
     server.bind = [f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}"]
     server.accesslog = None
+    # Hypercorn's errors as the app's own JSON lines, masked like them, not in a format of its own.
+    server.errorlog = logging.getLogger("hypercorn.error")
     server.graceful_timeout = 10
     # Hypercorn's default queue of 100 unaccepted connections drops the rest of a burst of
     # visitors, whose connections then wait seconds for TCP to try again.

@@ -74,6 +74,7 @@ async def erase_owner(db: Database, owner: str) -> int:
         gone = await tx.execute("DELETE FROM exchanges WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM conversations WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM sessions WHERE owner = :owner", {"owner": owner})
+        await tx.execute("DELETE FROM places WHERE owner = :owner", {"owner": owner})
         return gone.rowcount
 
     return await db.transact(erase)

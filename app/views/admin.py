@@ -8,6 +8,7 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 from quart.typing import ResponseReturnValue
 
 from .. import messages
+from ..answers import get_answers
 from ..config import current_config
 from ..people.access import admin_only
 from ..people.identity import current_user
@@ -68,7 +69,7 @@ async def reset(user_id: int) -> Response:
 @bp.post("/users/<int:user_id>/<action>")
 @admin_only
 async def change(user_id: int, action: str) -> ResponseReturnValue:
-    """Disable (signing them out at once), enable, promote or demote a user; never oneself."""
+    """Disable (signing them out and stopping their answers at once), enable, promote or demote a user."""
     if action not in ACTIONS:
         abort(404)
     user = await _account(user_id)
@@ -79,6 +80,8 @@ async def change(user_id: int, action: str) -> ResponseReturnValue:
         await users.set_disabled(db, user_id, action == "disable")
         if action == "disable":
             await sessions.end_user(db, user_id)
+            # Their answers being written stop too; their streams end saying why.
+            await get_answers().stop_all(user["owner"])
     else:
         await users.set_role(db, user_id, "admin" if action == "promote" else "user")
     await audit.record(
