@@ -11,9 +11,9 @@ from markupsafe import escape
 
 from app import messages
 from app.config import Rate
-from app.storage import conversations, exchanges, migrate, open_database, shares
-from app.storage.migrations import MIGRATIONS
+from app.storage import conversations, exchanges, migrate, shares
 from tests.conftest import Visitor
+from tests.test_users_migration import migrated_before
 
 LINK = re.compile(r'value="http://[^/]+(/s/[A-Za-z0-9_-]{32})"')
 LONG_ANSWER = "A long answer about walruses. " * 500
@@ -113,13 +113,7 @@ async def test_links_to_one_state_share_a_copy_and_the_copy_goes_with_its_last_l
 async def test_links_made_before_copies_were_shared_keep_opening_the_same_copy(
     database_url, request, monkeypatch
 ):
-    if database_url.startswith("mysql://"):
-        request.getfixturevalue("mysql").drop_tables()
-    db = open_database(database_url)
-    await db.open()
-    try:
-        monkeypatch.setattr("app.storage.migrations.MIGRATIONS", [s for s in MIGRATIONS if s[0] < "m045"])
-        await migrate(db)
+    async with migrated_before(database_url, request, monkeypatch, "m045") as db:
         at = "2026-01-01 10:00:00.000000"
         chat = await db.execute(
             "INSERT INTO conversations (owner, title, created_at, updated_at) VALUES ('me', 'Old', :t, :t)",
@@ -144,7 +138,6 @@ async def test_links_made_before_copies_were_shared_keep_opening_the_same_copy(
                 " VALUES (:token, :chat, 'me', 'Old', :copy, :t, :revoked)",
                 {"token": token, "chat": chat.lastrowid, "copy": copy, "t": at, "revoked": revoked},
             )
-        monkeypatch.undo()
         assert {"m045_share_snapshots", "m046_shares_into_snapshots"} <= set(await migrate(db))
         links = await db.fetch_all("SELECT token, snapshot_id, audience FROM shares ORDER BY token")
         assert [link["token"][0] for link in links] == ["a", "b"]
@@ -156,5 +149,3 @@ async def test_links_made_before_copies_were_shared_keep_opening_the_same_copy(
             ("Old question?", "Old answer.", "done")
         ]
         assert str(held[0]["answered_at"]).startswith("2026-01-01 10:00:01")
-    finally:
-        await db.close()
