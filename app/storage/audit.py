@@ -11,6 +11,8 @@ SIGNED_IN = "signed in"
 SIGN_IN_FAILED = "sign-in failed"
 SIGNED_UP = "signed up"
 PASSWORD_CHANGED = "password changed"
+SHARED = "shared a chat"
+UNSHARED = "stopped sharing"
 FIELD_CHARS = {"subject": 64, "address": 64, "detail": 255}
 
 

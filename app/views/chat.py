@@ -8,13 +8,14 @@ from contextlib import suppress
 from typing import Any
 
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
+from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from .. import messages
 from ..answers import Asked, Behind, Busy, Ended, Grew, NotFound, Refused, Unfollowed, get_answers
 from ..answers.branches import branch
 from ..people.access import SignInFirst, asks_model, signed_in_only
-from ..people.identity import owner
+from ..people.identity import current_user, owner
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import Status
 from ..web import errors, limits, sse
@@ -75,7 +76,7 @@ async def show(conversation_id: int) -> Response:
 @bp.post("/ask")
 @signed_in_only
 @asks_model
-async def ask() -> Response:
+async def ask() -> ResponseReturnValue:
     """Store a question, then hand back its bubble and a live answer (or, without htmx, the answer)."""
     answers = get_answers()
     if answers.places.full(limits.current_client()):
@@ -93,6 +94,7 @@ async def ask() -> Response:
             choice,
             after=parse_id(form.get("after")),
             newest=form.get("newest") == "1",
+            counted=current_user() is not None,
         )
     except Behind as behind:
         return await _behind(str(behind), conversation_id, form)
@@ -106,7 +108,7 @@ async def ask() -> Response:
 
 @bp.get("/latest")
 @signed_in_only
-async def latest() -> Response:
+async def latest() -> ResponseReturnValue:
     """Bring a tab up to date with its chat: the branch anew when it went on elsewhere, else nothing (204).
 
     The tab says what it shows: the chat, its last exchange (`after`), and whether that
@@ -161,7 +163,7 @@ async def answer_markdown(exchange_id: int) -> Response:
 
 @bp.post("/answers/<int:exchange_id>/stop")
 @signed_in_only
-async def stop(exchange_id: int) -> Response:
+async def stop(exchange_id: int) -> ResponseReturnValue:
     """Stop an answer being written; the text so far stays, with the status `stopped`."""
     answers = get_answers()
     await answers.stop(owner(), exchange_id)
@@ -175,7 +177,7 @@ async def stop(exchange_id: int) -> Response:
 @bp.post("/answers/<int:exchange_id>/regenerate")
 @signed_in_only
 @asks_model
-async def regenerate(exchange_id: int) -> Response:
+async def regenerate(exchange_id: int) -> ResponseReturnValue:
     """Answer the last question again (Regenerate, or Retry after an error)."""
     return await _ask_again(exchange_id, None)
 
@@ -183,18 +185,22 @@ async def regenerate(exchange_id: int) -> Response:
 @bp.post("/answers/<int:exchange_id>/edit")
 @signed_in_only
 @asks_model
-async def edit(exchange_id: int) -> Response:
+async def edit(exchange_id: int) -> ResponseReturnValue:
     """Replace the last question with an edited one and answer it anew."""
     return await _ask_again(exchange_id, _question((await request.form).get("question")))
 
 
-async def _ask_again(exchange_id: int, question: str | None) -> Response:
+async def _ask_again(exchange_id: int, question: str | None) -> ResponseReturnValue:
     answers = get_answers()
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
     chosen = (await request.form).get("model")
+    # A refusal (a model no longer offered among them) is said under the composer, whose
+    # picker offers the models that may answer instead (`refused` below).
     choice = await answers.asking.choose(chosen) if chosen else None
-    exchange = await answers.asking.ask_again(owner(), exchange_id, question, choice)
+    exchange = await answers.asking.ask_again(
+        owner(), exchange_id, question, choice, counted=current_user() is not None
+    )
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange, "exchange")
@@ -297,7 +303,7 @@ async def _exchanges_page(
     }
 
 
-def _back_to(exchange: Row, part: str = "answer") -> Response:
+def _back_to(exchange: Row, part: str = "answer") -> ResponseReturnValue:
     """Redirect (303) to the exchange in its conversation: at its answer, or (a new question) its start."""
     page = url_for("chat.show", conversation_id=exchange["conversation_id"])
     return redirect(f"{page}#{part}-{exchange['id']}", 303)
@@ -307,7 +313,7 @@ def _back_to(exchange: Row, part: str = "answer") -> Response:
 @bp.errorhandler(Refused)
 @bp.errorhandler(DatabaseUnavailable)
 @bp.errorhandler(Exception)
-async def refused(error: Exception) -> Response:
+async def refused(error: Exception) -> ResponseReturnValue:
     """Say why a question was not sent under the composer, where the person looks; other errors as usual."""
     if request.endpoint not in ASKING or isinstance(error, SignInFirst):
         return await errors.respond(error)
@@ -391,7 +397,7 @@ async def _form() -> dict[str, str]:
         return {}
 
 
-async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[str, object]:
+async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[str, Any]:
     """The composer's models and the one it offers first.
 
     That is the one the form asked for, else the conversation's (a new chat: the person's own).

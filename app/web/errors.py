@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from quart import Quart, Response, current_app, redirect, request, session, url_for
+from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import messages, metrics
 from ..answers import Busy, Conflict, Invalid, NotFound, Refused
-from ..people.access import SignInFirst
+from ..people.access import BearerRefused, SignInFirst
 from ..storage import DatabaseUnavailable, is_database_failure
 from .htmx import is_htmx, render
 from .limits import TooMany
@@ -52,10 +53,12 @@ def retry_after(response: Response, error: Exception) -> Response:
     return response
 
 
-async def respond(error: Exception) -> Response:
+async def respond(error: Exception) -> ResponseReturnValue:
     """The page or fragment saying what went wrong (htmx: in the page's alert area), or the way to sign in."""
     if isinstance(error, SignInFirst):
         return await _sign_in_first()
+    if isinstance(error, BearerRefused):
+        return await _bearer_refused()
     return retry_after(await _error_response(*explain(error)), error)
 
 
@@ -63,7 +66,7 @@ def _too_large_message() -> str:
     return messages.too_large(current_app.config["MAX_CONTENT_LENGTH"])
 
 
-async def _sign_in_first() -> Response:
+async def _sign_in_first() -> ResponseReturnValue:
     """Send the visitor to sign in: htmx by a header, a page there and back again; refuse anything else."""
     login = url_for("auth.login_form")
     if is_htmx():
@@ -73,6 +76,13 @@ async def _sign_in_first() -> Response:
     if request.method == "GET" and "text/event-stream" not in request.headers.get("Accept", ""):
         return redirect(url_for("auth.login_form", next=request.full_path.rstrip("?")))
     return await _error_response(401, messages.SIGN_IN_FIRST)
+
+
+async def _bearer_refused() -> Response:
+    """Tell a scraper its token is missing or wrong, and how to send one."""
+    response = Response(f"{messages.BEARER_NEEDED}\n", 401, content_type="text/plain; charset=utf-8")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return response
 
 
 async def _error_response(status: int, message: str) -> Response:
@@ -106,5 +116,5 @@ def _plain(status: int) -> Response:
 
 def init_app(app: Quart) -> None:
     """Register the handlers."""
-    for kind in (HTTPException, Refused, SignInFirst, DatabaseUnavailable, Exception):
+    for kind in (HTTPException, Refused, SignInFirst, BearerRefused, DatabaseUnavailable, Exception):
         app.register_error_handler(kind, respond)
