@@ -4,8 +4,6 @@
 
   function composer() { return document.getElementById("composer"); }
   function question() { return document.getElementById("question"); }
-  function sidebarToggle() { return document.querySelector(".sidebar-toggle"); }
-  function menuToggle() { return document.querySelector(".menu-toggle"); }
 
   // Enter sends, Shift+Enter makes a new line (IME composition is left alone);
   // Escape stops the answer being written, or closes an open menu.
@@ -30,51 +28,36 @@
       stop.requestSubmit();
       return;
     }
-    if (document.body.classList.contains("menu-open")) return toggleMenu(false);
+    if (isOpen("menu")) return toggle("menu", false);
     var open = document.querySelector("details[open]");
     if (open) {
       open.open = false;
       open.querySelector("summary").focus();
       return;
     }
-    if (document.body.classList.contains("sidebar-open")) toggleSidebar(false);
+    if (isOpen("sidebar")) toggle("sidebar", false);
   }
 
-  // On narrow screens the list of chats is a drawer behind the "Chats" button.
-  function toggleSidebar(open) {
-    var button = sidebarToggle();
-    document.body.classList.toggle("sidebar-open", open);
+  // Narrow, the chats are a drawer behind "Chats"; on a phone the top bar's links a list
+  // behind "Menu". Each opens on its first link and closes back to its button (or, by a
+  // click elsewhere, where that click went).
+  var PANELS = { sidebar: "#sidebar a", menu: "#menu-links a, #menu-links button" };
+  function isOpen(name) { return document.body.classList.contains(name + "-open"); }
+  function toggle(name, open, quietly) {
+    var button = document.querySelector("." + name + "-toggle");
+    document.body.classList.toggle(name + "-open", open);
     button.setAttribute("aria-expanded", String(open));
-    if (open) {
-      var first = document.querySelector("#sidebar a");
-      if (first) first.focus();
-    } else {
-      button.focus();
-    }
-  }
-
-  // On a phone the top bar's links wait behind Menu; the button goes back to the links' place.
-  function toggleMenu(open) {
-    var button = menuToggle();
-    document.body.classList.toggle("menu-open", open);
-    button.setAttribute("aria-expanded", String(open));
-    if (open) {
-      var first = document.querySelector("#menu-links a, #menu-links button");
-      if (first) first.focus();
-    } else {
-      button.focus();
-    }
+    var next = open ? document.querySelector(PANELS[name]) : button;
+    if (next && !quietly) next.focus();
   }
 
   // What works only with this script is shown by it: the keyboard hints, the composer's Stop,
   // Menu and the drawer's button. Again when htmx puts a page back from the history.
   function start() {
     document.body.classList.remove("menu-open", "sidebar-open");
-    document.querySelectorAll("#composer-help, .composer-stop, .menu-toggle").forEach(function (elt) {
-      elt.hidden = false;
-    });
-    var button = sidebarToggle();
-    if (button && document.getElementById("sidebar")) button.hidden = false;
+    var shown = "#composer-help, .composer-stop, .menu-toggle";
+    if (document.getElementById("sidebar")) shown += ", .sidebar-toggle";
+    document.querySelectorAll(shown).forEach(function (elt) { elt.hidden = false; });
     if (question()) count(question());
   }
 
@@ -172,8 +155,6 @@
     });
   }
 
-  document.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
-
   // Every code block in an answer gets a copy button.
   document.addEventListener("htmx:load", function (event) {
     var elt = event.detail.elt;
@@ -193,31 +174,24 @@
   });
 
   document.addEventListener("click", function (event) {
-    // A click anywhere but the menu closes it.
-    if (document.body.classList.contains("menu-open") && event.target.closest &&
-        !event.target.closest("#menu-links, .menu-toggle")) {
-      document.body.classList.remove("menu-open");
-      menuToggle().setAttribute("aria-expanded", "false");
-    }
-    if (event.target.closest && event.target.closest(".menu-toggle")) {
-      toggleMenu(!document.body.classList.contains("menu-open"));
+    if (!event.target.closest) return;
+    if (isOpen("menu") && !event.target.closest("#menu-links, .menu-toggle")) toggle("menu", false, true);
+    var panel = event.target.closest(".menu-toggle, .sidebar-toggle");
+    if (panel) {
+      var name = panel.classList.contains("menu-toggle") ? "menu" : "sidebar";
+      toggle(name, !isOpen(name));
       return;
     }
-    if (event.target.closest && event.target.closest(".sidebar-toggle")) {
-      toggleSidebar(!document.body.classList.contains("sidebar-open"));
-      return;
-    }
-    if (event.target.closest && event.target.closest("button.to-bottom")) {
+    if (event.target.closest("button.to-bottom")) {
       follow(true);
       return;
     }
-    var stopper = event.target.closest ? event.target.closest("button.composer-stop") : null;
-    if (stopper) {
+    if (event.target.closest("button.composer-stop")) {
       var stop = liveStop();
       if (stop) stop.requestSubmit();
       return;
     }
-    var whole = event.target.closest ? event.target.closest("a.copy-answer") : null;
+    var whole = event.target.closest("a.copy-answer");
     if (whole) {
       // The answer's markdown, as stored; without JavaScript the link shows it.
       event.preventDefault();
@@ -229,7 +203,7 @@
       }).then(function () { say(whole, "Copied"); }, function () { say(whole, "Copy failed"); });
       return;
     }
-    var button = event.target.closest ? event.target.closest("button.copy") : null;
+    var button = event.target.closest("button.copy");
     if (!button) return;
     var code = button.parentElement.querySelector("code");
     navigator.clipboard.writeText(code.textContent).then(function () {
