@@ -112,6 +112,14 @@ def _to_rate(raw: str) -> Rate:
     return Rate(int(count), int(times or 1) * _PERIODS[unit])
 
 
+def _to_flag(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError("not a flag")
+    return word in ("true", "1", "yes")
+
+
+_flag = _rule("must be true or false", _to_flag)
 _positive_int = _rule("must be a positive whole number", int, lambda n: n > 0)
 _count = _rule("must be zero or a positive whole number", int, lambda n: n >= 0)
 _positive = _rule("must be a positive number", float, lambda n: n > 0)
@@ -209,6 +217,7 @@ class Config:
     tokens_per_day: int = _setting(0, _count, "TOKENS_PER_DAY")
     prices: tuple[tuple[str, float], ...] = _setting((), _prices, "PRICES")
     retention_days: int = _setting(0, _count, "RETENTION_DAYS")
+    delete_erases: bool = _setting(False, _flag, "DELETE_ERASES")
     oidc_issuer: str = _setting("", _http_url, "OIDC_ISSUER")
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)

@@ -85,6 +85,15 @@ def model_refused(status: int, model: str) -> str:
 TYPE_A_TITLE = "Type a title for the chat."
 
 
+# Usage and deletion
+DELETED_BY_OWNER = "deleted by its owner"
+TOKENS_ESTIMATED = (
+    "≈ marks counts that include tokens counted here, because the model server reported none "
+    "(an answer stopped or cut off): an estimate."
+)
+ERASED_PEOPLE = "erased people"
+
+
 def title_too_long(limit: int) -> str:
     """A chat title over the length limit."""
     return f"A title can be {limit} characters long at most."

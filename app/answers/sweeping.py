@@ -6,9 +6,11 @@ import asyncio
 import logging
 import random
 
-from ..storage import DatabaseUnavailable, exchanges
+from ..model import tokens
+from ..storage import DatabaseUnavailable, Row, exchanges
 from ..storage.dialects import utcnow
 from .answering import Answering
+from .prompt import build_messages
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,9 @@ class Sweeper:
         answering = self.answering
         if self.reached is not None:
             if ended := await exchanges.sweep(answering.db, self.reached):
-                log.warning("swept %d answer(s) whose process stopped renewing its lease", ended)
+                log.warning("swept %d answer(s) whose process stopped renewing its lease", len(ended))
+                for exchange in ended:
+                    await self.count_spent(exchange)
             for exchange in await exchanges.unclaimed(answering.db, self.reached, SWEEP_BATCH):
                 if exchange["id"] in answering.runs:
                     continue
@@ -55,3 +59,16 @@ class Sweeper:
         else:
             await exchanges.status(answering.db, 0)  # the first sweep only learns that the database answers
         self.reached = utcnow()
+
+    async def count_spent(self, exchange: Row) -> None:
+        """Estimate what a swept answer spent (its process died before the server said): sent and written."""
+        answering = self.answering
+        context = await exchanges.context(answering.db, exchange["parent_id"], answering.config.context_size)
+        sent = build_messages(
+            exchange["instructions"] or answering.config.system_prompt, context, exchange["question"]
+        )
+        model = exchange["model"] or answering.config.llm_model
+        prompt, completion = await asyncio.to_thread(
+            lambda: (tokens.prompt(sent, model), tokens.count(exchange["answer"] or "", model))
+        )
+        await exchanges.estimate(answering.db, exchange["id"], prompt, completion)

@@ -25,9 +25,11 @@ async def create(
 
 
 async def get(db: Executor, token: str) -> Row | None:
-    """The shared copy a token opens, unless it was revoked (nothing about its owner)."""
+    """The shared copy a token opens, unless it was revoked or its chat deleted (nothing about its owner)."""
     return await db.fetch_one(
-        "SELECT title, snapshot, created_at FROM shares WHERE token = :token AND revoked_at IS NULL",
+        "SELECT s.title, s.snapshot, s.created_at FROM shares s"
+        " JOIN conversations c ON c.id = s.conversation_id"
+        " WHERE s.token = :token AND s.revoked_at IS NULL AND c.deleted_at IS NULL",
         {"token": token},
     )
 
