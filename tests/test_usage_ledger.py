@@ -13,7 +13,7 @@ from app.storage import conversations, exchanges, migrate, open_database
 from app.storage.dialects import utc_in
 from app.storage.migrations import MIGRATIONS
 from app.storage.status import FINISHED
-from tests.conftest import Visitor
+from tests.conftest import Visitor, parse_events
 from tests.test_accounts import csrf_of, person, sign_up
 from tests.test_quotas import EXCHANGE_ID, asked, people, signed_in
 
@@ -105,6 +105,8 @@ async def test_a_stopped_answer_is_counted_by_estimate_and_does_not_pass_the_quo
     row = await settled(db, exchange_id)
     refused = await ada.ask("a stopped answer is not free")
     assert refused.status_code == 429
+    # The answer ends on screen with its count marked as an estimate.
+    assert "tokens</span>" in (final := dict(parse_events(received.decode()))["final"]) and "≈ " in final
     assert row["status"] == "stopped" and row["tokens_estimated"] == 1
     # The fake model's name is not OpenAI's: about one token per four characters.
     assert row["completion_tokens"] == -(-len(row["answer"]) // 4) > 0
@@ -156,6 +158,8 @@ async def test_a_deleted_chat_is_hidden_from_its_owner_and_kept_marked_for_the_o
     await bob.client.post(f"/c/{chat}/share", form={"csrf_token": bob.csrf})
     token = (await db.fetch_one("SELECT token FROM shares"))["token"]
     assert (await bob.client.get(f"/s/{token}")).status_code == 200
+    asking = await bob.client.post(f"/c/{chat}/delete", form={"csrf_token": bob.csrf})
+    assert "The operator keeps a copy, marked as deleted by you" in await asking.get_data(as_text=True)
 
     await delete_chat(bob, chat)
 
@@ -213,7 +217,10 @@ async def test_delete_erases_at_once_when_the_operator_says_so_and_usage_stays(a
     exchange_id = await asked(ada, "erase me at once")
     await ada.stream(exchange_id)
     before = await usage(ada)
-    await delete_chat(ada, await chat_of(db, exchange_id))
+    chat = await chat_of(db, exchange_id)
+    asking = await ada.client.post(f"/c/{chat}/delete", form={"csrf_token": ada.csrf})
+    assert "will be gone for good" in await asking.get_data(as_text=True)
+    await delete_chat(ada, chat)
     assert await db.fetch_one("SELECT id FROM exchanges") is None
     assert await db.fetch_one("SELECT id FROM conversations") is None
     assert await usage(ada) == before and before["Questions"] == "1" and before["Tokens"] != "0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,12 @@ class Outcome:
     answered_at: str = field(default_factory=utcnow)
     # The tokens were counted here (the server reported none), not by the server.
     estimated: bool = False
+
+    def columns(self) -> dict[str, Any]:
+        """The outcome as the exchange's columns hold it."""
+        values = dataclasses.asdict(self)
+        values["tokens_estimated"] = int(values.pop("estimated"))
+        return values
 
 
 def row(**values: Any) -> Row:
