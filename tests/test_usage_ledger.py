@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 
@@ -12,9 +11,9 @@ from app.model import tokens
 from app.storage import conversations, exchanges, migrate, open_database
 from app.storage.dialects import utc_in
 from app.storage.migrations import MIGRATIONS
-from app.storage.status import FINISHED
 from tests.conftest import Visitor, parse_events
 from tests.test_accounts import csrf_of, person, sign_up
+from tests.test_answer_controls import settled
 from tests.test_quotas import EXCHANGE_ID, asked, people, signed_in
 
 TOTALS = re.compile(r"<dt>(Questions|Tokens)</dt><dd>([^<]*)</dd>")
@@ -48,13 +47,15 @@ async def chat_of(db, exchange_id: int) -> int:
     return found["conversation_id"]
 
 
-async def settled(db, exchange_id: int) -> dict:
-    for _ in range(300):
-        row = await db.fetch_one("SELECT * FROM exchanges WHERE id = :id", {"id": exchange_id})
-        if row["status"] in FINISHED:
-            return row
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"exchange {exchange_id} never finished")
+async def admin_and_bob(app, question: str):
+    """Ada, the admin (her client), and Bob, invited, whose question is answered: his browser and its id."""
+    admin = app.test_client()
+    await sign_up(admin, "ada")
+    bob = Visitor(await person(app, admin, "bob"))
+    await bob.open("/")
+    exchange_id = await asked(bob, question)
+    await bob.stream(exchange_id)
+    return admin, bob, exchange_id
 
 
 async def ledger_line(db, exchange_id: int) -> dict:
@@ -148,12 +149,7 @@ async def test_an_answer_whose_process_died_is_counted_by_estimate(visitor, app,
 
 @pytest.mark.settings(**{**people, "sign_up": "invite"})
 async def test_a_deleted_chat_is_hidden_from_its_owner_and_kept_marked_for_the_operator(app, db):
-    admin = app.test_client()
-    await sign_up(admin, "ada")
-    bob = Visitor(await person(app, admin, "bob"))
-    await bob.open("/")
-    exchange_id = await asked(bob, "where do walruses sleep?")
-    await bob.stream(exchange_id)
+    admin, bob, exchange_id = await admin_and_bob(app, "where do walruses sleep?")
     chat = await chat_of(db, exchange_id)
     await bob.client.post(f"/c/{chat}/share", form={"csrf_token": bob.csrf})
     token = (await db.fetch_one("SELECT token FROM shares"))["token"]
@@ -228,11 +224,7 @@ async def test_delete_erases_at_once_when_the_operator_says_so_and_usage_stays(a
 
 @pytest.mark.settings(**{**people, "sign_up": "invite"})
 async def test_erasing_a_person_keeps_their_usage_without_their_name(app, db):
-    admin = app.test_client()
-    await sign_up(admin, "ada")
-    bob = Visitor(await person(app, admin, "bob"))
-    await bob.open("/")
-    await bob.stream(await asked(bob, "bob's question"))
+    admin, _, _ = await admin_and_bob(app, "bob's question")
     bob_user = await db.fetch_one("SELECT id, owner FROM users WHERE username = 'bob'")
     everyone = Visitor(admin)
     before = await usage(everyone)

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import OUTPUT, AppServer
+from tests.browser import test_quota
+from tests.browser.conftest import OUTPUT
 from tests.browser.test_people import make_account
-from tests.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def server(tmp_path: Path, model: FakeLLM) -> Iterator[AppServer]:
-    """The app with accounts and fewer tokens per day than one answer spends."""
-    server = AppServer(tmp_path, model.url, SIGN_IN="accounts", TOKENS_PER_DAY="30")
-    yield server
-    server.stop()
+# The app with accounts and fewer tokens per day (40) than one answer spends.
+server = test_quota.server
 
 
 def totals(page: Page, url: str) -> dict[str, str]:
@@ -43,7 +36,7 @@ def test_deleting_a_chat_leaves_usage_and_the_quota_as_they_were(page, server, p
     composer.press("Enter")
     expect(page.locator("article.answer .answer-meta")).to_contain_text("fake-model")
     spent = totals(page, server.url)
-    assert spent["Questions"] == "1" and int(spent["Tokens"].replace(",", "")) > 30
+    assert spent["Questions"] == "1" and int(spent["Tokens"].replace(",", "")) > 40
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=OUTPUT / "usage-before-delete.png", full_page=True)
 
@@ -57,7 +50,7 @@ def test_deleting_a_chat_leaves_usage_and_the_quota_as_they_were(page, server, p
     composer = page.get_by_label("Your question")
     composer.fill("Asked again once the chat is gone")
     composer.press("Enter")
-    expect(page.get_by_text("You have used today's 30 tokens").first).to_be_attached()
+    expect(page.get_by_text("You have used today's 40 tokens").first).to_be_attached()
     expect(composer).to_have_value("Asked again once the chat is gone")
     expect(page.locator("article.answer")).to_have_count(0)
 
