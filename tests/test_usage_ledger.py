@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 
@@ -178,6 +179,8 @@ async def test_a_deleted_chat_is_hidden_from_its_owner_and_kept_marked_for_the_o
 
     everyone = await (await admin.get("/list")).get_data(as_text=True)
     assert "where do walruses sleep?" in everyone and "deleted by its owner" in everyone
+    exported = (await (await admin.get("/list/export.ndjson")).get_data(as_text=True)).splitlines()
+    assert json.loads(exported[0])["deleted_by_owner_at"].startswith("20")
     assert await db.fetch_one("SELECT id FROM exchanges WHERE id = :id", {"id": exchange_id}) is not None
 
 

@@ -13,6 +13,16 @@ from .base import Executor
 ERASED = "erased"
 
 
+def from_exchanges(first_id: int = 0) -> str:
+    """The statement giving the stored exchanges from `first_id` on their lines (the upgrade, a seeder)."""
+    return (
+        "INSERT INTO usage_ledger (exchange_id, owner, day, model, server, status, prompt_tokens,"
+        " completion_tokens, latency_ms) SELECT id, owner, SUBSTR(created_at, 1, 10), model, server,"
+        f" status, prompt_tokens, completion_tokens, latency_ms FROM exchanges WHERE id >= {int(first_id)}"
+        " ORDER BY id"
+    )
+
+
 async def record(
     db: Executor, exchange_id: int, owner: str, asked_at: str, model: str | None, server: str | None
 ) -> None:

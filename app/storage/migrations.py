@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from . import ledger
 from .base import Database, Executor
 from .dialects import TIME_FORMAT, ddl, search_index, utcnow
 
@@ -330,11 +331,7 @@ async def m040_usage_ledger(db: Executor, dialect: str) -> None:
     await db.execute("CREATE UNIQUE INDEX usage_ledger_exchange ON usage_ledger (exchange_id)")
     await db.execute("CREATE INDEX usage_ledger_owner_day ON usage_ledger (owner, day)")
     await db.execute("CREATE INDEX usage_ledger_day ON usage_ledger (day)")
-    await db.execute(
-        "INSERT INTO usage_ledger (exchange_id, owner, day, model, server, status, prompt_tokens,"
-        " completion_tokens, latency_ms) SELECT id, owner, SUBSTR(created_at, 1, 10), model, server, status,"
-        " prompt_tokens, completion_tokens, latency_ms FROM exchanges ORDER BY id"
-    )
+    await db.execute(ledger.from_exchanges())
 
 
 @migration

@@ -56,3 +56,9 @@ def test_deleting_a_chat_leaves_usage_and_the_quota_as_they_were(page, server, p
 
     assert totals(page, server.url) == spent
     page.screenshot(path=OUTPUT / "usage-after-delete.png", full_page=True)
+    # Ada is the admin: her history keeps the chat for the operator, marked.
+    page.goto(f"{server.url}/list")
+    row = page.locator("tr", has_text="A question I will delete")
+    expect(row.locator(".pill-deleted")).to_contain_text("deleted by its owner")
+    expect(row.get_by_role("button", name="Delete")).to_have_count(0)
+    page.screenshot(path=OUTPUT / "history-deleted-by-owner.png")
