@@ -204,6 +204,7 @@ class Config:
     demo_delay: float = _setting(0.03, _non_negative, "DEMO_DELAY")
     app_password: str = _setting("", str, "APP_PASSWORD", secret=True)
     redis_url: str = _setting("", _redis_url, "REDIS_URL", secret=True)
+    metrics_token: str = _setting("", _secret, "METRICS_TOKEN", secret=True)
     ask_rate: Rate = _setting(Rate(20, 60), _rate, "ASK_RATE_LIMIT")
     login_rate: Rate = _setting(Rate(5, 60), _rate, "LOGIN_RATE_LIMIT")
     max_streams_per_client: int = _setting(4, _positive_int, "MAX_STREAMS_PER_CLIENT")

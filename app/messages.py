@@ -7,6 +7,16 @@ from datetime import UTC, datetime
 # Asking
 TYPE_A_QUESTION = "Type a question first."
 MODEL_UNAVAILABLE = "That model is not available here. Pick another one."
+
+
+def model_gone(model: str) -> str:
+    """A model the operator withdrew after a chat used it: it is not asked again."""
+    return (
+        f"The model that wrote this answer, {model}, is no longer offered here, so it was not asked. "
+        "Send your question again below: the model the composer offers will answer it."
+    )
+
+
 PICK_A_THEME = "Pick a theme: system, light or dark."
 UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from the list, like Europe/Paris."
 SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
@@ -41,6 +51,7 @@ STREAMS_FULL = (
 FOLLOWERS_FULL = "Too many windows follow this answer at once. Close one, then reload this page."
 INTERRUPTED = "This answer was interrupted before it was complete."
 STOPPED = "Stopped."
+STOPPED_DISABLED = "This answer was stopped because your account was disabled."
 WRITING = "This answer is still being written: reload the page in a moment to see more of it."
 STALLED = "This answer stopped arriving. Reload the page later to see whether it was finished."
 SPOOLED = "Saved locally; it will be stored when the database is back."
@@ -127,6 +138,7 @@ EXPORT_FORMATS = "Exports come as .csv or .ndjson."
 FOREIGN_SITE = "This form was sent from another site, so it was refused."
 STALE_TOKEN = "Your session has expired or the form is out of date. Reload the page and try again."
 SIGN_IN_FIRST = "Sign in first."
+BEARER_NEEDED = "Send the metrics token as a bearer token (Authorization: Bearer …)."
 WRONG_PASSWORD = "That password is not right."
 WRONG_SIGN_IN = "That name and password do not match an account that can sign in."
 NAME_TAKEN = "That name cannot be used; choose another."

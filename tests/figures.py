@@ -16,6 +16,8 @@ _LINES = {
     "highlighting": "highlighting: lexers allowed {lexers} / fuzzed inputs {inputs}"
     " / slowest {slowest_ms} ms",
     "markdown": "markdown: hostile shapes {shapes} / slowest {slowest_ms} ms at {chars} characters",
+    "logs": "logs: tokens scanned {routes} routes / found {found}",
+    "races": "races: runs {runs} / over the cap {over}",
     "stall": "event loop: longest stall {stall_ms} ms while {answers} hostile answers rendered (limit 100 ms;"
     " {wall_ms} ms by the wall clock, waits for other processes included)",
 }

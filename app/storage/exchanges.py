@@ -435,13 +435,12 @@ async def versions(db: Executor, exchanges: list[Row]) -> dict[int, list[int]]:
     siblings: dict[tuple[int, int], list[int]] = {}
     for exchange in found:
         siblings.setdefault((exchange["conversation_id"], exchange["parent_id"]), []).append(exchange["id"])
-    # One its owner deleted (shown to an admin) stands alone.
-    return {
-        exchange["id"]: found
-        if exchange["id"] in (found := siblings.get((exchange["conversation_id"], exchange["parent_id"]), []))
-        else [exchange["id"]]
-        for exchange in exchanges
-    }
+    versions = {}
+    for exchange in exchanges:
+        same = siblings.get((exchange["conversation_id"], exchange["parent_id"]), [])
+        # One its owner deleted (shown to an admin) stands alone.
+        versions[exchange["id"]] = same if exchange["id"] in same else [exchange["id"]]
+    return versions
 
 
 async def in_conversation(db: Executor, conversation_id: int, before: int | None, limit: int) -> list[Row]:

@@ -306,6 +306,38 @@ async def m022_instructions_and_preferences(db: Executor, dialect: str) -> None:
 
 
 @migration
+async def m035_rate_limits(db: Executor, dialect: str) -> None:
+    # Rate-limit counts (a theoretical arrival time per key) while Redis is away.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE rate_limits (
+            name VARCHAR(255) NOT NULL PRIMARY KEY,
+            tat DOUBLE NOT NULL,
+            expires_at DOUBLE NOT NULL
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX rate_limits_expiry ON rate_limits (expires_at)")
+
+
+@migration
+async def m036_answer_places(db: Executor, dialect: str) -> None:
+    # One row per person who asks: locked while a question checks and takes a place.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE places (
+            owner VARCHAR(64) NOT NULL PRIMARY KEY,
+            asks BIGINT NOT NULL DEFAULT 0
+        ) {table_options}""",
+        )
+    )
+
+
+@migration
 async def m040_usage_ledger(db: Executor, dialect: str) -> None:
     # What was spent, one line per question, kept apart from the exchanges: deleting a chat,
     # or retention, leaves it, so usage and the day's quota count what was really spent.

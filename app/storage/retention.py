@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -73,6 +73,7 @@ async def erase_owner(db: Database, owner: str) -> int:
         gone = await tx.execute("DELETE FROM exchanges WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM conversations WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM sessions WHERE owner = :owner", {"owner": owner})
+        await tx.execute("DELETE FROM places WHERE owner = :owner", {"owner": owner})
         await ledger.anonymise(tx, owner)
         return gone.rowcount
 
@@ -112,7 +113,7 @@ def init_app(app: Quart) -> None:
         return
 
     @app.while_serving
-    async def retention() -> AsyncIterator[None]:
+    async def retention() -> AsyncGenerator[None]:
         task = asyncio.create_task(_keep_sweeping(app, days))
         try:
             yield

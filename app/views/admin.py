@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 
 from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
+from ..answers import get_answers
 from ..config import current_config
 from ..people.access import admin_only
 from ..people.identity import current_user
@@ -66,8 +68,8 @@ async def reset(user_id: int) -> Response:
 
 @bp.post("/users/<int:user_id>/<action>")
 @admin_only
-async def change(user_id: int, action: str) -> Response:
-    """Disable (signing them out at once), enable, promote or demote a user; never oneself."""
+async def change(user_id: int, action: str) -> ResponseReturnValue:
+    """Disable (signing them out and stopping their answers at once), enable, promote or demote a user."""
     if action not in ACTIONS:
         abort(404)
     user = await _account(user_id)
@@ -78,6 +80,8 @@ async def change(user_id: int, action: str) -> Response:
         await users.set_disabled(db, user_id, action == "disable")
         if action == "disable":
             await sessions.end_user(db, user_id)
+            # Their answers being written stop too; their streams end saying why.
+            await get_answers().stop_all(user["owner"])
     else:
         await users.set_role(db, user_id, "admin" if action == "promote" else "user")
     await audit.record(
@@ -88,7 +92,7 @@ async def change(user_id: int, action: str) -> Response:
 
 @bp.post("/users/<int:user_id>/erase")
 @admin_only
-async def erase(user_id: int) -> Response:
+async def erase(user_id: int) -> ResponseReturnValue:
     """Erase everything of a user: every chat, question, answer and session, then the account itself."""
     user = await _account(user_id)
     me, db = _me(), get_db()

@@ -6,6 +6,7 @@ import secrets
 
 import orjson
 from quart import Blueprint, Response, abort, redirect, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
@@ -35,7 +36,7 @@ async def sharing(conversation_id: int) -> Response:
 
 @bp.post("/c/<int:conversation_id>/share")
 @signed_in_only
-async def share(conversation_id: int) -> Response:
+async def share(conversation_id: int) -> ResponseReturnValue:
     """Make a link to a copy of the conversation as it is now."""
     conversation = await _own(conversation_id)
     finished = [
@@ -51,7 +52,7 @@ async def share(conversation_id: int) -> Response:
 
 @bp.post("/s/<token>/revoke")
 @signed_in_only
-async def revoke(token: str) -> Response:
+async def revoke(token: str) -> ResponseReturnValue:
     """Close a link for good: it answers 404 from now on."""
     conversation_id = await shares.revoke(get_db(), token, owner())
     if conversation_id is None:
