@@ -231,6 +231,7 @@ class Config:
     share_rate: Rate = _setting(Rate(10, 60), _rate, "SHARE_RATE_LIMIT")
     share_links_per_chat: int = _setting(10, _positive_int, "SHARE_LINKS_PER_CHAT")
     share_links_per_person: int = _setting(100, _positive_int, "SHARE_LINKS_PER_PERSON")
+    delete_erases: bool = _setting(False, _flag, "DELETE_ERASES")
     oidc_issuer: str = _setting("", _http_url, "OIDC_ISSUER")
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)

@@ -96,6 +96,31 @@ def model_refused(status: int, model: str) -> str:
 TYPE_A_TITLE = "Type a title for the chat."
 
 
+# Usage and deletion
+DELETED_BY_OWNER = "deleted by its owner"
+TOKENS_ESTIMATED = (
+    "≈ marks counts that include tokens counted here, because the model server reported none "
+    "(an answer stopped or cut off): an estimate."
+)
+ERASED_PEOPLE = "erased people"
+ERASED_USAGE_STAYS = "Their usage stays counted, under “erased people”, without their name."
+
+
+def deleting(kind: str, erases: bool) -> str:
+    """What deleting a conversation or an exchange does, said before it is confirmed."""
+    what = (
+        "The conversation and every question and answer in it"
+        if kind == "conversation"
+        else "The question and its answer"
+    )
+    if erases:
+        return f"{what} will be gone for good."
+    return (
+        f"{what} will be gone from your chats, history and search. The operator keeps a copy, "
+        "marked as deleted by you, until the retention period removes it."
+    )
+
+
 def title_too_long(limit: int) -> str:
     """A chat title over the length limit."""
     return f"A title can be {limit} characters long at most."

@@ -9,7 +9,6 @@ second, so a stream served by another process can follow it from the database.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import secrets
 from collections import OrderedDict
@@ -151,7 +150,7 @@ class Answering:
                 log.exception("answer %s could not run", run.exchange_id)
             finally:
                 if run.outcome is not None:
-                    self.remember(exchanges.row(**exchange | dataclasses.asdict(run.outcome)))
+                    self.remember(exchanges.row(**exchange | run.outcome.columns()))
                 self.runs.pop(run.exchange_id, None)
                 run.end()
                 release()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -145,7 +144,7 @@ class Following:
         answering = self.answering
         held = answering.spool.take_held(exchange_id)
         if held is not None:
-            return exchanges.row(id=exchange_id, **dataclasses.asdict(held), notice=messages.SPOOLED)
+            return exchanges.row(id=exchange_id, **held.columns(), notice=messages.SPOOLED)
         try:
             return await exchanges.get(answering.db, exchange_id, owner)
         except DatabaseUnavailable:

@@ -7,7 +7,7 @@ import logging
 import time
 
 from .. import messages, metrics
-from ..model import Model, ModelError, Usage
+from ..model import Model, ModelError, Usage, tokens
 from ..storage import Database, Row, Spool, exchanges
 from ..storage.dialects import utc_in
 from ..storage.exchanges import Outcome
@@ -137,7 +137,7 @@ class Run:
                 error=error,
             )
             # Shielded: the outcome must land even if this task is cancelled.
-            await asyncio.shield(self._wrap_up(spool, producer, outcome, started))
+            await asyncio.shield(self._wrap_up(spool, producer, outcome, started, sent))
 
     async def _produce(
         self,
@@ -182,12 +182,19 @@ class Run:
             return None
 
     async def _wrap_up(
-        self, spool: Spool, producer: asyncio.Task[None], outcome: Outcome, started: float
+        self,
+        spool: Spool,
+        producer: asyncio.Task[None],
+        outcome: Outcome,
+        started: float,
+        sent: list[dict[str, str]],
     ) -> None:
         if not producer.done():
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
         outcome.latency_ms = round((time.perf_counter() - started) * 1000)
+        if outcome.prompt_tokens is None or outcome.completion_tokens is None:
+            await count_unreported(outcome, sent)
         metrics.count_answer(
             outcome.status, outcome.latency_ms, outcome.prompt_tokens, outcome.completion_tokens
         )
@@ -205,3 +212,21 @@ class Run:
                 "spooled": not stored,
             },
         )
+
+
+async def count_unreported(outcome: Outcome, sent: list[dict[str, str]]) -> None:
+    """Count the tokens the server did not report (a stopped or cut answer), marking the count estimated.
+
+    An answer that failed before its first word was refused by the server: it spent nothing.
+    """
+    if outcome.status == Status.ERROR and not outcome.answer:
+        return
+    # Off the event loop: the first count loads the tokenizer, and a long answer takes a while.
+    prompt, completion = await asyncio.to_thread(
+        lambda: (tokens.prompt(sent, outcome.model), tokens.count(outcome.answer, outcome.model))
+    )
+    if outcome.prompt_tokens is None:
+        outcome.prompt_tokens = prompt
+    if outcome.completion_tokens is None:
+        outcome.completion_tokens = completion
+    outcome.estimated = True

@@ -27,6 +27,8 @@ FIELDS = (
     "latency_ms",
     "error",
     "answered_at",
+    "tokens_estimated",
+    "deleted_by_owner_at",
 )
 FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 CHUNK_BYTES = 64 * 1024
@@ -46,6 +48,8 @@ def record(row: Row) -> dict[str, Any]:
         out = {"user": row["user"], **out}
     out["created_at"] = iso_time(row["created_at"]) or None
     out["answered_at"] = iso_time(row["answered_at"]) or None
+    # Only an admin's export holds rows their owner deleted.
+    out["deleted_by_owner_at"] = iso_time(row.get("deleted_at") or row.get("conversation_deleted_at")) or None
     return out
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from . import ledger
 from .base import Database, Executor
 from .dialects import TIME_FORMAT, ddl, search_index, utcnow
 
@@ -337,6 +338,44 @@ async def m036_answer_places(db: Executor, dialect: str) -> None:
         ) {table_options}""",
         )
     )
+
+
+@migration
+async def m040_usage_ledger(db: Executor, dialect: str) -> None:
+    # What was spent, one line per question, kept apart from the exchanges: deleting a chat,
+    # or retention, leaves it, so usage and the day's quota count what was really spent.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE usage_ledger (
+            id {pk},
+            exchange_id {fk},
+            owner VARCHAR(64) NOT NULL,
+            day CHAR(10) NOT NULL,
+            model VARCHAR(100),
+            server VARCHAR(100),
+            status VARCHAR(16) NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            estimated INTEGER NOT NULL DEFAULT 0,
+            latency_ms INTEGER
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX usage_ledger_exchange ON usage_ledger (exchange_id)")
+    await db.execute("CREATE INDEX usage_ledger_owner_day ON usage_ledger (owner, day)")
+    await db.execute("CREATE INDEX usage_ledger_day ON usage_ledger (day)")
+    await db.execute(ledger.from_exchanges())
+
+
+@migration
+async def m041_deleted_by_owner_and_estimated_tokens(db: Executor, dialect: str) -> None:
+    # A person's Delete hides a chat or an exchange from them; the operator keeps it, marked,
+    # until retention takes it. A count of tokens made here, not reported by the server, says so.
+    await db.execute(ddl(dialect, "ALTER TABLE conversations ADD COLUMN deleted_at {datetime}"))
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN deleted_at {datetime}"))
+    await db.execute("ALTER TABLE exchanges ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0")
 
 
 @migration

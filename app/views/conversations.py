@@ -9,6 +9,7 @@ from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
+from ..config import current_config
 from ..people.access import signed_in_only
 from ..people.identity import owner
 from ..storage import conversations, get_db
@@ -71,14 +72,14 @@ async def rename(conversation_id: int) -> ResponseReturnValue:
 @bp.post("/c/<int:conversation_id>/delete")
 @signed_in_only
 async def delete(conversation_id: int) -> ResponseReturnValue:
-    """Delete a conversation with all its exchanges (without JavaScript, after a page asks to confirm)."""
+    """Delete a chat: hidden from its owner, or erased with DELETE_ERASES (confirmed first without JS)."""
     shown = url_for("chat.show", conversation_id=conversation_id)
     back = return_address((await request.form).get("back"))
     if back is None or back.partition("?")[0] == shown:
         back = url_for("chat.index")
     if asking := await unconfirmed("conversation", back):
         return asking
-    if not await conversations.delete(get_db(), conversation_id, owner()):
+    if not await conversations.delete(get_db(), conversation_id, owner(), current_config().delete_erases):
         raise NotFound(messages.NOT_YOURS)
     if not is_htmx():
         return redirect(back, 303)

@@ -11,6 +11,7 @@ from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
+from ..config import current_config
 from ..people.access import signed_in_only
 from ..people.identity import is_admin, owner
 from ..rendering import export
@@ -78,12 +79,12 @@ async def export_exchanges(fmt: str) -> Response:
 @bp.post("/list/exchanges/<int:exchange_id>/delete")
 @signed_in_only
 async def delete_exchange(exchange_id: int) -> ResponseReturnValue:
-    """Delete one exchange: only its row disappears (without JavaScript, after a page asks to confirm)."""
+    """Delete one exchange for its owner: only its row disappears (without JavaScript, confirmed first)."""
     page = url_for("history.list_exchanges")
     back = return_address((await request.form).get("back"), within=page) or page
     if asking := await unconfirmed("exchange", back):
         return asking
-    if not await exchanges.delete(get_db(), exchange_id, owner()):
+    if not await exchanges.delete(get_db(), exchange_id, owner(), current_config().delete_erases):
         raise NotFound(messages.NOT_YOUR_EXCHANGE)
     return Response("", 200) if is_htmx() else redirect(back, 303)
 
