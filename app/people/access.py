@@ -10,7 +10,7 @@ from typing import Any
 from quart import abort, current_app, g, request
 
 from ..config import current_config
-from . import identity, quotas
+from . import api_keys, identity, quotas
 
 ACCESS = "access"
 ASKS_MODEL = "asks_model"
@@ -23,6 +23,7 @@ class Access(StrEnum):
     PUBLIC = "public"  # anyone, signed in or not
     SIGNED_IN = "signed in"  # anyone with SIGN_IN=none; else a person signed in
     ADMIN = "admin"  # an admin; anyone else finds nothing there (404)
+    API_KEY = "api key"  # a program with a person's API key, never a browser's session (401 without)
 
 
 class SignInFirst(Exception):
@@ -42,6 +43,11 @@ def signed_in_only[View: Callable[..., Any]](view: View) -> View:
 def admin_only[View: Callable[..., Any]](view: View) -> View:
     """Declare a view for admins alone; an ordinary user learns nothing, not even that the page exists."""
     return _declare(view, Access.ADMIN)
+
+
+def api_key_only[View: Callable[..., Any]](view: View) -> View:
+    """Declare a view of the API: reached with an API key alone, no session, no cookie, no CSRF token."""
+    return cookieless(_declare(view, Access.API_KEY))
 
 
 def cookieless[View: Callable[..., Any]](view: View) -> View:
@@ -80,10 +86,13 @@ def hands_identity(view: Callable[..., Any] | None) -> bool:
 async def admit() -> None:
     """Give the visitor an identity and let them reach the view only as far as its access allows."""
     view = current_app.view_functions.get(request.endpoint or "")
-    if hands_identity(view):
-        identity.ensure()
     # A view that declares nothing, or an address no view answers, stays behind the sign-in.
     access = access_of(view) or Access.SIGNED_IN
+    if access is Access.API_KEY:
+        await api_keys.admit()
+        return
+    if hands_identity(view):
+        identity.ensure()
     config = current_config()
     # Public pages still learn who is signed in, to show it; probes and files are not looked up.
     if config.sign_in_mode != "none" and (access is not Access.PUBLIC or hands_identity(view)):

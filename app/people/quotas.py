@@ -21,6 +21,8 @@ async def check() -> None:
         raise Busy(messages.answers_at_once(config.max_streams_per_client))
     if config.tokens_per_day:
         midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        used = await quotas.tokens_since(db, owner(), midnight.strftime(TIME_FORMAT))
+        # An API call has a person but no browser session.
+        mine = user["owner"] if user is not None else owner()
+        used = await quotas.tokens_since(db, mine, midnight.strftime(TIME_FORMAT))
         if used >= config.tokens_per_day:
             raise Busy(messages.tokens_spent(config.tokens_per_day, midnight + timedelta(days=1)))

@@ -29,6 +29,10 @@ COLUMNS = (
     "error",
     "created_at",
     "answered_at",
+    # Asked through the API: the name of the key that asked (None: asked in the browser), and
+    # the tools the model called, as JSON.
+    "key_name",
+    "tool_calls",
 )
 SELECT = ", ".join(COLUMNS)
 
@@ -45,6 +49,8 @@ class Outcome:
     latency_ms: int | None = None
     error: str | None = None
     answered_at: str = field(default_factory=utcnow)
+    # The tools the model called instead of (or besides) answering, as JSON (an API call passes them on).
+    tool_calls: str | None = None
 
 
 def row(**values: Any) -> Row:
@@ -73,6 +79,8 @@ async def create(
     instructions: str | None = None,
     temperature: float | None = None,
     parent_id: int | None = None,
+    key_name: str | None = None,
+    api_request: str | None = None,
 ) -> Row:
     """Store a question as pending (asked `now`, by default the current time); return its row as `get` would.
 
@@ -80,7 +88,8 @@ async def create(
     was made so at this same `now` already (created, or touched by the asker). A question nobody claims
     within `claim_within` seconds is answered by the sweeper. It follows the exchange
     `parent_id` (0: it opens the conversation; None: the conversation's newest exchange);
-    exchanges with one parent are versions of one another.
+    exchanges with one parent are versions of one another. A question asked through the API
+    names its key (`key_name`) and keeps the whole request it came in (`api_request`, JSON).
     """
     now = now or utcnow()
     if parent_id is None:
@@ -95,13 +104,21 @@ async def create(
         "instructions": instructions,
         "temperature": temperature,
         "created_at": now,
+        "key_name": key_name,
     }
     result = await db.execute(
         "INSERT INTO exchanges"
         " (conversation_id, parent_id, owner, question, status, ask_key, created_at, lease_until, model,"
-        " server, instructions, temperature) VALUES (:conversation_id, :parent_id, :owner, :question,"
-        " :pending, :ask_key, :created_at, :claim_by, :model, :server, :instructions, :temperature)",
-        values | {"pending": Status.PENDING, "ask_key": ask_key, "claim_by": utc_in(claim_within)},
+        " server, instructions, temperature, key_name, api_request) VALUES (:conversation_id, :parent_id,"
+        " :owner, :question, :pending, :ask_key, :created_at, :claim_by, :model, :server, :instructions,"
+        " :temperature, :key_name, :api_request)",
+        values
+        | {
+            "pending": Status.PENDING,
+            "ask_key": ask_key,
+            "claim_by": utc_in(claim_within),
+            "api_request": api_request,
+        },
     )
     if not touched:
         await db.execute(
@@ -110,6 +127,15 @@ async def create(
         )
     assert result.lastrowid is not None
     return row(id=result.lastrowid, status=Status.PENDING.value, **values)
+
+
+async def api_request(db: Executor, exchange_id: int, owner: str) -> str | None:
+    """The whole request an API call came in, as JSON (None for a question asked in the browser)."""
+    found = await db.fetch_one(
+        "SELECT api_request FROM exchanges WHERE id = :id AND owner = :owner",
+        {"id": exchange_id, "owner": owner},
+    )
+    return found["api_request"] if found else None
 
 
 async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:
@@ -200,8 +226,8 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | 
     owned = "" if token is None else " AND lease_owner = :token"
     await db.execute(
         "UPDATE exchanges SET answer = :answer, status = :status, model = :model,"
-        " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
-        f" latency_ms = :latency_ms, error = :error, answered_at = :now WHERE id = :id{owned}",
+        " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens, latency_ms = :latency_ms,"
+        f" error = :error, answered_at = :now, tool_calls = :tool_calls WHERE id = :id{owned}",
         {
             "id": exchange_id,
             "token": token,
@@ -213,6 +239,7 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | 
             "latency_ms": outcome.latency_ms,
             "error": (outcome.error or "")[:1000] or None,
             "now": outcome.answered_at,
+            "tool_calls": outcome.tool_calls,
         },
     )
 

@@ -304,6 +304,45 @@ async def m022_instructions_and_preferences(db: Executor, dialect: str) -> None:
     )
 
 
+@migration
+async def m060_api_keys(db: Executor, dialect: str) -> None:
+    # Personal keys for the OpenAI-compatible API: only a SHA-256 digest of each is kept, with
+    # its first characters to tell keys apart, its name, when it was last used and how often.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE api_keys (
+            id {pk},
+            user_id {fk} NOT NULL,
+            name VARCHAR(64) NOT NULL,
+            shown VARCHAR(16) NOT NULL,
+            digest CHAR(64) NOT NULL,
+            created_at {datetime} NOT NULL,
+            last_used_at {datetime},
+            uses BIGINT NOT NULL DEFAULT 0,
+            revoked_at {datetime}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX api_keys_digest ON api_keys (digest)")
+    await db.execute("CREATE INDEX api_keys_user ON api_keys (user_id, id)")
+
+
+@migration
+async def m061_api_calls(db: Executor, dialect: str) -> None:
+    # A question asked through the API names its key and keeps the request it came in (the
+    # messages, tools and settings, as JSON); its answer may be tool calls. Each call is a
+    # chat of its own, kept out of the sidebar: the history's source filter finds them.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN key_name VARCHAR(64)")
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN api_request {text}"))
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN tool_calls {text}"))
+    await db.execute("CREATE INDEX exchanges_owner_key ON exchanges (owner, key_name, id)")
+    await db.execute("CREATE INDEX exchanges_key ON exchanges (key_name, id)")
+    await db.execute("ALTER TABLE conversations ADD COLUMN api INTEGER NOT NULL DEFAULT 0")
+    await db.execute("CREATE INDEX conversations_owner_api ON conversations (owner, api, updated_at, id)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

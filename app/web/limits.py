@@ -14,6 +14,7 @@ from quart_rate_limiter.store import RateLimiterStoreABC
 
 from ..config import Rate, current_config
 from ..people.access import asks
+from ..people.api_keys import current_key
 from ..people.identity import current_user
 
 # An IPv6 client is usually handed a whole /64: counting single addresses would let it rotate.
@@ -84,6 +85,25 @@ class ConfiguredRate:
     @property
     def key(self) -> str:
         return f"{self.setting}-{self.rate}"
+
+
+async def api_key_id() -> str:
+    """Whom a per-key limit counts: the API key the request came with (by its id, never the key)."""
+    key = current_key()
+    return f"api-key-{key['id']}" if key is not None else current_client()
+
+
+class KeyedRate(ConfiguredRate):
+    """A configured limit counted per API key, on top of the person's own."""
+
+    def __init__(self, setting: str, doing: str = "") -> None:
+        super().__init__(setting, doing)
+        self.key_function = api_key_id  # type: ignore[assignment]
+
+
+def limited_per_key(setting: str, doing: str = ""):  # type: ignore[no-untyped-def]
+    """Limit an API view to the rate a setting names, counted for each API key."""
+    return rate_limit(limits=[KeyedRate(setting, doing)])  # type: ignore[list-item]
 
 
 def limited_by(setting: str, doing: str = ""):  # type: ignore[no-untyped-def]

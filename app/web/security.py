@@ -6,10 +6,11 @@ import hmac
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from quart import Quart, abort, has_request_context, request, session
+from quart import Quart, abort, current_app, has_request_context, request, session
 from quart.sessions import SecureCookieSessionInterface, SessionMixin
 
 from .. import messages
+from ..people.access import Access, access_of, hands_identity
 from ..people.passwords import digest
 from .htmx import is_htmx
 from .proxies import TrustedProxies
@@ -39,6 +40,9 @@ class SessionInterface(SecureCookieSessionInterface):
         )
 
     def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:
+        # Files, probes and the API are handed no cookie, not even a refreshed one.
+        if has_request_context() and not hands_identity(_view()):
+            return False
         # A changed session is always sent; an unchanged one only with whole pages, which is
         # enough to keep its expiry fresh without signing it again for every fragment and stream.
         page = (
@@ -70,8 +74,13 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+def _view() -> object:
+    return current_app.view_functions.get(request.endpoint or "")
+
+
 async def _check_csrf() -> None:
-    if request.method not in UNSAFE_METHODS:
+    # The API takes no cookie, only a key in a header another site cannot send: nothing to forge.
+    if request.method not in UNSAFE_METHODS or access_of(_view()) is Access.API_KEY:  # type: ignore[arg-type]
         return
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         abort(403, messages.FOREIGN_SITE)
