@@ -96,4 +96,6 @@ async def served(config: Config) -> AsyncIterator[Served]:
 
 def _marked(config: Config) -> dict[str, object]:
     # `@pytest.mark.settings` already shaped `config`; keep what it set over ACCOUNTS.
-    return {name: getattr(config, name) for name in ACCOUNTS if getattr(config, name) != getattr(Config(), name)}
+    return {
+        name: getattr(config, name) for name in ACCOUNTS if getattr(config, name) != getattr(Config(), name)
+    }

@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from app.config import Rate
-from tests.api_server import Served, served  # noqa: F401
+from tests.api_server import Served
 from tests.fake_llm import FakeLLM
 
 USER = [{"role": "user", "content": "What is the capital of France?"}]
@@ -21,7 +21,9 @@ async def stored(served: Served) -> list[dict]:
     )
 
 
-@pytest.mark.settings(llm_models=("fake-model", "other-model", "secret-model"), llm_hidden_models=("secret-model",))
+@pytest.mark.settings(
+    llm_models=("fake-model", "other-model", "secret-model"), llm_hidden_models=("secret-model",)
+)
 async def test_models_lists_the_models_a_person_may_use(served: Served):
     async with served.client(await served.key()) as client:
         listed = await client.models.list()
@@ -29,7 +31,9 @@ async def test_models_lists_the_models_a_person_may_use(served: Served):
     assert all(model.object == "model" for model in listed.data)
 
 
-async def test_a_completion_without_streaming_is_answered_and_stored_as_an_exchange(served: Served, model: FakeLLM):
+async def test_a_completion_without_streaming_is_answered_and_stored_as_an_exchange(
+    served: Served, model: FakeLLM
+):
     model.configure(answer="Paris is the capital of France.")
     async with served.client(await served.key(label="notebook")) as client:
         reply = await client.chat.completions.create(
@@ -49,7 +53,11 @@ async def test_a_completion_without_streaming_is_answered_and_stored_as_an_excha
     assert (sent["temperature"], sent["max_tokens"], sent["stop"]) == (0.3, 50, ["\n\n"])
     assert "metadata" not in sent
     [row] = await stored(served)
-    assert (row["question"], row["answer"], row["status"]) == (USER[0]["content"], reply.choices[0].message.content, "done")
+    assert (row["question"], row["answer"], row["status"]) == (
+        USER[0]["content"],
+        reply.choices[0].message.content,
+        "done",
+    )
     assert (row["key_name"], row["model"], row["in_api_chat"]) == ("notebook", "fake-model", 1)
     assert row["instructions"] == "Answer in one sentence." and row["temperature"] == 0.3
     assert row["completion_tokens"] == 6 and row["latency_ms"] is not None
@@ -117,7 +125,11 @@ TOOLS = [
         "function": {
             "name": "get_weather",
             "description": "The weather in a city.",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
         },
     }
 ]
