@@ -15,7 +15,7 @@ from quart import g, request
 
 from .. import messages
 from ..config import current_config
-from ..storage import Database, Executor, Row, api_keys, audit, get_db
+from ..storage import Database, Executor, Row, api_keys, audit, get_db, migrate, open_database, users
 
 PREFIX = "ga-"
 KEY_BYTES = 32
@@ -62,6 +62,22 @@ async def make(db: Database, person: Row, name: str, actor_id: int | None, addre
 
     await db.transact(store)
     return key
+
+
+async def make_from_command_line(database_url: str, username: str, name: str) -> str:
+    """Make a key for a person named on the command line (an operator's automation); audited."""
+    db = open_database(database_url)
+    await db.open()
+    try:
+        await migrate(db)
+        person = await users.by_username(db, username.casefold())
+        if person is None or person["kind"] == "anonymous":
+            raise Refusal(f"There is no account named {username!r}.")
+        if person["disabled_at"] is not None:
+            raise Refusal(f"The account {username!r} is disabled: its keys would not work.")
+        return await make(db, person, name, None, "command line")
+    finally:
+        await db.close()
 
 
 async def revoke(db: Database, key_id: int, actor_id: int, user_id: int | None, address: str = "") -> bool:
