@@ -97,6 +97,7 @@ def no_such_status(status: str, statuses: tuple[str, ...]) -> str:
 
 
 EXPORT_FORMATS = "Exports come as .csv or .ndjson."
+NO_SUCH_SOURCE = "Questions come from the chat (source=chat) or the API (source=api, or api:KEY NAME)."
 
 # Requests
 FOREIGN_SITE = "This form was sent from another site, so it was refused."

@@ -25,4 +25,6 @@ async def check() -> None:
         mine = user["owner"] if user is not None else owner()
         used = await quotas.tokens_since(db, mine, midnight.strftime(TIME_FORMAT))
         if used >= config.tokens_per_day:
-            raise Busy(messages.tokens_spent(config.tokens_per_day, midnight + timedelta(days=1)))
+            resets = midnight + timedelta(days=1)
+            left = (resets - datetime.now(UTC)).total_seconds()
+            raise Busy(messages.tokens_spent(config.tokens_per_day, resets), retry_after=left)

@@ -26,6 +26,19 @@ bp = Blueprint("api", __name__, url_prefix="/v1")
 bp.register_error_handler(Exception, errors.handle)
 
 
+@bp.app_template_filter("called")
+def called(tool_calls: str | None) -> str:
+    """Stored tool calls as people read them: `name(arguments)`, one after the other."""
+    try:
+        calls = orjson.loads(tool_calls or "[]")
+    except orjson.JSONDecodeError:
+        return tool_calls or ""
+    functions = [call.get("function") or {} for call in calls if isinstance(call, dict)]
+    return ", ".join(
+        f"{function.get('name', '?')}({function.get('arguments', '')})" for function in functions
+    )
+
+
 @bp.get("/models")
 @api_key_only
 async def list_models() -> Response:

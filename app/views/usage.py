@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from quart import Blueprint, Response, abort, request
 
+from .. import messages
 from ..config import current_config
 from ..people.access import signed_in_only
 from ..people.identity import is_admin, owner
@@ -31,6 +32,7 @@ async def page() -> Response:
     people = await users.names(get_db(), {row["owner"] for row in found.owners})
     by_person = [(_name(row["owner"], people), _tokens(row)) for row in found.owners]
     by_model = [(row["model"] or "none", _tokens(row)) for row in found.models]
+    by_source = [(messages.source(row["key_name"]), _tokens(row)) for row in found.sources]
     return await render(
         "usage/index.html",
         days=days,
@@ -42,6 +44,7 @@ async def page() -> Response:
         day_bars=charts.columns([(row["day"], row["questions"], row["errors"]) for row in daily]),
         model_bars=charts.rows(by_model),
         person_bars=charts.rows(by_person),
+        source_bars=charts.rows(by_source),
         chart=charts,
         costs=_costs(found.models),
         totals=_totals(found.models),
@@ -61,6 +64,17 @@ async def download() -> Response:
     for row in _every_day(found.days, days):
         writer.writerow(
             [row["day"], row["questions"], row["errors"], row["prompt_tokens"], row["completion_tokens"]]
+        )
+    writer.writerow([])
+    writer.writerow(["source", "questions", "prompt_tokens", "completion_tokens"])
+    for row in found.sources:
+        writer.writerow(
+            [
+                messages.source(row["key_name"]),
+                row["questions"],
+                row["prompt_tokens"],
+                row["completion_tokens"],
+            ]
         )
     writer.writerow([])
     writer.writerow(["model", "questions", "prompt_tokens", "completion_tokens", "cost"])
