@@ -110,7 +110,7 @@ async def make_key() -> Response | tuple[str, int]:
     except api_keys.Refusal as refusal:
         return await _account_page(me, key_error=str(refusal)), 422
     # Shown once: no cache, no history entry may keep it.
-    response = Response(await _account_page(me, new_key=key, done=messages.API_KEY_MADE))
+    response = Response(await _account_page(me, new_key=key))
     response.headers["Cache-Control"] = "no-store"
     return response
 
