@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import replace
 
@@ -12,7 +11,7 @@ import pytest
 
 from app.config import Rate
 from tests.api_server import ACCOUNTS, Served, serving
-from tests.test_quotas import redis_answers
+from tests.test_quotas import require_redis
 
 NOTEBOOK = "https://notebook.example.org"
 PREFLIGHT = {
@@ -69,10 +68,7 @@ def test_the_origins_setting_takes_origins_only():
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_keys_rate_holds_across_instances_through_redis(config):
-    if not redis_answers():
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Redis on 127.0.0.1:6379 (.ci/run starts it)")
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    require_redis()
     # A period of its own, so that no other run's counts in the shared Redis are read.
     rate = Rate(2, 3600 + random.randrange(10**6))
     settings = replace(config, **ACCOUNTS, redis_url="redis://127.0.0.1:6379/0", api_key_rate=rate)
