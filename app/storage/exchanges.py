@@ -129,15 +129,6 @@ async def create(
     return row(id=result.lastrowid, status=Status.PENDING.value, **values)
 
 
-async def api_request(db: Executor, exchange_id: int, owner: str) -> str | None:
-    """The whole request an API call came in, as JSON (None for a question asked in the browser)."""
-    found = await db.fetch_one(
-        "SELECT api_request FROM exchanges WHERE id = :id AND owner = :owner",
-        {"id": exchange_id, "owner": owner},
-    )
-    return found["api_request"] if found else None
-
-
 async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:
     """Return the owner's exchange, or None."""
     return await db.fetch_one(
