@@ -165,7 +165,9 @@ class Run:
         temperature: float | None,
         options: Mapping[str, Any] | None,
     ) -> None:
-        async for text in model.stream(sent, usage, self.pace, name, temperature, options):
+        # Only an API call has options: a chat's answer asks any model as it always did.
+        extra = {"options": options} if options else {}
+        async for text in model.stream(sent, usage, self.pace, name, temperature, **extra):
             if not self.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)
