@@ -25,13 +25,17 @@ async def create(
     now: str | None = None,
     model: str | None = None,
     server: str | None = None,
+    api: bool = False,
 ) -> int:
-    """Start a conversation (created and updated `now`, by default the current time) and return its id."""
+    """Start a conversation (created and updated `now`, by default the current time) and return its id.
+
+    An API call's conversation (`api`) stays out of the sidebar.
+    """
     now = now or utcnow()
     result = await db.execute(
-        "INSERT INTO conversations (owner, title, created_at, updated_at, model, server)"
-        " VALUES (:owner, :title, :now, :now, :model, :server)",
-        {"owner": owner, "title": title, "now": now, "model": model, "server": server},
+        "INSERT INTO conversations (owner, title, created_at, updated_at, model, server, api)"
+        " VALUES (:owner, :title, :now, :now, :model, :server, :api)",
+        {"owner": owner, "title": title, "now": now, "model": model, "server": server, "api": int(api)},
     )
     assert result.lastrowid is not None
     return result.lastrowid
@@ -84,16 +88,17 @@ async def touch(db: Executor, conversation_id: int, owner: str, now: str) -> boo
 
 
 async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: int) -> list[Row]:
-    """Return a page of the owner's conversations, most recently active first, older than `before`."""
+    """Return a page of the owner's chats, most recently active first, older than `before` (no API calls)."""
     if before is None:
         return await db.fetch_all(
-            "SELECT id, title, updated_at, keep FROM conversations"
-            " WHERE owner = :owner AND deleted_at IS NULL ORDER BY updated_at DESC, id DESC LIMIT :limit",
+            "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner"
+            " AND deleted_at IS NULL AND api = 0 ORDER BY updated_at DESC, id DESC LIMIT :limit",
             {"owner": owner, "limit": limit},
         )
     updated_at, conversation_id = before
     return await db.fetch_all(
-        "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner AND deleted_at IS NULL"
+        "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner"
+        " AND deleted_at IS NULL AND api = 0"
         " AND (updated_at < :updated_at OR (updated_at = :updated_at AND id < :id))"
         " ORDER BY updated_at DESC, id DESC LIMIT :limit",
         {"owner": owner, "updated_at": updated_at, "id": conversation_id, "limit": limit},

@@ -33,6 +33,10 @@ COLUMNS = (
     "answered_at",
     "tokens_estimated",
     "deleted_at",
+    # Asked through the API: the name of the key that asked (None: asked in the browser), and
+    # the tools the model called, as JSON.
+    "key_name",
+    "tool_calls",
 )
 SELECT = ", ".join(COLUMNS)
 # An exchange its owner still sees: neither it nor its chat deleted by them.
@@ -56,6 +60,8 @@ class Outcome:
     answered_at: str = field(default_factory=utcnow)
     # The tokens were counted here (the server reported none), not by the server.
     estimated: bool = False
+    # The tools the model called instead of (or besides) answering, as JSON (an API call passes them on).
+    tool_calls: str | None = None
 
     def columns(self) -> dict[str, Any]:
         """The outcome as the exchange's columns hold it."""
@@ -90,6 +96,8 @@ async def create(
     instructions: str | None = None,
     temperature: float | None = None,
     parent_id: int | None = None,
+    key_name: str | None = None,
+    api_request: str | None = None,
 ) -> Row:
     """Store a question as pending (asked `now`, by default the current time); return its row as `get` would.
 
@@ -97,7 +105,8 @@ async def create(
     was made so at this same `now` already (created, or touched by the asker). A question nobody claims
     within `claim_within` seconds is answered by the sweeper. It follows the exchange
     `parent_id` (0: it opens the conversation; None: the conversation's newest exchange);
-    exchanges with one parent are versions of one another.
+    exchanges with one parent are versions of one another. A question asked through the API
+    names its key (`key_name`) and keeps the whole request it came in (`api_request`, JSON).
     """
     now = now or utcnow()
     if parent_id is None:
@@ -112,13 +121,21 @@ async def create(
         "instructions": instructions,
         "temperature": temperature,
         "created_at": now,
+        "key_name": key_name,
     }
     result = await db.execute(
         "INSERT INTO exchanges"
         " (conversation_id, parent_id, owner, question, status, ask_key, created_at, lease_until, model,"
-        " server, instructions, temperature) VALUES (:conversation_id, :parent_id, :owner, :question,"
-        " :pending, :ask_key, :created_at, :claim_by, :model, :server, :instructions, :temperature)",
-        values | {"pending": Status.PENDING, "ask_key": ask_key, "claim_by": utc_in(claim_within)},
+        " server, instructions, temperature, key_name, api_request) VALUES (:conversation_id, :parent_id,"
+        " :owner, :question, :pending, :ask_key, :created_at, :claim_by, :model, :server, :instructions,"
+        " :temperature, :key_name, :api_request)",
+        values
+        | {
+            "pending": Status.PENDING,
+            "ask_key": ask_key,
+            "claim_by": utc_in(claim_within),
+            "api_request": api_request,
+        },
     )
     if not touched:
         await db.execute(
@@ -126,7 +143,7 @@ async def create(
             {"now": now, "id": conversation_id},
         )
     assert result.lastrowid is not None
-    await ledger.record(db, result.lastrowid, owner, now, model, server)
+    await ledger.record(db, result.lastrowid, owner, now, model, server, key_name)
     return row(id=result.lastrowid, status=Status.PENDING.value, tokens_estimated=0, **values)
 
 
@@ -227,8 +244,8 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | 
     written = await db.execute(
         "UPDATE exchanges SET answer = :answer, status = :status, model = :model,"
         " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
-        " tokens_estimated = :estimated,"
-        f" latency_ms = :latency_ms, error = :error, answered_at = :now WHERE id = :id{owned}",
+        " tokens_estimated = :estimated, latency_ms = :latency_ms, error = :error, answered_at = :now,"
+        f" tool_calls = :tool_calls WHERE id = :id{owned}",
         {
             "id": exchange_id,
             "token": token,
@@ -241,6 +258,7 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | 
             "error": (outcome.error or "")[:1000] or None,
             "now": outcome.answered_at,
             "estimated": int(outcome.estimated),
+            "tool_calls": outcome.tool_calls,
         },
     )
     # What was spent is counted even when the exchange was erased meanwhile.

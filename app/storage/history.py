@@ -33,6 +33,7 @@ class Search:
     """What the history is narrowed to: words to find, a status, a model, whose rows (empty means any).
 
     `user` is what the admin typed (a name or an owner id); `owner` is the owner id it names.
+    `source` is where questions came from: `chat`, `api` (any key), or `api:NAME` (one key's name).
     """
 
     query: str = ""
@@ -40,11 +41,12 @@ class Search:
     model: str = ""
     user: str = ""
     owner: str = ""
+    source: str = ""
 
     @property
     def active(self) -> bool:
         """Whether anything narrows the history."""
-        return bool(self.query.strip() or self.status or self.model or self.user)
+        return bool(self.query.strip() or self.status or self.model or self.user or self.source)
 
     def args(self) -> dict[str, str]:
         """The search as URL query arguments, leaving out the empty ones."""
@@ -55,6 +57,7 @@ class Search:
                 ("status", self.status),
                 ("model", self.model),
                 ("user", self.user),
+                ("source", self.source),
             )
             if value
         }
@@ -175,6 +178,13 @@ def _narrowing(
     if search.model:
         where.append("e.model = :model")
         params["model"] = search.model
+    if search.source == "chat":
+        where.append("e.key_name IS NULL")
+    elif search.source == "api":
+        where.append("e.key_name IS NOT NULL")
+    elif search.source.startswith("api:"):
+        where.append("e.key_name = :key_name")
+        params["key_name"] = search.source.removeprefix("api:")
     if before is not None:
         where.append(f"{key} < :before")
         params["before"] = before

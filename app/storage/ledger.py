@@ -17,20 +17,33 @@ def from_exchanges(first_id: int = 0) -> str:
     """The statement giving the stored exchanges from `first_id` on their lines (the upgrade, a seeder)."""
     return (
         "INSERT INTO usage_ledger (exchange_id, owner, day, model, server, status, prompt_tokens,"
-        " completion_tokens, latency_ms) SELECT id, owner, SUBSTR(created_at, 1, 10), model, server,"
-        f" status, prompt_tokens, completion_tokens, latency_ms FROM exchanges WHERE id >= {int(first_id)}"
-        " ORDER BY id"
+        " completion_tokens, latency_ms, key_name) SELECT id, owner, SUBSTR(created_at, 1, 10), model,"
+        " server, status, prompt_tokens, completion_tokens, latency_ms, key_name FROM exchanges"
+        f" WHERE id >= {int(first_id)} ORDER BY id"
     )
 
 
 async def record(
-    db: Executor, exchange_id: int, owner: str, asked_at: str, model: str | None, server: str | None
+    db: Executor,
+    exchange_id: int,
+    owner: str,
+    asked_at: str,
+    model: str | None,
+    server: str | None,
+    key_name: str | None = None,
 ) -> None:
-    """Count a question as it is stored, on the day it was asked."""
+    """Count a question as it is stored, on its day, with the API key that asked (None: the chat)."""
     await db.execute(
-        "INSERT INTO usage_ledger (exchange_id, owner, day, model, server, status)"
-        " VALUES (:exchange_id, :owner, :day, :model, :server, 'pending')",
-        {"exchange_id": exchange_id, "owner": owner, "day": asked_at[:10], "model": model, "server": server},
+        "INSERT INTO usage_ledger (exchange_id, owner, day, model, server, status, key_name)"
+        " VALUES (:exchange_id, :owner, :day, :model, :server, 'pending', :key_name)",
+        {
+            "exchange_id": exchange_id,
+            "owner": owner,
+            "day": asked_at[:10],
+            "model": model,
+            "server": server,
+            "key_name": key_name,
+        },
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from .base import Database, Executor
 from .dialects import upsert
 from .exchanges import one_of
@@ -62,3 +64,14 @@ async def make_places(db: Database, owner: str) -> None:
         upsert(db.dialect, "places", "owner", {"owner": ":owner", "asks": "0"}, {"asks": "asks"}),
         {"owner": owner},
     )
+
+
+async def placed[T](
+    db: Database, owner: str, store: Callable[[Executor], Awaitable[T]], idempotent: bool = False
+) -> T:
+    """Run a transaction that starts by locking the owner's places, making their row first if need be."""
+    try:
+        return await db.transact(store, idempotent=idempotent)
+    except NoPlaces:
+        await make_places(db, owner)
+        return await db.transact(store, idempotent=idempotent)

@@ -68,7 +68,7 @@ async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
 
 
 async def erase_owner(db: Database, owner: str) -> int:
-    """Delete every chat (and so every exchange) and session of one owner; return how many exchanges went.
+    """Delete every chat (so every exchange), session and API key of an owner; return the exchanges gone.
 
     Their lines in the usage ledger stay, no longer theirs, so the totals stay true.
     """
@@ -79,6 +79,10 @@ async def erase_owner(db: Database, owner: str) -> int:
         await tx.execute("DELETE FROM sessions WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM places WHERE owner = :owner", {"owner": owner})
         await ledger.anonymise(tx, owner)
+        await tx.execute(
+            "DELETE FROM api_keys WHERE user_id IN (SELECT id FROM users WHERE owner = :owner)",
+            {"owner": owner},
+        )
         return gone.rowcount
 
     return await db.transact(erase)

@@ -23,6 +23,8 @@ class Usage:
     days: list[Row] = field(default_factory=list)
     models: list[Row] = field(default_factory=list)
     owners: list[Row] = field(default_factory=list)
+    # By source: the chat (key_name None) and each API key's name.
+    sources: list[Row] = field(default_factory=list)
     answered: int = 0
     p50_ms: int | None = None
     p95_ms: int | None = None
@@ -41,6 +43,11 @@ async def read(db: Executor, owner: str | None, since: str) -> Usage:
     usage.models = await db.fetch_all(
         f"SELECT model, COUNT(*) AS questions, {_TOKENS}"
         f" FROM usage_ledger WHERE {where} GROUP BY model ORDER BY questions DESC",
+        params,
+    )
+    usage.sources = await db.fetch_all(
+        f"SELECT key_name, COUNT(*) AS questions, {_TOKENS}"
+        f" FROM usage_ledger WHERE {where} GROUP BY key_name ORDER BY questions DESC LIMIT 50",
         params,
     )
     if owner is None:

@@ -11,8 +11,8 @@ from .. import messages
 from ..answers import NotFound
 from ..config import current_config
 from ..people.access import signed_in_only
-from ..people.identity import owner
-from ..storage import conversations, get_db
+from ..people.identity import current_user, owner
+from ..storage import api_keys, conversations, get_db
 from ..storage.dialects import TIME_FORMAT, as_datetime
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
@@ -43,7 +43,10 @@ async def sidebar_page(current: int | None, before: tuple[str, int] | None = Non
     if more:
         last = rows[-1]
         older = {"before": _moment(last["updated_at"]), "before_id": last["id"]}
-    return {"conversations": rows, "current": current, "older": older}
+    # A person's API calls stay out of the list; one link leads to them all.
+    user = current_user()
+    api_calls = user is not None and before is None and await api_keys.any_of(get_db(), user["id"])
+    return {"conversations": rows, "current": current, "older": older, "api_calls": api_calls}
 
 
 @bp.post("/c/<int:conversation_id>/rename")

@@ -13,9 +13,9 @@ from .. import messages
 from ..answers import NotFound
 from ..config import current_config
 from ..people.access import signed_in_only
-from ..people.identity import is_admin, owner
+from ..people.identity import current_user, is_admin, owner
 from ..rendering import export
-from ..storage import Database, Row, exchanges, get_db, history, users
+from ..storage import Database, Row, api_keys, exchanges, get_db, history, users
 from ..storage.history import STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
@@ -56,7 +56,7 @@ async def list_exchanges() -> Response:
     models = await history.models(db, _scope())
     if search.model and search.model not in models:
         models.append(search.model)
-    return await render("history/list.html", models=models, **context)
+    return await render("history/list.html", models=models, sources=await _sources(search), **context)
 
 
 @bp.get("/list/export.<fmt>")
@@ -111,6 +111,17 @@ async def _with_names(rows: AsyncIterator[Row], db: Database) -> AsyncIterator[R
         yield {**row, "user": names[row["owner"]]}
 
 
+async def _sources(search: Search) -> list[tuple[str, str]]:
+    """The source filter's choices: the chat, the API, and each API key by name (an admin: everyone's)."""
+    user = current_user()
+    names = await api_keys.names(get_db(), None if is_admin() else user["id"]) if user else []
+    choices = [("chat", messages.source(None)), ("api", messages.API_CALLS)]
+    choices += [(f"api:{name}", messages.source(name)) for name in names]
+    if search.source and search.source not in dict(choices):
+        choices.append((search.source, messages.source(search.source.removeprefix("api:"))))
+    return choices
+
+
 async def _search() -> Search:
     """The search the URL asks for; a status nobody stores is refused with a clear message."""
     status = request.args.get("status", "")
@@ -124,4 +135,13 @@ async def _search() -> Search:
         model=request.args.get("model", "")[:100],
         user=user,
         owner=named["owner"] if named else user,
+        source=_source(),
     )
+
+
+def _source() -> str:
+    """The source the URL asks for: chat, api or api:NAME; another is refused with a clear message."""
+    source = request.args.get("source", "")
+    if source and source not in ("chat", "api") and not (source.startswith("api:") and 4 < len(source) <= 68):
+        abort(400, messages.NO_SUCH_SOURCE)
+    return source

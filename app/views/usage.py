@@ -32,6 +32,7 @@ async def page() -> Response:
     people = await users.names(get_db(), {row["owner"] for row in found.owners})
     by_person = [(_name(row["owner"], people), _tokens(row)) for row in found.owners]
     by_model = [(row["model"] or "none", _tokens(row)) for row in found.models]
+    by_source = [(messages.source(row["key_name"]), _tokens(row)) for row in found.sources]
     return await render(
         "usage/index.html",
         days=days,
@@ -43,6 +44,7 @@ async def page() -> Response:
         day_bars=charts.columns([(row["day"], row["questions"], row["errors"]) for row in daily]),
         model_bars=charts.rows(by_model),
         person_bars=charts.rows(by_person),
+        source_bars=charts.rows(by_source),
         chart=charts,
         costs=_costs(found.models),
         totals=_totals(found.models),
@@ -69,6 +71,17 @@ async def download() -> Response:
                 row["prompt_tokens"],
                 row["completion_tokens"],
                 row["estimated"],
+            ]
+        )
+    writer.writerow([])
+    writer.writerow(["source", "questions", "prompt_tokens", "completion_tokens"])
+    for row in found.sources:
+        writer.writerow(
+            [
+                messages.source(row["key_name"]),
+                row["questions"],
+                row["prompt_tokens"],
+                row["completion_tokens"],
             ]
         )
     writer.writerow([])
