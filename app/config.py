@@ -164,6 +164,14 @@ _emails = _rule(
     lambda raw: frozenset(_names(raw.lower())),
     lambda emails: all("@" in email for email in emails),
 )
+_origins = _rule(
+    "must be a comma-separated list of origins like https://notebook.example.org (or *, any site)",
+    lambda raw: tuple(origin.rstrip("/") for origin in _names(raw)),
+    lambda origins: all(
+        origin == "*" or (origin.startswith(("http://", "https://")) and "/" not in origin.split("://", 1)[1])
+        for origin in origins
+    ),
+)
 _prices = _rule(
     "must look like gpt-4o-mini=0.0006,gpt-4o=0.01 (a price per 1,000 tokens)",
     lambda raw: tuple(_price(part) for part in raw.split(",")),
@@ -231,6 +239,7 @@ class Config:
     share_rate: Rate = _setting(Rate(10, 60), _rate, "SHARE_RATE_LIMIT")
     share_links_per_chat: int = _setting(10, _positive_int, "SHARE_LINKS_PER_CHAT")
     share_links_per_person: int = _setting(100, _positive_int, "SHARE_LINKS_PER_PERSON")
+    delete_erases: bool = _setting(False, _flag, "DELETE_ERASES")
     oidc_issuer: str = _setting("", _http_url, "OIDC_ISSUER")
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)
@@ -244,6 +253,8 @@ class Config:
     temperature_min: float = _setting(0.0, _temperature, "TEMPERATURE_MIN")
     temperature_max: float = _setting(2.0, _temperature, "TEMPERATURE_MAX")
     instance_path: Path = _setting(INSTANCE, Path, "INSTANCE_PATH")
+    api_key_rate: Rate = _setting(Rate(20, 60), _rate, "API_KEY_RATE_LIMIT")
+    api_cors_origins: tuple[str, ...] = _setting((), _origins, "API_CORS_ORIGINS")
     # The settings whose variable is set, so that a settings page can show them as fixed.
     pinned: frozenset[str] = frozenset()
 

@@ -100,6 +100,31 @@ def model_refused(status: int, model: str) -> str:
 TYPE_A_TITLE = "Type a title for the chat."
 
 
+# Usage and deletion
+DELETED_BY_OWNER = "deleted by its owner"
+TOKENS_ESTIMATED = (
+    "≈ marks counts that include tokens counted here, because the model server reported none "
+    "(an answer stopped or cut off): an estimate."
+)
+ERASED_PEOPLE = "erased people"
+ERASED_USAGE_STAYS = "Their usage stays counted, under “erased people”, without their name."
+
+
+def deleting(kind: str, erases: bool) -> str:
+    """What deleting a conversation or an exchange does, said before it is confirmed."""
+    what = (
+        "The conversation and every question and answer in it"
+        if kind == "conversation"
+        else "The question and its answer"
+    )
+    if erases:
+        return f"{what} will be gone for good."
+    return (
+        f"{what} will be gone from your chats, history and search. The operator keeps a copy, "
+        "marked as deleted by you, until the retention period removes it."
+    )
+
+
 def title_too_long(limit: int) -> str:
     """A chat title over the length limit."""
     return f"A title can be {limit} characters long at most."
@@ -154,6 +179,7 @@ def no_such_status(status: str, statuses: tuple[str, ...]) -> str:
 
 
 EXPORT_FORMATS = "Exports come as .csv or .ndjson."
+NO_SUCH_SOURCE = "Questions come from the chat (source=chat) or the API (source=api, or api:KEY NAME)."
 
 # Requests
 FOREIGN_SITE = "This form was sent from another site, so it was refused."
@@ -233,3 +259,55 @@ def instructions_too_long(limit: int) -> str:
 def temperature_between(low: float, high: float) -> str:
     """A temperature outside the operator's bounds, or not a number."""
     return f"The temperature must be a number from {low:g} to {high:g} (or empty, for the default)."
+
+
+# The API (read by whoever writes the program that calls it)
+API_CALLS = "API calls"
+API_KEY_MISSING = "Send your API key in the Authorization header, as Authorization: Bearer ga-…"
+API_KEY_WRONG = (
+    "This API key is not valid: it is unknown or revoked, or its person is disabled. "
+    "Make a new one on your account page."
+)
+API_KEY_IN_ADDRESS = (
+    "API keys are refused in the address, where logs keep them: send the key in the Authorization "
+    "header instead, and revoke the key you sent."
+)
+API_NEEDS_ACCOUNTS = "The API needs people to sign in with accounts here; ask the operator to set SIGN_IN."
+API_NOT_JSON = "The body of the request is not a JSON object."
+API_NO_MODEL = "Name the model to use: `model` is missing."
+API_NO_MESSAGES = "Send at least one message: `messages` is missing or empty."
+API_ONE_ANSWER = "`n` must be 1: this app keeps one answer for each question."
+API_IMAGES_LATER = "Images are not accepted here yet: send text parts only."
+API_UNKNOWN_ADDRESS = (
+    "There is no such API address: this app serves GET /v1/models and POST /v1/chat/completions."
+)
+API_KEY_NAME = "Give the key a name of up to 64 characters, to tell it apart from your others."
+API_KEY_MADE = "Your new key is below. Copy it now: it is shown only this once."
+API_KEY_REVOKED = "The key is revoked: it no longer works."
+API_KEY_GONE = "This key does not exist, or it is already revoked."
+API_ANSWER_STOPPED = "The answer was stopped before it was complete."
+
+
+def api_unknown_model(name: str) -> str:
+    """An API call naming a model that is not offered here, or hidden."""
+    return f"The model “{name[:100]}” does not exist here, or you may not use it. GET /v1/models lists yours."
+
+
+def api_too_many_messages(count: int, limit: int) -> str:
+    """An API call with more messages than the app takes."""
+    return f"The request has {count:,} messages; at most {limit:,} are accepted."
+
+
+def api_bad_field(name: str, must: str) -> str:
+    """An API call with a field whose value cannot be used."""
+    return f"`{name}` {must}."
+
+
+def api_unknown_part(name: str, kind: str) -> str:
+    """A message content part of a type the API does not know."""
+    return f"`{name}` is a content part of type “{kind[:40]}”, which is not accepted: send text parts."
+
+
+def source(key_name: str | None) -> str:
+    """Where a question came from: the chat, or the API with the name of its key."""
+    return f"API · {key_name}" if key_name is not None else "Chat"

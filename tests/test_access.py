@@ -116,3 +116,18 @@ async def test_probes_and_files_are_handed_no_cookie(client, path):
     response = await client.get(path)
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
     assert "Set-Cookie" in (await client.get("/login")).headers
+
+
+@accounts
+async def test_api_routes_answer_only_a_key_never_a_session(app, db):
+    admin = app.test_client()
+    token = await signed_up(admin, "ada")
+    api = routes(app, Access.API_KEY)
+    assert ("GET", "/v1/models") in api and ("POST", "/v1/chat/completions") in api
+    for client in (app.test_client(), admin):
+        for method, path in api:
+            response = await send(client, method, path, token)
+            assert response.status_code == 401, (method, path)
+            assert (await response.get_json())["error"]["code"] == "invalid_api_key"
+            assert "Set-Cookie" not in response.headers
+    assert await db.fetch_all("SELECT id FROM exchanges") == []

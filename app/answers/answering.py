@@ -9,11 +9,11 @@ second, so a stream served by another process can follow it from the database.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 from .. import messages
 from ..config import Config
@@ -136,27 +136,38 @@ class Answering:
                 log.warning("claim of exchange %s unsettled; its first save will tell", exchange["id"])
         return None if context is None else (context, token)
 
-    def run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> None:
+    def run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> Run:
         """Write a claimed exchange's answer as a task of its own; `release` frees its place at the end."""
+        system = exchange["instructions"] or self.config.system_prompt
+        return self.launch(exchange, build_messages(system, context, exchange["question"]), token, release)
+
+    def launch(
+        self,
+        exchange: Row,
+        sent: list[dict[str, Any]],
+        token: str,
+        release: Callable[[], None],
+        options: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Write a claimed exchange's answer to the messages `sent` as a task of its own (see `run`)."""
         run = Run(exchange["id"], self.runs, token, self.lease_seconds)
         self.runs[run.exchange_id] = run
-        system = exchange["instructions"] or self.config.system_prompt
-        sent = build_messages(system, context, exchange["question"])
 
         async def write() -> None:
             try:
                 model = self.catalog.answering(exchange["model"], exchange["server"])
-                await run.write(self.db, self.spool, model, exchange, sent)
+                await run.write(self.db, self.spool, model, exchange, sent, options)
             except Exception:
                 log.exception("answer %s could not run", run.exchange_id)
             finally:
                 if run.outcome is not None:
-                    self.remember(exchanges.row(**exchange | dataclasses.asdict(run.outcome)))
+                    self.remember(exchanges.row(**exchange | run.outcome.columns()))
                 self.runs.pop(run.exchange_id, None)
                 run.end()
                 release()
 
         run.task = asyncio.get_running_loop().create_task(write(), name=f"answer-{run.exchange_id}")
+        return run
 
     def remember(self, ended: Row) -> None:
         """Keep how an answer ended, to show it should the database not answer its stream's last read."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -104,7 +103,7 @@ class Asking:
             )
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
-        return await self._placed(owner, store, idempotent=key is not None)
+        return await quotas.placed(self.answering.db, owner, store, idempotent=key is not None)
 
     async def ask_again(
         self,
@@ -146,18 +145,7 @@ class Asking:
             )
             return asked.exchange
 
-        return await self._placed(owner, store)
-
-    async def _placed(
-        self, owner: str, store: Callable[[Executor], Awaitable[T]], idempotent: bool = False
-    ) -> T:
-        """Run a transaction that takes one of the owner's places, making their row first if need be."""
-        db = self.answering.db
-        try:
-            return await db.transact(store, idempotent=idempotent)
-        except quotas.NoPlaces:
-            await quotas.make_places(db, owner)
-            return await db.transact(store, idempotent=idempotent)
+        return await quotas.placed(self.answering.db, owner, store)
 
     async def _store(
         self,

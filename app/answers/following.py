@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -130,7 +129,7 @@ class Following:
         """
         run = self.answering.runs.get(exchange_id)
         if run is not None:
-            async for piece in _follow_run(run, offset):
+            async for piece in follow_run(run, offset):
                 yield piece
             return
         async for piece in self._follow_stored(exchange_id, offset):
@@ -145,7 +144,7 @@ class Following:
         answering = self.answering
         held = answering.spool.take_held(exchange_id)
         if held is not None:
-            return exchanges.row(id=exchange_id, **dataclasses.asdict(held), notice=messages.SPOOLED)
+            return exchanges.row(id=exchange_id, **held.columns(), notice=messages.SPOOLED)
         try:
             return await exchanges.get(answering.db, exchange_id, owner)
         except DatabaseUnavailable:
@@ -204,7 +203,8 @@ class Following:
                 await asyncio.sleep(RETRY_SECONDS)
 
 
-async def _follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:
+async def follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:
+    """Yield the new text of an answer running here after `offset` characters, and the offset it reaches."""
     while True:
         changed = run.changed
         text = run.text()

@@ -8,8 +8,9 @@ its answers (model/openai.py). Hidden models (LLM_HIDDEN_MODELS) are neither lis
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import messages
@@ -177,11 +178,12 @@ class Withdrawn:
 
     async def stream(
         self,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[str]:
         nothing: tuple[str, ...] = ()
         for text in nothing:  # an async generator, like every model's stream, that yields nothing

@@ -11,7 +11,7 @@ from typing import Any
 from quart import abort, current_app, g, request
 
 from ..config import current_config
-from . import identity, quotas
+from . import api_keys, identity, quotas
 from .passwords import digest
 
 ACCESS = "access"
@@ -28,6 +28,7 @@ class Access(StrEnum):
     # The app's figures: METRICS_TOKEN as a bearer token, or an admin; with neither accounts
     # nor METRICS_TOKEN there is nobody to keep them from, and they are as SIGNED_IN.
     OPERATOR = "operator"
+    API_KEY = "api key"  # a program with a person's API key, never a browser's session (401 without)
 
 
 class SignInFirst(Exception):
@@ -56,6 +57,11 @@ def admin_only[View: Callable[..., Any]](view: View) -> View:
 def operators_only[View: Callable[..., Any]](view: View) -> View:
     """Declare a view for operators: a scraper with METRICS_TOKEN, or an admin."""
     return _declare(view, Access.OPERATOR)
+
+
+def api_key_only[View: Callable[..., Any]](view: View) -> View:
+    """Declare a view of the API: reached with an API key alone, no session, no cookie, no CSRF token."""
+    return cookieless(_declare(view, Access.API_KEY))
 
 
 def cookieless[View: Callable[..., Any]](view: View) -> View:
@@ -94,10 +100,13 @@ def hands_identity(view: Callable[..., Any] | None) -> bool:
 async def admit() -> None:
     """Give the visitor an identity and let them reach the view only as far as its access allows."""
     view = current_app.view_functions.get(request.endpoint or "")
-    if hands_identity(view):
-        identity.ensure()
     # A view that declares nothing, or an address no view answers, stays behind the sign-in.
     access = access_of(view) or Access.SIGNED_IN
+    if access is Access.API_KEY:
+        await api_keys.admit()
+        return
+    if hands_identity(view):
+        identity.ensure()
     config = current_config()
     if access is Access.OPERATOR:
         if bearer_matches():

@@ -9,15 +9,20 @@ from ..answers import Busy
 from ..config import current_config
 from ..storage import get_db, quotas
 from ..storage.dialects import TIME_FORMAT
-from .identity import owner
+from .identity import current_user, owner
 
 
 async def check() -> None:
     """Refuse a question (Busy, with when it may be asked) once the person has reached a quota."""
     config, db = current_config(), get_db()
+    user = current_user()
     # Answers at once are counted, and a place taken, in the transaction that stores the question.
     if config.tokens_per_day:
         midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        used = await quotas.tokens_since(db, owner(), midnight.strftime(TIME_FORMAT))
+        # An API call has a person but no browser session.
+        mine = user["owner"] if user is not None else owner()
+        used = await quotas.tokens_since(db, mine, midnight.strftime(TIME_FORMAT))
         if used >= config.tokens_per_day:
-            raise Busy(messages.tokens_spent(config.tokens_per_day, midnight + timedelta(days=1)))
+            resets = midnight + timedelta(days=1)
+            left = (resets - datetime.now(UTC)).total_seconds()
+            raise Busy(messages.tokens_spent(config.tokens_per_day, resets), retry_after=left)

@@ -340,6 +340,49 @@ async def m036_answer_places(db: Executor, dialect: str) -> None:
 
 
 @migration
+async def m040_usage_ledger(db: Executor, dialect: str) -> None:
+    # What was spent, one line per question, kept apart from the exchanges: deleting a chat,
+    # or retention, leaves it, so usage and the day's quota count what was really spent.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE usage_ledger (
+            id {pk},
+            exchange_id {fk},
+            owner VARCHAR(64) NOT NULL,
+            day CHAR(10) NOT NULL,
+            model VARCHAR(100),
+            server VARCHAR(100),
+            status VARCHAR(16) NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            estimated INTEGER NOT NULL DEFAULT 0,
+            latency_ms INTEGER
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX usage_ledger_exchange ON usage_ledger (exchange_id)")
+    await db.execute("CREATE INDEX usage_ledger_owner_day ON usage_ledger (owner, day)")
+    await db.execute("CREATE INDEX usage_ledger_day ON usage_ledger (day)")
+    # The statement as it stood then (the ledger's source column came later, in m062).
+    await db.execute(
+        "INSERT INTO usage_ledger (exchange_id, owner, day, model, server, status, prompt_tokens,"
+        " completion_tokens, latency_ms) SELECT id, owner, SUBSTR(created_at, 1, 10), model, server,"
+        " status, prompt_tokens, completion_tokens, latency_ms FROM exchanges ORDER BY id"
+    )
+
+
+@migration
+async def m041_deleted_by_owner_and_estimated_tokens(db: Executor, dialect: str) -> None:
+    # A person's Delete hides a chat or an exchange from them; the operator keeps it, marked,
+    # until retention takes it. A count of tokens made here, not reported by the server, says so.
+    await db.execute(ddl(dialect, "ALTER TABLE conversations ADD COLUMN deleted_at {datetime}"))
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN deleted_at {datetime}"))
+    await db.execute("ALTER TABLE exchanges ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0")
+
+
+@migration
 async def m045_share_snapshots(db: Executor, dialect: str) -> None:
     # A link opens a copy of a branch of a chat; links to the same state of the chat share
     # one copy (found by its digest), and each link says who may open it. A copy's exchanges
@@ -467,6 +510,56 @@ def _time_text(value: object) -> str | None:
         except ValueError:
             continue
     return None
+
+
+@migration
+async def m060_api_keys(db: Executor, dialect: str) -> None:
+    # Personal keys for the OpenAI-compatible API: only a SHA-256 digest of each is kept, with
+    # its first characters to tell keys apart, its name, when it was last used and how often.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE api_keys (
+            id {pk},
+            user_id {fk} NOT NULL,
+            name VARCHAR(64) NOT NULL,
+            shown VARCHAR(16) NOT NULL,
+            digest CHAR(64) NOT NULL,
+            created_at {datetime} NOT NULL,
+            last_used_at {datetime},
+            uses BIGINT NOT NULL DEFAULT 0,
+            revoked_at {datetime}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX api_keys_digest ON api_keys (digest)")
+    await db.execute("CREATE INDEX api_keys_user ON api_keys (user_id, id)")
+
+
+@migration
+async def m061_api_calls(db: Executor, dialect: str) -> None:
+    # A question asked through the API names its key and keeps the request it came in (the
+    # messages, tools and settings, as JSON); its answer may be tool calls. Each call is a
+    # chat of its own, kept out of the sidebar: the history's source filter finds them.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN key_name VARCHAR(64)")
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN api_request {text}"))
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN tool_calls {text}"))
+    await db.execute("CREATE INDEX exchanges_owner_key ON exchanges (owner, key_name, id)")
+    await db.execute("CREATE INDEX exchanges_key ON exchanges (key_name, id)")
+    await db.execute("ALTER TABLE conversations ADD COLUMN api INTEGER NOT NULL DEFAULT 0")
+    await db.execute("CREATE INDEX conversations_owner_api ON conversations (owner, api, updated_at, id)")
+
+
+@migration
+async def m062_usage_by_source(db: Executor, dialect: str) -> None:
+    # The usage ledger counts by source too: the chat, or the API key that asked.
+    await db.execute("ALTER TABLE usage_ledger ADD COLUMN key_name VARCHAR(64)")
+    await db.execute(
+        "UPDATE usage_ledger SET key_name = (SELECT key_name FROM exchanges"
+        " WHERE exchanges.id = usage_ledger.exchange_id)"
+        " WHERE exchange_id IN (SELECT id FROM exchanges WHERE key_name IS NOT NULL)"
+    )
 
 
 async def migrate(db: Database) -> list[str]:

@@ -1,6 +1,8 @@
-"""What a person has used, read from their rows: answers being written now, tokens since a moment."""
+"""What a person has used: answers being written now (their rows), tokens since a day (the usage ledger)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from .base import Database, Executor
 from .dialects import upsert
@@ -28,11 +30,14 @@ async def live_ids(db: Executor, owner: str) -> list[int]:
 
 
 async def tokens_since(db: Executor, owner: str, since: str) -> int:
-    """The tokens (prompt and completion) of the owner's questions asked since `since`."""
+    """The tokens (prompt and completion) of the owner's questions asked from the UTC day of `since` on.
+
+    Read from the usage ledger: deleting a chat or an exchange gives back nothing.
+    """
     row = await db.fetch_one(
-        "SELECT SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS n FROM exchanges"
-        " WHERE owner = :owner AND created_at >= :since",
-        {"owner": owner, "since": since},
+        "SELECT SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS n FROM usage_ledger"
+        " WHERE owner = :owner AND day >= :day",
+        {"owner": owner, "day": since[:10]},
     )
     return int(row["n"] or 0) if row else 0
 
@@ -59,3 +64,14 @@ async def make_places(db: Database, owner: str) -> None:
         upsert(db.dialect, "places", "owner", {"owner": ":owner", "asks": "0"}, {"asks": "asks"}),
         {"owner": owner},
     )
+
+
+async def placed[T](
+    db: Database, owner: str, store: Callable[[Executor], Awaitable[T]], idempotent: bool = False
+) -> T:
+    """Run a transaction that starts by locking the owner's places, making their row first if need be."""
+    try:
+        return await db.transact(store, idempotent=idempotent)
+    except NoPlaces:
+        await make_places(db, owner)
+        return await db.transact(store, idempotent=idempotent)

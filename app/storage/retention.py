@@ -11,7 +11,7 @@ from functools import partial
 
 from quart import Quart
 
-from . import shares, titles
+from . import ledger, shares, titles
 from .base import Database, Executor
 from .dialects import TIME_FORMAT
 
@@ -68,13 +68,21 @@ async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
 
 
 async def erase_owner(db: Database, owner: str) -> int:
-    """Delete every chat (and so every exchange) and session of one owner; return how many exchanges went."""
+    """Delete every chat (so every exchange), session and API key of an owner; return the exchanges gone.
+
+    Their lines in the usage ledger stay, no longer theirs, so the totals stay true.
+    """
 
     async def erase(tx: Executor) -> int:
         gone = await tx.execute("DELETE FROM exchanges WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM conversations WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM sessions WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM places WHERE owner = :owner", {"owner": owner})
+        await ledger.anonymise(tx, owner)
+        await tx.execute(
+            "DELETE FROM api_keys WHERE user_id IN (SELECT id FROM users WHERE owner = :owner)",
+            {"owner": owner},
+        )
         return gone.rowcount
 
     return await db.transact(erase)

@@ -92,10 +92,11 @@ async def create(
 
 
 async def get(db: Executor, token: str) -> Row | None:
-    """The copy a token opens: its title, when it was shared, for whom (nothing about its owner)."""
+    """The copy a token opens unless its chat was deleted: title, when shared, for whom (not its owner)."""
     return await db.fetch_one(
         "SELECT l.snapshot_id, l.audience, l.created_at, s.title FROM shares l"
-        " JOIN share_snapshots s ON s.id = l.snapshot_id WHERE l.token = :token",
+        " JOIN share_snapshots s ON s.id = l.snapshot_id JOIN conversations c ON c.id = s.conversation_id"
+        " WHERE l.token = :token AND c.deleted_at IS NULL",
         {"token": token},
     )
 

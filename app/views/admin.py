@@ -10,8 +10,10 @@ from quart.typing import ResponseReturnValue
 from .. import messages
 from ..answers import get_answers
 from ..config import current_config
+from ..people import api_keys
 from ..people.access import admin_only
 from ..people.identity import current_user
+from ..storage import api_keys as stored_keys
 from ..storage import audit, get_db, invitations, retention, sessions, users
 from ..web.htmx import render
 from ..web.ids import parse_id
@@ -111,6 +113,22 @@ async def erase(user_id: int) -> ResponseReturnValue:
         detail=f"{gone} exchanges",
     )
     return redirect(url_for("admin.people"), 303)
+
+
+@bp.get("/keys")
+@admin_only
+async def keys() -> Response:
+    """List everyone's API keys, newest first."""
+    return await render("admin/keys.html", keys=await stored_keys.everyone(get_db()), everyone=True)
+
+
+@bp.post("/keys/<int:key_id>/revoke")
+@admin_only
+async def revoke_key(key_id: int) -> ResponseReturnValue:
+    """Revoke anyone's API key: it stops working at once."""
+    if not await api_keys.revoke(get_db(), key_id, _me()["id"], None, current_client()):
+        abort(404, messages.API_KEY_GONE)
+    return redirect(url_for("admin.keys"), 303)
 
 
 @bp.get("/audit")

@@ -11,10 +11,11 @@ from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
+from ..config import current_config
 from ..people.access import signed_in_only
-from ..people.identity import is_admin, owner
+from ..people.identity import current_user, is_admin, owner
 from ..rendering import export
-from ..storage import Database, Row, exchanges, get_db, history, users
+from ..storage import Database, Row, api_keys, exchanges, get_db, history, users
 from ..storage.history import STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
@@ -55,7 +56,7 @@ async def list_exchanges() -> Response:
     models = await history.models(db, _scope())
     if search.model and search.model not in models:
         models.append(search.model)
-    return await render("history/list.html", models=models, **context)
+    return await render("history/list.html", models=models, sources=await _sources(search), **context)
 
 
 @bp.get("/list/export.<fmt>")
@@ -78,12 +79,12 @@ async def export_exchanges(fmt: str) -> Response:
 @bp.post("/list/exchanges/<int:exchange_id>/delete")
 @signed_in_only
 async def delete_exchange(exchange_id: int) -> ResponseReturnValue:
-    """Delete one exchange: only its row disappears (without JavaScript, after a page asks to confirm)."""
+    """Delete one exchange for its owner: only its row disappears (without JavaScript, confirmed first)."""
     page = url_for("history.list_exchanges")
     back = return_address((await request.form).get("back"), within=page) or page
     if asking := await unconfirmed("exchange", back):
         return asking
-    if not await exchanges.delete(get_db(), exchange_id, owner()):
+    if not await exchanges.delete(get_db(), exchange_id, owner(), current_config().delete_erases):
         raise NotFound(messages.NOT_YOUR_EXCHANGE)
     return Response("", 200) if is_htmx() else redirect(back, 303)
 
@@ -110,6 +111,17 @@ async def _with_names(rows: AsyncIterator[Row], db: Database) -> AsyncIterator[R
         yield {**row, "user": names[row["owner"]]}
 
 
+async def _sources(search: Search) -> list[tuple[str, str]]:
+    """The source filter's choices: the chat, the API, and each API key by name (an admin: everyone's)."""
+    user = current_user()
+    names = await api_keys.names(get_db(), None if is_admin() else user["id"]) if user else []
+    choices = [("chat", messages.source(None)), ("api", messages.API_CALLS)]
+    choices += [(f"api:{name}", messages.source(name)) for name in names]
+    if search.source and search.source not in dict(choices):
+        choices.append((search.source, messages.source(search.source.removeprefix("api:"))))
+    return choices
+
+
 async def _search() -> Search:
     """The search the URL asks for; a status nobody stores is refused with a clear message."""
     status = request.args.get("status", "")
@@ -123,4 +135,13 @@ async def _search() -> Search:
         model=request.args.get("model", "")[:100],
         user=user,
         owner=named["owner"] if named else user,
+        source=_source(),
     )
+
+
+def _source() -> str:
+    """The source the URL asks for: chat, api or api:NAME; another is refused with a clear message."""
+    source = request.args.get("source", "")
+    if source and source not in ("chat", "api") and not (source.startswith("api:") and 4 < len(source) <= 68):
+        abort(400, messages.NO_SUCH_SOURCE)
+    return source

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask.sansio.blueprints import Blueprint
 from quart import Quart, current_app, request
-from quart_rate_limiter import RateLimit, RateLimitExceeded
+from quart_rate_limiter import KeyCallable, RateLimit, RateLimitExceeded
 from quart_rate_limiter import RateLimiter as _RateLimiter
 from quart_rate_limiter.store import MemoryStore as _MemoryStore
 from quart_rate_limiter.store import RateLimiterStoreABC
@@ -20,6 +20,7 @@ from quart_rate_limiter.store import RateLimiterStoreABC
 from .. import metrics
 from ..config import Rate, current_config
 from ..people.access import asks
+from ..people.api_keys import current_key
 from ..people.identity import current_user
 from ..storage import Database, limits
 
@@ -39,6 +40,7 @@ IPV6_PREFIX = 64
 MAX_KEY_CHARS = 64
 # The attribute of a view listing the settings that limit it, with what each refuses.
 LIMITED_BY = "_answers_limited_by"
+KEYED_BY = "_answers_limited_per_key"
 
 
 def client_key(address: str | None) -> str:
@@ -83,14 +85,30 @@ class ConfiguredRate(RateLimit):
     doing: str = ""
 
     @classmethod
-    def now(cls, setting: str, doing: str = "") -> ConfiguredRate:
-        """The limit a setting (e.g. `login_rate`) names, as the running app is configured."""
+    def now(cls, setting: str, doing: str = "", by: KeyCallable | None = None) -> ConfiguredRate:
+        """The limit a setting (e.g. `login_rate`) names, as the app is configured, counted `by` whom."""
         rate: Rate = getattr(current_config(), setting)
-        return cls(rate.count, timedelta(seconds=rate.seconds), setting=setting, doing=doing)
+        return cls(rate.count, timedelta(seconds=rate.seconds), by, setting=setting, doing=doing)
 
     @property
     def key(self) -> str:
         return f"{self.setting}-{self.count}/{self.period.total_seconds():g}s"
+
+
+async def api_key_id() -> str:
+    """Whom a per-key limit counts: the API key the request came with (by its id, never the key)."""
+    key = current_key()
+    return f"api-key-{key['id']}" if key is not None else current_client()
+
+
+def limited_per_key[F: Callable[..., Any]](setting: str, doing: str = "") -> Callable[[F], F]:
+    """Limit an API view to the rate a setting names, counted per API key (besides the person's own)."""
+
+    def declare(view: F) -> F:
+        setattr(view, KEYED_BY, [*getattr(view, KEYED_BY, []), (setting, doing)])
+        return view
+
+    return declare
 
 
 def limited_by[F: Callable[..., Any]](setting: str, doing: str = "") -> Callable[[F], F]:
@@ -118,6 +136,10 @@ class RateLimiter(_RateLimiter):
     ) -> list[RateLimit]:
         declared = [*([ASKING] if asks(view_func) else []), *getattr(view_func, LIMITED_BY, [])]
         configured: list[RateLimit] = [ConfiguredRate.now(setting, doing) for setting, doing in declared]
+        configured += [
+            ConfiguredRate.now(setting, doing, api_key_id)
+            for setting, doing in getattr(view_func, KEYED_BY, [])
+        ]
         if view_func is None:
             return configured
         return configured + super()._get_limits_for_view_function(view_func, blueprint)
