@@ -21,13 +21,19 @@ def ask(page, text: str) -> None:
     field.press("Enter")
 
 
-def test_a_second_tab_shows_the_first_tabs_exchange_streaming_then_asks_after_it(page, server, model):
+def second_tab(page, server):
+    """A chat of one exchange in the first tab, and a second tab open on it."""
     page.goto(server.url)
     ask(page, "first question")
     expect(page.locator("article.answer .answer-meta")).to_contain_text("fake-model")
     tab_b = page.context.new_page()
     tab_b.set_default_timeout(15_000)
     tab_b.goto(page.url)
+    return tab_b
+
+
+def test_a_second_tab_shows_the_first_tabs_exchange_streaming_then_asks_after_it(page, server, model):
+    tab_b = second_tab(page, server)
     real_focus(page)
     real_focus(tab_b)
     expect(tab_b.locator(".exchange")).to_have_count(1)
@@ -65,12 +71,7 @@ def test_a_second_tab_shows_the_first_tabs_exchange_streaming_then_asks_after_it
 
 def test_a_tab_that_missed_an_exchange_is_shown_it_and_keeps_its_question(page, server, model, problems):
     problems.allow("409")
-    page.goto(server.url)
-    ask(page, "first question")
-    expect(page.locator("article.answer .answer-meta")).to_contain_text("fake-model")
-    tab_b = page.context.new_page()
-    tab_b.set_default_timeout(15_000)
-    tab_b.goto(page.url)
+    tab_b = second_tab(page, server)
     # Tab A asks on; tab B, never told (its window never left and came back), still shows one exchange.
     ask(page, "asked in tab A")
     expect(page.locator("article.answer .answer-meta")).to_have_count(2)
