@@ -41,6 +41,7 @@ def create_app(config: Config | None = None) -> Quart:
         health,
         history,
         keeping,
+        links,
         settings,
         shares,
         usage,
@@ -48,7 +49,7 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, usage.bp, keeping.bp):
+    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

@@ -38,7 +38,10 @@ async def sign_in(client, name: str, password: str = PASSWORD):
 async def invite(admin, path: str = "/admin/users/invite") -> str:
     """An admin makes a link and returns its path."""
     token = await csrf_of(admin, "/admin/users")
-    page = await (await admin.post(path, form={"csrf_token": token})).get_data(as_text=True)
+    response = await admin.post(path, form={"csrf_token": token})
+    if response.status_code == 303:
+        response = await admin.get(response.headers["Location"])
+    page = await response.get_data(as_text=True)
     return "/link/" + page.split("/link/", 1)[1].split("<", 1)[0]
 
 

@@ -74,15 +74,17 @@ async def reset_password(user_id: int, password: str, again: str, token: str, ad
     db = get_db()
 
     async def store(tx: Executor) -> Row | None:
+        # Spending the link checks that it is live, its maker an enabled admin and its person
+        # enabled, before anything changes.
         if not await invitations.use(tx, token):
             raise Refusal(messages.LINK_SPENT)
         await users.set_password(tx, user_id, password_hash)
+        await invitations.end_for(tx, user_id)
         await sessions.end_user(tx, user_id)
         return await users.by_id(tx, user_id)
 
     user = await db.transact(store)
-    if user is None or user["disabled_at"] is not None:
-        raise Refusal(messages.LINK_SPENT)
+    assert user is not None
     await audit.record(
         db, audit.PASSWORD_CHANGED, actor_id=user["id"], subject=user["username"] or "", address=address
     )

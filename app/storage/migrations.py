@@ -304,6 +304,14 @@ async def m022_instructions_and_preferences(db: Executor, dialect: str) -> None:
     )
 
 
+@migration
+async def m030_links_end(db: Executor, dialect: str) -> None:
+    # A link can be revoked, and ends with its maker's rights: found by whom it is for and who made it.
+    await db.execute(ddl(dialect, "ALTER TABLE invitations ADD COLUMN revoked_at {datetime}"))
+    await db.execute("CREATE INDEX invitations_person ON invitations (user_id)")
+    await db.execute("CREATE INDEX invitations_maker ON invitations (created_by)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

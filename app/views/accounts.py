@@ -10,7 +10,7 @@ from ..people import accounts
 from ..people.access import public, signed_in_only
 from ..people.identity import current_user, session_token, sign_in
 from ..people.passwords import hash_password, verify
-from ..storage import audit, get_db, sessions, users
+from ..storage import Executor, audit, get_db, invitations, sessions, users
 from ..web.limits import current_client, limited_by
 
 bp = Blueprint("accounts", __name__)
@@ -113,8 +113,14 @@ async def change_password() -> Response | tuple[str, int]:
         refusal = accounts.password_refusal(form.get("password", ""), form.get("again", ""))
     if refusal:
         return await render_template("accounts/account.html", user=me, error=refusal), 422
-    await users.set_password(db, me["id"], await hash_password(form["password"]))
-    await sessions.end_user(db, me["id"], keep=session_token())
+    password_hash = await hash_password(form["password"])
+
+    async def store(tx: Executor) -> None:
+        await users.set_password(tx, me["id"], password_hash)
+        await invitations.end_for(tx, me["id"])
+        await sessions.end_user(tx, me["id"], keep=session_token())
+
+    await db.transact(store)
     await audit.record(
         db, audit.PASSWORD_CHANGED, actor_id=me["id"], subject=me["username"], address=current_client()
     )

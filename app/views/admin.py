@@ -1,16 +1,13 @@
-"""The admin pages: people (invite, disable, reset, promote) and the audit trail; 404 for anyone else."""
+"""The admin pages: people (disable, promote, erase) and the audit trail; 404 for anyone else."""
 
 from __future__ import annotations
-
-import secrets
 
 from quart import Blueprint, Response, abort, redirect, request, url_for
 
 from .. import messages
-from ..config import current_config
 from ..people.access import admin_only
 from ..people.identity import current_user
-from ..storage import audit, get_db, invitations, retention, sessions, users
+from ..storage import Executor, audit, get_db, invitations, retention, sessions, users
 from ..web.htmx import render
 from ..web.ids import parse_id
 from ..web.limits import current_client
@@ -29,39 +26,8 @@ ACTIONS = {
 @bp.get("/users")
 @admin_only
 async def people() -> Response:
-    """List every account, with a fresh link when one was just made."""
+    """List every account."""
     return await _people_page()
-
-
-@bp.post("/users/invite")
-@admin_only
-async def invite() -> Response:
-    """Make an invitation link for a new account."""
-    if not current_config().passwords or current_config().sign_up == "closed":
-        abort(404)
-    token = secrets.token_urlsafe(32)
-    db, me = get_db(), _me()
-    await invitations.create(db, token, me["id"])
-    await audit.record(db, "invited", actor_id=me["id"], address=current_client())
-    return await _people_page(link=url_for("accounts.link_form", token=token, _external=True), link_for="")
-
-
-@bp.post("/users/<int:user_id>/reset")
-@admin_only
-async def reset(user_id: int) -> Response:
-    """Make a link that sets a new password for a user."""
-    if not current_config().passwords:
-        abort(404)
-    user = await _account(user_id)
-    token = secrets.token_urlsafe(32)
-    db, me = get_db(), _me()
-    await invitations.create(db, token, me["id"], user_id)
-    await audit.record(
-        db, "reset link made", actor_id=me["id"], subject=user["username"], address=current_client()
-    )
-    return await _people_page(
-        link=url_for("accounts.link_form", token=token, _external=True), link_for=user["username"]
-    )
 
 
 @bp.post("/users/<int:user_id>/<action>")
@@ -74,16 +40,30 @@ async def change(user_id: int, action: str) -> Response:
     me, db = _me(), get_db()
     if user["id"] == me["id"]:
         abort(422, messages.OWN_ACCOUNT_CHANGE)
-    if action in ("disable", "enable"):
-        await users.set_disabled(db, user_id, action == "disable")
-        if action == "disable":
-            await sessions.end_user(db, user_id)
-    else:
-        await users.set_role(db, user_id, "admin" if action == "promote" else "user")
+    ended = await db.transact(lambda tx: _change(tx, user_id, action))
     await audit.record(
-        db, ACTIONS[action], actor_id=me["id"], subject=user["username"], address=current_client()
+        db,
+        ACTIONS[action],
+        actor_id=me["id"],
+        subject=user["username"],
+        address=current_client(),
+        detail=f"{ended} links ended" if ended else "",
     )
     return redirect(url_for("admin.people"), 303)
+
+
+async def _change(tx: Executor, user_id: int, action: str) -> int:
+    """Apply an action; return how many links it ended (a disabled person's, a former admin's)."""
+    if action in ("disable", "enable"):
+        await users.set_disabled(tx, user_id, action == "disable")
+    else:
+        await users.set_role(tx, user_id, "admin" if action == "promote" else "user")
+    if action == "disable":
+        await sessions.end_user(tx, user_id)
+        return await invitations.end_for(tx, user_id) + await invitations.end_by(tx, user_id)
+    if action == "demote":
+        return await invitations.end_by(tx, user_id)
+    return 0
 
 
 @bp.post("/users/<int:user_id>/erase")
@@ -120,10 +100,8 @@ async def trail() -> Response:
     return await render("admin/audit.html", "lines", lines=rows, next_before=rows[-1]["id"] if more else None)
 
 
-async def _people_page(link: str | None = None, link_for: str | None = None) -> Response:
-    return await render(
-        "admin/users.html", people=await users.accounts(get_db()), me=_me(), link=link, link_for=link_for
-    )
+async def _people_page() -> Response:
+    return await render("admin/users.html", people=await users.accounts(get_db()), me=_me())
 
 
 async def _account(user_id: int) -> dict:
