@@ -17,6 +17,10 @@ class Refusal(Exception):
     """A form that cannot be accepted, with what to tell the person."""
 
 
+class Closed(Refusal):
+    """Nobody may make an account without a link here, and this sign-up had none."""
+
+
 def username_key(name: str) -> str:
     """A name as it is stored and looked up: compatibility-normalised and case-folded."""
     return unicodedata.normalize("NFKC", name).strip().casefold()[:64]
@@ -29,9 +33,9 @@ def password_refusal(password: str, again: str) -> str | None:
     return weakness(password)
 
 
-async def sign_up_open() -> bool:
+async def sign_up_open(db: Executor | None = None) -> bool:
     """Whether anyone may make an account: SIGN_UP=open, or nobody has one yet (the first is the admin)."""
-    return current_config().sign_up == "open" or not await users.accounts_exist(get_db())
+    return current_config().sign_up == "open" or not await users.accounts_exist(db or get_db())
 
 
 async def usable_link(token: str) -> Row | None:
@@ -52,6 +56,10 @@ async def new_account(name: str, password: str, again: str, address: str, token:
     password_hash = await hash_password(password)
 
     async def store(tx: Executor) -> Row | None:
+        # Whether sign-up is open and who is the admin are decided here, alone, not by the form's page.
+        await users.decide_alone(tx)
+        if token is None and not await sign_up_open(tx):
+            raise Closed(messages.SIGN_UP_CLOSED)
         if await users.by_username(tx, username) is not None:
             return None
         if token is not None and not await invitations.use(tx, token):

@@ -74,6 +74,9 @@ async def external_person(
 ) -> Row:
     """The person a provider or a sign-in proxy names, made on first sight; ADMIN_EMAILS makes admins."""
     admin = verified and email is not None and email in current_config().admin_emails
+    known = await users.by_subject(get_db(), kind, subject)
+    if known is not None and (known["role"] == "admin" or not admin):
+        return known
     return await get_db().transact(lambda tx: users.external(tx, kind, subject, name, email, admin))
 
 

@@ -312,6 +312,23 @@ async def m030_links_end(db: Executor, dialect: str) -> None:
     await db.execute("CREATE INDEX invitations_maker ON invitations (created_by)")
 
 
+@migration
+async def m031_locks(db: Executor, dialect: str) -> None:
+    # A row to lock where a decision needs one writer at a time on every engine and instance:
+    # whether anyone has an account yet (so whether sign-up is open, and who is the admin).
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE locks (
+            name VARCHAR(32) NOT NULL PRIMARY KEY,
+            taken INTEGER NOT NULL DEFAULT 0
+        ) {table_options}""",
+        )
+    )
+    await db.execute("INSERT INTO locks (name, taken) VALUES ('accounts', 0)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

@@ -27,12 +27,31 @@ async def create_account(db: Executor, username: str, password_hash: str, role: 
     return found
 
 
-async def external(db: Executor, kind: str, subject: str, name: str, email: str | None, admin: bool) -> Row:
-    """The user a provider or proxy vouches for, made on their first visit (an admin when listed)."""
-    found = await db.fetch_one(
+async def decide_alone(db: Executor) -> None:
+    """Take the accounts lock until the transaction ends: who is first, and whether sign-up is open,
+    is decided by one writer at a time. Call it first: on MySQL a read before it would fix the
+    snapshot that the rest of the transaction reads."""
+    taken = await db.execute("UPDATE locks SET taken = taken + 1 WHERE name = 'accounts'")
+    if taken.rowcount == 0:
+        # The row was deleted by hand: put it back (a second writer doing the same fails on its key).
+        await db.execute("INSERT INTO locks (name, taken) VALUES ('accounts', 1)")
+
+
+async def by_subject(db: Executor, kind: str, subject: str) -> Row | None:
+    """The user a provider or proxy knows by this subject, or None."""
+    return await db.fetch_one(
         f"SELECT {_COLUMNS} FROM users WHERE kind = :kind AND subject = :subject",
         {"kind": kind, "subject": subject},
     )
+
+
+async def external(db: Executor, kind: str, subject: str, name: str, email: str | None, admin: bool) -> Row:
+    """The user a provider or proxy vouches for, made on their first visit (an admin when listed or first).
+
+    Run it in a transaction of its own: it decides alone whether this is the first account.
+    """
+    await decide_alone(db)
+    found = await by_subject(db, kind, subject)
     if found is None:
         role = "admin" if admin or not await accounts_exist(db) else "user"
         username = name[:64]
@@ -53,10 +72,7 @@ async def external(db: Executor, kind: str, subject: str, name: str, email: str 
         )
     elif admin and found["role"] != "admin":
         await set_role(db, found["id"], "admin")
-    user = await db.fetch_one(
-        f"SELECT {_COLUMNS} FROM users WHERE kind = :kind AND subject = :subject",
-        {"kind": kind, "subject": subject},
-    )
+    user = await by_subject(db, kind, subject)
     assert user is not None
     return user
 

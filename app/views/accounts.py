@@ -49,6 +49,8 @@ async def sign_up() -> Response | tuple[str, int]:
         user = await accounts.new_account(
             form.get("username", ""), form.get("password", ""), form.get("again", ""), current_client()
         )
+    except accounts.Closed:
+        return await _sign_up_page(False, messages.SIGN_UP_CLOSED), 403
     except accounts.Refusal as refusal:
         return await _sign_up_page(True, str(refusal), form.get("username", "")), 422
     await sign_in(user)
