@@ -8,7 +8,8 @@ import unicodedata
 from .. import messages
 from ..config import current_config
 from ..storage import Executor, Row, audit, get_db, invitations, sessions, users
-from .passwords import hash_password, weakness
+from . import throttle
+from .passwords import hash_password, verify, weakness
 
 NAME = re.compile(r"[a-z0-9._-]{3,32}")
 
@@ -19,6 +20,14 @@ class Refusal(Exception):
 
 class Closed(Refusal):
     """Nobody may make an account without a link here, and this sign-up had none."""
+
+
+class Wait(Exception):
+    """Too many wrong passwords lately: the next try is allowed in `seconds`."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def username_key(name: str) -> str:
@@ -97,3 +106,31 @@ async def reset_password(user_id: int, password: str, again: str, token: str, ad
         db, audit.PASSWORD_CHANGED, actor_id=user["id"], subject=user["username"] or "", address=address
     )
     return user
+
+
+async def change_password(
+    user: Row, current: str, password: str, again: str, keep: str | None, address: str
+) -> None:
+    """Change one's own password, the current one checked (a few wrong ones per account in a span);
+    the account's other sessions (all but `keep`) and its reset links end."""
+    db, rate = get_db(), current_config().login_account_rate
+    if (wait := await throttle.current_password_wait(db, user["username"], rate)) is not None:
+        raise Wait(wait)
+    stored = await users.by_username(db, user["username"])
+    assert stored is not None
+    if not await verify(stored["password_hash"], current):
+        await throttle.password_change_failed(db, user["id"], user["username"], address)
+        raise Refusal(messages.CURRENT_PASSWORD_WRONG)
+    if refusal := password_refusal(password, again):
+        raise Refusal(refusal)
+    password_hash = await hash_password(password)
+
+    async def store(tx: Executor) -> None:
+        await users.set_password(tx, user["id"], password_hash)
+        await invitations.end_for(tx, user["id"])
+        await sessions.end_user(tx, user["id"], keep=keep)
+
+    await db.transact(store)
+    await audit.record(
+        db, audit.PASSWORD_CHANGED, actor_id=user["id"], subject=user["username"], address=address
+    )

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from .base import Executor, Row
-from .dialects import TIME_FORMAT, utcnow
+from .dialects import TIME_FORMAT, as_datetime, utcnow
 
 SIGNED_IN = "signed in"
 SIGN_IN_FAILED = "sign-in failed"
 SIGNED_UP = "signed up"
 PASSWORD_CHANGED = "password changed"
+PASSWORD_CHANGE_FAILED = "password change failed"
 FIELD_CHARS = {"subject": 64, "address": 64, "detail": 255}
+
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """How many lines of one kind a name has in a span, and the first and last of them."""
+
+    count: int
+    first: datetime | None
+    last: datetime | None
 
 
 async def record(
@@ -22,13 +33,14 @@ async def record(
     subject: str = "",
     address: str = "",
     detail: str = "",
+    at: datetime | None = None,
 ) -> None:
-    """Add one line to the trail (fields cut to their columns' sizes)."""
+    """Add one line to the trail, now or `at` (fields cut to their columns' sizes)."""
     await db.execute(
         "INSERT INTO audit (at, action, actor_id, subject, address, detail)"
         " VALUES (:at, :action, :actor, :subject, :address, :detail)",
         {
-            "at": utcnow(),
+            "at": at.strftime(TIME_FORMAT) if at else utcnow(),
             "action": action,
             "actor": actor_id,
             "subject": subject[: FIELD_CHARS["subject"]],
@@ -38,14 +50,24 @@ async def record(
     )
 
 
-async def failures(db: Executor, subject: str, seconds: float) -> int:
-    """How many sign-ins under this name failed in the last `seconds`."""
-    since = (datetime.now(UTC) - timedelta(seconds=seconds)).strftime(TIME_FORMAT)
+async def failures(
+    db: Executor, action: str, subject: str, since: datetime, address: str | None = None
+) -> Failures:
+    """The lines of an action under a name since a time (only those from `address`, when given)."""
+    where = " AND address = :address" if address is not None else ""
     row = await db.fetch_one(
-        "SELECT COUNT(*) AS n FROM audit WHERE action = :action AND subject = :subject AND at >= :since",
-        {"action": SIGN_IN_FAILED, "subject": subject[: FIELD_CHARS["subject"]], "since": since},
+        "SELECT COUNT(*) AS n, MIN(at) AS first, MAX(at) AS last FROM audit"
+        f" WHERE action = :action AND subject = :subject AND at >= :since{where}",
+        {
+            "action": action,
+            "subject": subject[: FIELD_CHARS["subject"]],
+            "since": since.strftime(TIME_FORMAT),
+            "address": (address or "")[: FIELD_CHARS["address"]],
+        },
     )
-    return int(row["n"]) if row else 0
+    if not row or not row["n"]:
+        return Failures(0, None, None)
+    return Failures(int(row["n"]), as_datetime(row["first"]), as_datetime(row["last"]))
 
 
 async def page(db: Executor, before: int | None, limit: int) -> list[Row]:

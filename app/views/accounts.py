@@ -9,9 +9,8 @@ from ..config import current_config
 from ..people import accounts
 from ..people.access import public, signed_in_only
 from ..people.identity import current_user, session_token, sign_in
-from ..people.passwords import hash_password, verify
-from ..storage import Executor, audit, get_db, invitations, sessions, users
-from ..web.limits import current_client, limited_by
+from ..storage import get_db, sessions
+from ..web.limits import TooMany, current_client, limited_by
 
 bp = Blueprint("accounts", __name__)
 
@@ -104,28 +103,21 @@ async def account() -> str:
 async def change_password() -> Response | tuple[str, int]:
     """Change the password after checking the current one; every other session of the account ends."""
     _passwords_kept_here()
-    me, db = _me(), get_db()
+    me = _me()
     form = await request.form
-    stored = await users.by_username(db, me["username"])
-    assert stored is not None
-    refusal = None
-    if not await verify(stored["password_hash"], form.get("current", "")):
-        refusal = messages.CURRENT_PASSWORD_WRONG
-    else:
-        refusal = accounts.password_refusal(form.get("password", ""), form.get("again", ""))
-    if refusal:
-        return await render_template("accounts/account.html", user=me, error=refusal), 422
-    password_hash = await hash_password(form["password"])
-
-    async def store(tx: Executor) -> None:
-        await users.set_password(tx, me["id"], password_hash)
-        await invitations.end_for(tx, me["id"])
-        await sessions.end_user(tx, me["id"], keep=session_token())
-
-    await db.transact(store)
-    await audit.record(
-        db, audit.PASSWORD_CHANGED, actor_id=me["id"], subject=me["username"], address=current_client()
-    )
+    try:
+        await accounts.change_password(
+            me,
+            form.get("current", ""),
+            form.get("password", ""),
+            form.get("again", ""),
+            session_token(),
+            current_client(),
+        )
+    except accounts.Wait as wait:
+        raise TooMany(wait.seconds, "change the password") from None
+    except accounts.Refusal as refusal:
+        return await render_template("accounts/account.html", user=me, error=str(refusal)), 422
     return await render_template("accounts/account.html", user=me, done=messages.PASSWORD_CHANGED)
 
 

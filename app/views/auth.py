@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 
 from quart import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
@@ -121,7 +122,8 @@ async def _account_login(name: str, password: str, target: str) -> Response | tu
     db, config = get_db(), current_config()
     username = username_key(name)
     rate = config.login_account_rate
-    if await audit.failures(db, username, rate.seconds) >= rate.count:
+    since = datetime.now(UTC) - timedelta(seconds=rate.seconds)
+    if (await audit.failures(db, audit.SIGN_IN_FAILED, username, since)).count >= rate.count:
         abort(429, messages.too_many("sign in to this account", int(rate.seconds)))
     user = await users.by_username(db, username)
     matches = await verify(user["password_hash"] if user else None, password)
