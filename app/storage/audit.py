@@ -53,11 +53,11 @@ async def record(
 async def failures(
     db: Executor, action: str, subject: str, since: datetime, address: str | None = None
 ) -> Failures:
-    """The lines of an action under a name since a time (only those from `address`, when given)."""
+    """The lines of an action under a name after a time (only those from `address`, when given)."""
     where = " AND address = :address" if address is not None else ""
     row = await db.fetch_one(
         "SELECT COUNT(*) AS n, MIN(at) AS first, MAX(at) AS last FROM audit"
-        f" WHERE action = :action AND subject = :subject AND at >= :since{where}",
+        f" WHERE action = :action AND subject = :subject AND at > :since{where}",
         {
             "action": action,
             "subject": subject[: FIELD_CHARS["subject"]],
@@ -68,6 +68,20 @@ async def failures(
     if not row or not row["n"]:
         return Failures(0, None, None)
     return Failures(int(row["n"]), as_datetime(row["first"]), as_datetime(row["last"]))
+
+
+async def signed_in_from(db: Executor, subject: str, address: str) -> bool:
+    """Whether a sign-in under this name from this address ever succeeded (as far as the trail keeps)."""
+    row = await db.fetch_one(
+        "SELECT 1 AS yes FROM audit WHERE action = :action AND subject = :subject AND address = :address"
+        " LIMIT 1",
+        {
+            "action": SIGNED_IN,
+            "subject": subject[: FIELD_CHARS["subject"]],
+            "address": address[: FIELD_CHARS["address"]],
+        },
+    )
+    return row is not None
 
 
 async def page(db: Executor, before: int | None, limit: int) -> list[Row]:
