@@ -209,6 +209,7 @@ class Config:
     tokens_per_day: int = _setting(0, _count, "TOKENS_PER_DAY")
     prices: tuple[tuple[str, float], ...] = _setting((), _prices, "PRICES")
     retention_days: int = _setting(0, _count, "RETENTION_DAYS")
+    audit_retention_days: int = _setting(365, _count, "AUDIT_RETENTION_DAYS")
     oidc_issuer: str = _setting("", _http_url, "OIDC_ISSUER")
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from .base import Executor, Row
 from .dialects import TIME_FORMAT, as_datetime, utcnow
@@ -82,6 +82,39 @@ async def signed_in_from(db: Executor, subject: str, address: str) -> bool:
         },
     )
     return row is not None
+
+
+async def forget(db: Executor, user_id: int, name: str) -> None:
+    """Strip an erased person's personal data from the trail: each action and its time stay, and
+    the person is `#id` from now on; others' lines about them keep who acted, and from where."""
+    alias = f"#{user_id}"
+    params = {"id": user_id, "name": name[: FIELD_CHARS["subject"]], "alias": alias}
+    # Their own lines, and those under their name with nobody signed in (their failed sign-ins).
+    await db.execute(
+        "UPDATE audit SET address = '', detail = '',"
+        " subject = CASE WHEN subject = :name THEN :alias ELSE subject END"
+        " WHERE actor_id = :id OR (subject = :name AND actor_id IS NULL)",
+        params,
+    )
+    await db.execute("UPDATE audit SET subject = :alias WHERE subject = :name", params)
+
+
+async def sweep(db: Executor, days: int, batch: int = 1000) -> int:
+    """Delete the lines older than `days`, oldest first, a batch at a time; return how many went."""
+    cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime(TIME_FORMAT)
+    gone = 0
+    while rows := await db.fetch_all(
+        "SELECT id FROM audit WHERE at < :cutoff ORDER BY at, id LIMIT :batch",
+        {"cutoff": cutoff, "batch": batch},
+    ):
+        ids = {f"i{number}": row["id"] for number, row in enumerate(rows)}
+        result = await db.execute(
+            f"DELETE FROM audit WHERE id IN ({', '.join(':' + key for key in ids)})", ids
+        )
+        gone += result.rowcount
+        if len(rows) < batch:
+            break
+    return gone
 
 
 async def page(db: Executor, before: int | None, limit: int) -> list[Row]:

@@ -329,6 +329,12 @@ async def m031_locks(db: Executor, dialect: str) -> None:
     await db.execute("INSERT INTO locks (name, taken) VALUES ('accounts', 0)")
 
 
+@migration
+async def m032_audit_retention(db: Executor, dialect: str) -> None:
+    # AUDIT_RETENTION_DAYS deletes the trail's old lines, oldest first.
+    await db.execute("CREATE INDEX audit_at ON audit (at, id)")
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

@@ -7,7 +7,7 @@ from quart import Blueprint, Response, abort, redirect, request, url_for
 from .. import messages
 from ..people.access import admin_only
 from ..people.identity import current_user
-from ..storage import Executor, audit, get_db, invitations, retention, sessions, users
+from ..storage import Executor, Row, audit, get_db, invitations, preferences, retention, sessions, users
 from ..web.htmx import render
 from ..web.ids import parse_id
 from ..web.limits import current_client
@@ -69,7 +69,8 @@ async def _change(tx: Executor, user_id: int, action: str) -> int:
 @bp.post("/users/<int:user_id>/erase")
 @admin_only
 async def erase(user_id: int) -> Response:
-    """Erase everything of a user: every chat, question, answer and session, then the account itself."""
+    """Erase everything of a user: chats, questions, answers, sessions, settings and links, the account
+    itself, and their personal data in the audit trail (which keeps what happened)."""
     user = await _account(user_id)
     me, db = _me(), get_db()
     if user["id"] == me["id"]:
@@ -77,16 +78,24 @@ async def erase(user_id: int) -> Response:
     if (await request.form).get("confirmed") != "yes":
         return await render("admin/erase.html", person=user)
     gone = await retention.erase_owner(db, user["owner"])
-    await db.execute("DELETE FROM users WHERE id = :id", {"id": user_id})
+    await db.transact(lambda tx: _forget(tx, user))
     await audit.record(
         db,
         "erased",
         actor_id=me["id"],
-        subject=user["username"],
+        subject=f"#{user_id}",
         address=current_client(),
         detail=f"{gone} exchanges",
     )
     return redirect(url_for("admin.people"), 303)
+
+
+async def _forget(tx: Executor, user: Row) -> None:
+    """Delete what is left of a person once their chats are gone: settings, links, personal audit data."""
+    await preferences.forget(tx, user["owner"])
+    await invitations.forget(tx, user["id"])
+    await audit.forget(tx, user["id"], user["username"] or "")
+    await tx.execute("DELETE FROM users WHERE id = :id", {"id": user["id"]})
 
 
 @bp.get("/audit")
