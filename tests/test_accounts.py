@@ -118,7 +118,7 @@ async def test_people_see_only_their_own_and_an_admin_sees_everyone(app, admin):
     everyone = await (await admin.get("/list")).get_data(as_text=True)
     assert "otters" in everyone and "badgers" in everyone and "Everyone's history" in everyone
     assert ">alice</a>" in everyone and ">bob</a>" in everyone
-    only_bob = await (await admin.get("/list?user=Bob")).get_data(as_text=True)
+    only_bob = await (await admin.get("/list?name=Bob")).get_data(as_text=True)
     assert "badgers" in only_bob and "otters" not in only_bob
     export = await (await admin.get("/list/export.csv")).get_data(as_text=True)
     assert "otters" in export and "badgers" in export and export.startswith("user,id,")

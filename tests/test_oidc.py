@@ -10,6 +10,8 @@ import pytest
 import requests
 from oidc_provider_mock import run_server_in_thread
 
+from app.storage import conversations, exchanges
+
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
@@ -150,3 +152,32 @@ async def test_the_password_forms_do_not_exist_with_oidc(client):
     for path in ("/signup", "/link/x"):
         assert (await client.get(path)).status_code == 404
     assert "Sign in with your organisation" in await (await client.get("/login")).get_data(as_text=True)
+
+
+async def test_names_are_kept_in_normal_form_and_filters_name_people_by_id(app, db, provider):
+    admin = app.test_client()
+    await sign_in_at_provider(admin, "first@example.com")
+    claims_at_provider(provider, "sub-a", preferred_username="Ｃａｓｅｙ")
+    claims_at_provider(provider, "sub-b", preferred_username="casey")
+    for subject in ("sub-a", "sub-b"):
+        assert (await sign_in_at_provider(app.test_client(), subject)).status_code == 303
+    people = await db.fetch_all("SELECT id, owner, username FROM users WHERE kind = 'oidc' ORDER BY id")
+    casey_a, casey_b = people[1], people[2]
+    assert casey_a["username"] == "casey" and casey_b["username"].startswith("casey-")
+    for person in (casey_a, casey_b):
+        chat = await conversations.create(db, person["owner"], f"chat of {person['username']}")
+        await exchanges.create(db, chat, person["owner"], f"asked by {person['username']}")
+    listed = await (await admin.get("/admin/users")).get_data(as_text=True)
+    for person, other in ((casey_a, casey_b), (casey_b, casey_a)):
+        assert f'href="/list?user={person["id"]}"' in listed
+        rows = await (await admin.get(f"/list?user={person['id']}")).get_data(as_text=True)
+        assert f"asked by {person['username']}<" in rows and f"asked by {other['username']}<" not in rows
+        assert f'href="/list?user={person["id"]}"' in rows
+        spent = await (await admin.get(f"/usage?user={person['id']}")).get_data(as_text=True)
+        assert "<dt>Questions</dt><dd>1</dd>" in spent and f"Usage of {person['username']}" in spent
+    # A name typed in the filter is the one account with that name, in its normal form.
+    typed = await (await admin.get("/list?name=CASEY")).get_data(as_text=True)
+    assert "asked by casey<" in typed and f"asked by {casey_b['username']}<" not in typed
+    # An address that names nobody by id shows nobody's rows, not everyone's.
+    for nobody in ("/list?user=casey", "/list?user=999999"):
+        assert "asked by" not in await (await admin.get(nobody)).get_data(as_text=True)

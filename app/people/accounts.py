@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .. import messages
 from ..config import current_config
 from ..storage import Executor, Row, audit, get_db, invitations, sessions, users
+from ..storage.users import username_key
 from . import throttle
 from .passwords import hash_password, verify, weakness
 
@@ -28,11 +28,6 @@ class Wait(Exception):
     def __init__(self, seconds: int) -> None:
         super().__init__(seconds)
         self.seconds = seconds
-
-
-def username_key(name: str) -> str:
-    """A name as it is stored and looked up: compatibility-normalised and case-folded."""
-    return unicodedata.normalize("NFKC", name).strip().casefold()[:64]
 
 
 def password_refusal(password: str, again: str) -> str | None:

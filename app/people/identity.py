@@ -120,8 +120,10 @@ async def check_signed_in() -> bool:
 async def _proxy_user() -> bool:
     """Sign in the person the trusted proxy names (made on first sight); a changed name signs in anew."""
     config = current_config()
-    name = request.headers.get(config.proxy_user_header, "").strip()[:255]
-    if not name:
+    # Compared as sign-up compares names: `OpsAdmin` and `opsadmin` are one person. A name too
+    # long to keep whole is nobody: cut, two people could become one.
+    name = users.normal_name(request.headers.get(config.proxy_user_header, ""))
+    if not name or len(name) > users.SUBJECT_CHARS:
         return False
     email = request.headers.get(config.proxy_email_header, "").strip().lower()[:254] or None
     user = await external_person("proxy", name, name, email)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -333,6 +334,37 @@ async def m031_locks(db: Executor, dialect: str) -> None:
 async def m032_audit_retention(db: Executor, dialect: str) -> None:
     # AUDIT_RETENTION_DAYS deletes the trail's old lines, oldest first.
     await db.execute("CREATE INDEX audit_at ON audit (at, id)")
+
+
+@migration
+async def m033_normal_names(db: Executor, dialect: str) -> None:
+    # Names a proxy or an OpenID provider gives are compared as sign-up compares names (NFKC,
+    # trimmed, case-folded): a proxy's `OpsAdmin` and `opsadmin` are one person from now on.
+    # A name whose normal form another account has already is left as it was, for an admin.
+    def normal(name: str) -> str:
+        return unicodedata.normalize("NFKC", name).strip().casefold()
+
+    rows = await db.fetch_all(
+        "SELECT id, kind, subject, username FROM users WHERE kind IN ('proxy', 'oidc') ORDER BY id"
+    )
+    for row in rows:
+        subject = normal(row["subject"] or "")[:255] if row["kind"] == "proxy" else row["subject"]
+        username = normal(row["username"] or "")[:64] or row["username"]
+        if subject != row["subject"] and await db.fetch_one(
+            "SELECT id FROM users WHERE kind = 'proxy' AND subject = :subject", {"subject": subject}
+        ):
+            log.warning("users: %s keeps its name; %s is another account's", row["subject"], subject)
+            continue
+        if username != row["username"] and await db.fetch_one(
+            "SELECT id FROM users WHERE username = :username AND id <> :id",
+            {"username": username, "id": row["id"]},
+        ):
+            log.warning("users: %s keeps its name; %s is another account's", row["username"], username)
+            username = row["username"]
+        await db.execute(
+            "UPDATE users SET subject = :subject, username = :username WHERE id = :id",
+            {"subject": subject, "username": username, "id": row["id"]},
+        )
 
 
 async def migrate(db: Database) -> list[str]:
