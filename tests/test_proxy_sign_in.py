@@ -6,9 +6,9 @@ import ipaddress
 
 import pytest
 
-from app.storage import migrate, open_database
-from app.storage.migrations import MIGRATIONS
+from app.storage import migrate
 from tests.conftest import CSRF
+from tests.test_users_migration import migrated_before
 
 PROXY = {"client": ("10.0.0.2", 4000)}
 STRANGER = {"client": ("198.51.100.7", 4000)}
@@ -83,15 +83,7 @@ async def test_names_that_differ_only_in_case_are_one_person(app, db):
 async def test_the_upgrade_gives_existing_proxy_and_oidc_names_their_normal_form(
     database_url, request, monkeypatch
 ):
-    if database_url.startswith("mysql://"):
-        request.getfixturevalue("mysql").drop_tables()
-    db = open_database(database_url)
-    await db.open()
-    try:
-        monkeypatch.setattr(
-            "app.storage.migrations.MIGRATIONS", [step for step in MIGRATIONS if step[0] < "m033"]
-        )
-        await migrate(db)
+    async with migrated_before("m033", database_url, request, monkeypatch) as db:
         people = [
             ("proxy", "OpsAdmin", "OpsAdmin"),
             ("proxy", "Casey", "Casey"),
@@ -105,7 +97,6 @@ async def test_the_upgrade_gives_existing_proxy_and_oidc_names_their_normal_form
                 " VALUES (:owner, :username, :kind, :subject, 'user', '2026-01-01 00:00:00.000000')",
                 {"owner": f"owner-{number}", "username": username, "kind": kind, "subject": subject},
             )
-        monkeypatch.undo()
         assert "m033_normal_names" in await migrate(db)
         rows = await db.fetch_all("SELECT kind, subject, username FROM users ORDER BY id")
         assert [(row["kind"], row["subject"], row["username"]) for row in rows] == [
@@ -116,5 +107,3 @@ async def test_the_upgrade_gives_existing_proxy_and_oidc_names_their_normal_form
             ("oidc", "0f8e-sub", "dana.scully"),
             ("oidc", "77aa-sub", "fox"),
         ]
-    finally:
-        await db.close()

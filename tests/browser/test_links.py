@@ -3,25 +3,17 @@ without JavaScript."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser import test_people
 from tests.browser.conftest import OUTPUT, WATCH_CSP, AppServer
 from tests.browser.test_people import make_account
-from tests.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def server(tmp_path: Path, model: FakeLLM) -> Iterator[AppServer]:
-    """The app with accounts, new ones by invitation."""
-    server = AppServer(tmp_path, model.url, SIGN_IN="accounts", SIGN_UP="invite")
-    yield server
-    server.stop()
+server = test_people.server  # the app with accounts, new ones by invitation
 
 
 def invite(admin: Page, server: AppServer) -> str:
