@@ -14,10 +14,12 @@ run: setup
 test: setup test-setup lint
 	$(BIN)/python -m pytest
 
-# Ruff: the lint rules of pyproject.toml, and the code formatted as `make format` leaves it.
+# Ruff: the lint rules of pyproject.toml, and the code formatted as `make format` leaves it;
+# mypy: app/ type-checked as [tool.mypy] in pyproject.toml says.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff check --select I --fix .

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 
 import uvloop
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
+from quart import Quart
 
 from . import create_app
 from .config import Config, ConfigError
@@ -27,6 +29,8 @@ def main() -> int:
     server = HypercornConfig()
     server.bind = [f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}"]
     server.accesslog = None
+    # Hypercorn's errors as the app's own JSON lines, masked like them, not in a format of its own.
+    server.errorlog = logging.getLogger("hypercorn.error")
     server.graceful_timeout = 10
     # Hypercorn's default queue of 100 unaccepted connections drops the rest of a burst of
     # visitors, whose connections then wait seconds for TCP to try again.
@@ -37,12 +41,12 @@ def main() -> int:
     return 0
 
 
-async def _serve(app: object, server: HypercornConfig) -> None:
+async def _serve(app: Quart, server: HypercornConfig) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for name in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(name, stop.set)
-    await serve(app, server, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await serve(app, server, shutdown_trigger=stop.wait)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,23 @@ def _to_rate(raw: str) -> Rate:
     return Rate(int(count), int(times or 1) * _PERIODS[unit])
 
 
+def _to_flag(raw: str) -> bool:
+    flag = {
+        "true": True,
+        "yes": True,
+        "on": True,
+        "1": True,
+        "false": False,
+        "no": False,
+        "off": False,
+        "0": False,
+    }
+    if raw.lower() not in flag:
+        raise ValueError("not a flag")
+    return flag[raw.lower()]
+
+
+_flag = _rule("must be true or false", _to_flag)
 _positive_int = _rule("must be a positive whole number", int, lambda n: n > 0)
 _count = _rule("must be zero or a positive whole number", int, lambda n: n >= 0)
 _positive = _rule("must be a positive number", float, lambda n: n > 0)
@@ -196,6 +213,7 @@ class Config:
     demo_delay: float = _setting(0.03, _non_negative, "DEMO_DELAY")
     app_password: str = _setting("", str, "APP_PASSWORD", secret=True)
     redis_url: str = _setting("", _redis_url, "REDIS_URL", secret=True)
+    metrics_token: str = _setting("", _secret, "METRICS_TOKEN", secret=True)
     ask_rate: Rate = _setting(Rate(20, 60), _rate, "ASK_RATE_LIMIT")
     login_rate: Rate = _setting(Rate(5, 60), _rate, "LOGIN_RATE_LIMIT")
     max_streams_per_client: int = _setting(4, _positive_int, "MAX_STREAMS_PER_CLIENT")
@@ -210,6 +228,10 @@ class Config:
     prices: tuple[tuple[str, float], ...] = _setting((), _prices, "PRICES")
     retention_days: int = _setting(0, _count, "RETENTION_DAYS")
     audit_retention_days: int = _setting(365, _count, "AUDIT_RETENTION_DAYS")
+    public_shares: bool = _setting(False, _flag, "PUBLIC_SHARES")
+    share_rate: Rate = _setting(Rate(10, 60), _rate, "SHARE_RATE_LIMIT")
+    share_links_per_chat: int = _setting(10, _positive_int, "SHARE_LINKS_PER_CHAT")
+    share_links_per_person: int = _setting(100, _positive_int, "SHARE_LINKS_PER_PERSON")
     oidc_issuer: str = _setting("", _http_url, "OIDC_ISSUER")
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)

@@ -7,9 +7,18 @@ from datetime import UTC, datetime
 # Asking
 TYPE_A_QUESTION = "Type a question first."
 MODEL_UNAVAILABLE = "That model is not available here. Pick another one."
+
+
+def model_gone(model: str) -> str:
+    """A model the operator withdrew after a chat used it: it is not asked again."""
+    return (
+        f"The model that wrote this answer, {model}, is no longer offered here, so it was not asked. "
+        "Send your question again below: the model the composer offers will answer it."
+    )
+
+
 PICK_A_THEME = "Pick a theme: system, light or dark."
 UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from the list, like Europe/Paris."
-SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
 NOT_YOURS = "This conversation does not exist, or it is someone else’s."
 NOT_YOUR_ANSWER = "This answer does not exist, or it is someone else’s."
 NOT_YOUR_EXCHANGE = "This exchange is already gone, or it is someone else’s."
@@ -41,7 +50,9 @@ STREAMS_FULL = (
 FOLLOWERS_FULL = "Too many windows follow this answer at once. Close one, then reload this page."
 INTERRUPTED = "This answer was interrupted before it was complete."
 STOPPED = "Stopped."
+STOPPED_DISABLED = "This answer was stopped because your account was disabled."
 WRITING = "This answer is still being written: reload the page in a moment to see more of it."
+STILL_WRITTEN_WHEN_COPIED = "This answer was still being written when this copy was made."
 STALLED = "This answer stopped arriving. Reload the page later to see whether it was finished."
 SPOOLED = "Saved locally; it will be stored when the database is back."
 UNEXPECTED_IN_ANSWER = "Something went wrong while answering. Try again."
@@ -90,6 +101,48 @@ def title_too_long(limit: int) -> str:
     return f"A title can be {limit} characters long at most."
 
 
+# Sharing
+SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
+PUBLIC_SHARES_OFF = "This app does not allow links that anyone can open. Share with your teammates instead."
+NOTHING_TO_SHARE = "There is no finished answer on screen in this chat yet, so there is nothing to share."
+
+
+def share_audience(audience: str, sign_in: str) -> str:
+    """Who can open a link, in words that match what the app does with it."""
+    if audience == "anyone":
+        return "anyone who has the link, signed in or not"
+    if sign_in == "none":
+        return "anyone who can open this app and has the link"
+    if sign_in == "password":
+        return "people who have the link and know this app's password"
+    return "people who have the link and are signed in to this app"
+
+
+def share_shows(count: int) -> str:
+    """What a new link will show: the branch on screen, and nothing else."""
+    exchanges = "question and its answer" if count == 1 else f"{count:,} questions and their answers"
+    return (
+        f"A link shows the {exchanges} on screen now, in order, read-only: the versions you chose, "
+        "none of the others. Questions asked later stay private, and nothing about you is shown."
+    )
+
+
+def share_links_per_chat(limit: int) -> str:
+    """A chat with as many open links as it may have."""
+    return (
+        f"This chat already has {limit:,} open links, the most one chat may have. "
+        "Stop sharing one to make another."
+    )
+
+
+def share_links_per_person(limit: int) -> str:
+    """A person with as many open links as they may have, across their chats."""
+    return (
+        f"You already have {limit:,} open links, the most one person may have. "
+        "Stop sharing one (on its chat's Share page) to make another."
+    )
+
+
 # History
 def no_such_status(status: str, statuses: tuple[str, ...]) -> str:
     """A history filter naming a status nobody stores."""
@@ -102,6 +155,7 @@ EXPORT_FORMATS = "Exports come as .csv or .ndjson."
 FOREIGN_SITE = "This form was sent from another site, so it was refused."
 STALE_TOKEN = "Your session has expired or the form is out of date. Reload the page and try again."
 SIGN_IN_FIRST = "Sign in first."
+BEARER_NEEDED = "Send the metrics token as a bearer token (Authorization: Bearer …)."
 WRONG_PASSWORD = "That password is not right."
 WRONG_SIGN_IN = "That name and password do not match an account that can sign in."
 NAME_TAKEN = "That name cannot be used; choose another."
@@ -160,6 +214,8 @@ def too_many(action: str, retry_after: int) -> str:
         return f"You are asking faster than this app allows. Wait {wait}, then send your question again."
     if action == "sign in":
         return f"Too many sign-in attempts from your address. Wait {wait} and try again."
+    if action == "share":
+        return f"You are making links faster than this app allows. Wait {wait}, then try again."
     if action == "sign in to this account":
         return f"Too many failed sign-ins to this account from your address. Wait {wait} and try again."
     if action == "sign in to this account again":

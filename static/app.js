@@ -216,6 +216,21 @@
     if (force || pinned) window.scrollTo(0, document.body.scrollHeight);
   }
 
+  // The chat on screen shares the branch on screen: its "Share or download…" names the last
+  // exchange shown, kept in step as versions are switched, regenerated or asked.
+  function shareOnScreen() {
+    var chat = document.getElementById("conversation-id");
+    var after = document.getElementById("ask-after");
+    if (!chat || !after || !/^\d+$/.test(chat.value)) return;
+    document.querySelectorAll('a.share-link[data-conversation="' + chat.value + '"]').forEach(function (link) {
+      var url = new URL(link.href, window.location.href);
+      if (/^\d+$/.test(after.value)) url.searchParams.set("leaf", after.value);
+      else url.searchParams.delete("leaf");
+      link.href = url.pathname + url.search;
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", shareOnScreen);
   document.addEventListener("htmx:sseMessage", function () { follow(false); });
   document.addEventListener("htmx:afterSettle", function () { follow(false); });
 })();

@@ -66,7 +66,7 @@ def test_every_route_declares_one_access(app):
 
 
 def test_a_view_cannot_declare_two_accesses():
-    def view():  # type: ignore[no-untyped-def]
+    def view():
         async def page() -> str:
             return ""
 

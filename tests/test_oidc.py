@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from oidc_provider_mock import run_server_in_thread
 
+from app import create_app, messages
 from app.storage import conversations, exchanges
 
 
@@ -20,10 +25,51 @@ def provider() -> Iterator[str]:
         yield f"http://localhost:{server.server_port}"
 
 
+class KeylessProvider(BaseHTTPRequestHandler):
+    """An OpenID provider whose key set names no keys, and whose tokens are therefore never good."""
+
+    def do_GET(self) -> None:
+        issuer = f"http://localhost:{self.server.server_address[1]}"
+        if self.path == "/.well-known/openid-configuration":
+            self._send(
+                {
+                    "issuer": issuer,
+                    "authorization_endpoint": f"{issuer}/authorize",
+                    "token_endpoint": f"{issuer}/token",
+                    "jwks_uri": f"{issuer}/jwks",
+                }
+            )
+        else:
+            self._send({"no": "keys"})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._send({"id_token": "e30.e30.c2lnbmF0dXJl", "token_type": "Bearer"})
+
+    def _send(self, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def keyless_provider() -> Iterator[str]:
+    """A provider on a free port whose key set is missing its keys; its issuer URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeylessProvider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
 def config(config, provider):
-    from dataclasses import replace
-
     return replace(
         config,
         sign_in="oidc",
@@ -152,6 +198,20 @@ async def test_the_password_forms_do_not_exist_with_oidc(client):
     for path in ("/signup", "/link/x"):
         assert (await client.get(path)).status_code == 404
     assert "Sign in with your organisation" in await (await client.get("/login")).get_data(as_text=True)
+
+
+async def test_a_provider_whose_key_set_has_no_keys_gets_a_refused_sign_in_not_an_error_page(
+    config, keyless_provider
+):
+    app = create_app(replace(config, oidc_issuer=keyless_provider))
+    async with app.test_app():
+        client = app.test_client()
+        start = await client.get("/login/oidc")
+        state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+        back = await client.get(f"/login/oidc/callback?state={state}&code=a-code")
+        assert back.status_code == 400
+        assert messages.SIGN_IN_AGAIN in await back.get_data(as_text=True)
+        assert (await client.get("/")).status_code == 302
 
 
 async def test_names_are_kept_in_normal_form_and_filters_name_people_by_id(app, db, provider):

@@ -83,7 +83,7 @@ async def test_names_that_differ_only_in_case_are_one_person(app, db):
 async def test_the_upgrade_gives_existing_proxy_and_oidc_names_their_normal_form(
     database_url, request, monkeypatch
 ):
-    async with migrated_before("m033", database_url, request, monkeypatch) as db:
+    async with migrated_before(database_url, request, monkeypatch, "m033") as db:
         people = [
             ("proxy", "OpsAdmin", "OpsAdmin"),
             ("proxy", "Casey", "Casey"),

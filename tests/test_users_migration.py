@@ -5,25 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import pytest
-
 from app.storage import Database, migrate, open_database
 from app.storage.migrations import MIGRATIONS
 
 
 @asynccontextmanager
-async def migrated_before(
-    step: str, database_url: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Database]:
-    """An empty database migrated by the steps before `step`; `migrate` it again for the rest."""
+async def migrated_before(database_url, request, monkeypatch, step: str) -> AsyncIterator[Database]:
+    """An empty database migrated up to (not including) `step`; the later steps apply on `migrate` again."""
     if database_url.startswith("mysql://"):
         request.getfixturevalue("mysql").drop_tables()
     db = open_database(database_url)
     await db.open()
     try:
-        with monkeypatch.context() as patched:
-            patched.setattr("app.storage.migrations.MIGRATIONS", [one for one in MIGRATIONS if one[0] < step])
-            await migrate(db)
+        monkeypatch.setattr("app.storage.migrations.MIGRATIONS", [one for one in MIGRATIONS if one[0] < step])
+        await migrate(db)
+        monkeypatch.undo()
         yield db
     finally:
         await db.close()
@@ -32,7 +28,7 @@ async def migrated_before(
 async def test_existing_owners_become_anonymous_users_without_losing_a_row(
     database_url, request, monkeypatch
 ):
-    async with migrated_before("m010", database_url, request, monkeypatch) as db:
+    async with migrated_before(database_url, request, monkeypatch, "m010") as db:
         # Rows as the schema before people held them (today's storage functions know newer columns).
         at = {"t": "2026-01-01 00:00:00.000000"}
         for owner, chats in (("browser-one", 3), ("browser-two", 1)):

@@ -7,7 +7,7 @@ ways in: asking (asking.py), following (following.py) and sweeping (sweeping.py)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import suppress
 
 from quart import Quart, current_app
@@ -54,7 +54,7 @@ def init_app(app: Quart) -> None:
     """
 
     @app.while_serving
-    async def answers() -> AsyncIterator[None]:
+    async def answers() -> AsyncGenerator[None]:
         config = app.config["ANSWERS"]
         answers = Answers(app.extensions["db"], app.extensions["spool"], Catalog(config), config)
         app.extensions["answers"] = answers

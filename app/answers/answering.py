@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable
 from .. import messages
 from ..config import Config
 from ..model.catalog import Catalog
-from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges
+from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges, quotas
 from ..storage.dialects import utc_in
 from ..storage.status import FINISHED, Status
 from .places import Places
@@ -91,6 +91,13 @@ class Answering:
             run.stop()
         await exchanges.request_stop(self.db, exchange_id, owner)
 
+    async def stop_all(self, owner: str) -> None:
+        """Stop every answer of the owner: at once here, within a save's interval on other instances."""
+        for exchange_id in await quotas.live_ids(self.db, owner):
+            if run := self.runs.get(exchange_id):
+                run.stop()
+            await exchanges.request_stop(self.db, exchange_id, owner)
+
     async def settle(self, exchange_id: int, within: float) -> None:
         """Wait up to `within` seconds for an answer to be stored as finished."""
         try:
@@ -138,9 +145,8 @@ class Answering:
 
         async def write() -> None:
             try:
-                await run.write(
-                    self.db, self.spool, self.catalog.model_for(exchange["server"]), exchange, sent
-                )
+                model = self.catalog.answering(exchange["model"], exchange["server"])
+                await run.write(self.db, self.spool, model, exchange, sent)
             except Exception:
                 log.exception("answer %s could not run", run.exchange_id)
             finally:

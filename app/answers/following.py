@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .. import messages
 from ..rendering.live import LiveAnswer
-from ..storage import DatabaseUnavailable, Row, exchanges
+from ..storage import DatabaseUnavailable, Row, exchanges, users
 from ..storage.status import FINISHED, LIVE, Status
 from .answering import Answering
 from .places import Places
@@ -114,6 +114,8 @@ class Following:
                 if (event := await live.event(text)) is not None:
                     yield Grew(*event, reached)
             finished = await self._patiently(lambda: self.outcome(owner, exchange_id))
+            if finished is not None and finished["status"] == Status.STOPPED and await self._disabled(owner):
+                finished["notice"] = messages.STOPPED_DISABLED
             if finished is not None and finished.get("parent_id") is not None:
                 finished["versions"] = (await exchanges.versions(answering.db, [finished]))[exchange_id]
             # Still running once its stream gave up following it: shown as it stands, without a new stream.
@@ -184,6 +186,11 @@ class Following:
             if loop.time() - moved > self.patience:
                 return
             await asyncio.sleep(POLL_SECONDS)
+
+    async def _disabled(self, owner: str) -> bool:
+        """Whether the owner is an account an admin disabled (their answers were stopped for it)."""
+        person = await users.by_owner(self.answering.db, owner)
+        return person is not None and person["disabled_at"] is not None
 
     async def _patiently[T](self, work: Callable[[], Awaitable[T]]) -> T:
         """Run database work, again every second while the database is away, for as long as streams wait."""

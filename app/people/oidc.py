@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus, urlencode, urlsplit
@@ -164,7 +165,14 @@ class Provider:
     async def _key_set(self, fresh: bool = False) -> KeySet:
         metadata = await self._discover(fresh)
         if self._keys is None:
-            self._keys = KeySet.import_key_set(await self._json("GET", metadata["jwks_uri"]))
+            found = await self._json("GET", metadata["jwks_uri"])
+            keys = found.get("keys")
+            if not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
+                raise SignInFailed(f"the provider's key set lists no keys: {sorted(found)}")
+            try:
+                self._keys = KeySet.import_key_set({"keys": keys})
+            except (JoseError, ValueError, KeyError) as error:
+                raise SignInFailed(f"the provider's key set cannot be read: {error!r}") from None
         return self._keys
 
     async def _json(self, method: str, url: str, **options: Any) -> dict[str, Any]:
@@ -186,7 +194,7 @@ def init_app(app: Quart) -> None:
         return
 
     @app.while_serving
-    async def provider():  # type: ignore[no-untyped-def]
+    async def provider() -> AsyncGenerator[None]:
         client = Provider(config)
         await client.open()
         app.extensions["oidc"] = client

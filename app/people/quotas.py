@@ -1,4 +1,4 @@
-"""Quotas per person: answers at once and tokens per day, counted per account when someone is signed in."""
+"""Quotas per person: tokens per day, counted per account when someone is signed in."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ from ..answers import Busy
 from ..config import current_config
 from ..storage import get_db, quotas
 from ..storage.dialects import TIME_FORMAT
-from .identity import current_user, owner
+from .identity import owner
 
 
 async def check() -> None:
     """Refuse a question (Busy, with when it may be asked) once the person has reached a quota."""
     config, db = current_config(), get_db()
-    user = current_user()
-    # Anonymous visitors are held to answers at once per address where they ask (chat.py).
-    if user is not None and await quotas.live_answers(db, user["owner"]) >= config.max_streams_per_client:
-        raise Busy(messages.answers_at_once(config.max_streams_per_client))
+    # Answers at once are counted, and a place taken, in the transaction that stores the question.
     if config.tokens_per_day:
         midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         used = await quotas.tokens_since(db, owner(), midnight.strftime(TIME_FORMAT))

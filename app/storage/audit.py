@@ -13,6 +13,8 @@ SIGN_IN_FAILED = "sign-in failed"
 SIGNED_UP = "signed up"
 PASSWORD_CHANGED = "password changed"
 PASSWORD_CHANGE_FAILED = "password change failed"
+SHARED = "shared a chat"
+UNSHARED = "stopped sharing"
 FIELD_CHARS = {"subject": 64, "address": 64, "detail": 255}
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from .base import Database, Executor
 from .dialects import TIME_FORMAT, ddl, search_index, utcnow
@@ -365,6 +368,168 @@ async def m033_normal_names(db: Executor, dialect: str) -> None:
             "UPDATE users SET subject = :subject, username = :username WHERE id = :id",
             {"subject": subject, "username": username, "id": row["id"]},
         )
+
+
+@migration
+async def m035_rate_limits(db: Executor, dialect: str) -> None:
+    # Rate-limit counts (a theoretical arrival time per key) while Redis is away.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE rate_limits (
+            name VARCHAR(255) NOT NULL PRIMARY KEY,
+            tat DOUBLE NOT NULL,
+            expires_at DOUBLE NOT NULL
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX rate_limits_expiry ON rate_limits (expires_at)")
+
+
+@migration
+async def m036_answer_places(db: Executor, dialect: str) -> None:
+    # One row per person who asks: locked while a question checks and takes a place.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE places (
+            owner VARCHAR(64) NOT NULL PRIMARY KEY,
+            asks BIGINT NOT NULL DEFAULT 0
+        ) {table_options}""",
+        )
+    )
+
+
+@migration
+async def m045_share_snapshots(db: Executor, dialect: str) -> None:
+    # A link opens a copy of a branch of a chat; links to the same state of the chat share
+    # one copy (found by its digest), and each link says who may open it. A copy's exchanges
+    # are rows of their own, so that retention sweeps them as it sweeps the chat's.
+    # On MySQL each table's indexes come with it: every DDL statement costs a round of locks.
+    mysql = dialect == "mysql"
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE share_snapshots (
+            id {pk},
+            conversation_id {fk} NOT NULL,
+            hash CHAR(64) UNIQUE,
+            title VARCHAR(200) NOT NULL DEFAULT '',
+            created_at {datetime} NOT NULL,
+            FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE
+        ) {table_options}""",
+        )
+    )
+    indexes = (
+        ", INDEX shared_exchanges_snapshot (snapshot_id, seq),"
+        " INDEX shared_exchanges_created (created_at, id)"
+        if mysql
+        else ""
+    )
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE shared_exchanges (
+            id {pk},
+            snapshot_id {fk} NOT NULL,
+            seq INTEGER NOT NULL,
+            question {text} NOT NULL,
+            answer {text},
+            status VARCHAR(16) NOT NULL,
+            error VARCHAR(1000),
+            model VARCHAR(200),
+            server VARCHAR(100),
+            created_at {datetime} NOT NULL,
+            answered_at {datetime},
+            FOREIGN KEY (snapshot_id) REFERENCES share_snapshots (id) ON DELETE CASCADE"""
+            + indexes
+            + """
+        ) {table_options}""",
+        )
+    )
+    audience = "ADD COLUMN audience VARCHAR(16) NOT NULL DEFAULT 'teammates'"
+    if mysql:
+        await db.execute(
+            f"ALTER TABLE shares {audience}, ADD COLUMN snapshot_id BIGINT, ADD CONSTRAINT shares_snapshot"
+            " FOREIGN KEY (snapshot_id) REFERENCES share_snapshots (id) ON DELETE CASCADE,"
+            " ADD INDEX shares_owner (owner, conversation_id)"
+        )
+        return
+    await db.execute("CREATE INDEX shared_exchanges_snapshot ON shared_exchanges (snapshot_id, seq)")
+    await db.execute("CREATE INDEX shared_exchanges_created ON shared_exchanges (created_at, id)")
+    await db.execute(f"ALTER TABLE shares {audience}")
+    await db.execute(
+        "ALTER TABLE shares ADD COLUMN snapshot_id INTEGER REFERENCES share_snapshots (id) ON DELETE CASCADE"
+    )
+    await db.execute("CREATE INDEX shares_owner ON shares (owner, conversation_id)")
+
+
+@migration
+async def m046_shares_into_snapshots(db: Executor, dialect: str) -> None:
+    # Links made before m045 each held a JSON copy: it becomes a copy of its own (identical
+    # ones become one), and revoked links, which only answered 404, go.
+    await db.execute("DELETE FROM shares WHERE revoked_at IS NOT NULL")
+    links = await db.fetch_all("SELECT id, conversation_id, title, snapshot, created_at FROM shares")
+    made: dict[str, int] = {}
+    for link in links:
+        key = hashlib.sha256(
+            f"{link['conversation_id']}\n{link['title']}\n{link['snapshot']}".encode()
+        ).hexdigest()
+        if key not in made:
+            created = await db.execute(
+                "INSERT INTO share_snapshots (conversation_id, hash, title, created_at)"
+                " VALUES (:conversation_id, :hash, :title, :created_at)",
+                {**link, "hash": key, "created_at": _time_text(link["created_at"])},
+            )
+            assert created.lastrowid is not None
+            made[key] = created.lastrowid
+            for seq, exchange in enumerate(orjson.loads(link["snapshot"])):
+                await db.execute(
+                    "INSERT INTO shared_exchanges (snapshot_id, seq, question, answer, status, model, server,"
+                    " created_at, answered_at) VALUES (:snapshot_id, :seq, :question, :answer, :status,"
+                    " :model, :server, :created_at, :answered_at)",
+                    {
+                        "snapshot_id": made[key],
+                        "seq": seq,
+                        "question": exchange.get("question") or "",
+                        "answer": exchange.get("answer"),
+                        "status": exchange.get("status") or "done",
+                        "model": exchange.get("model"),
+                        "server": exchange.get("server"),
+                        "created_at": _time_text(exchange.get("created_at"))
+                        or _time_text(link["created_at"]),
+                        "answered_at": _time_text(exchange.get("answered_at")),
+                    },
+                )
+        await db.execute(
+            "UPDATE shares SET snapshot_id = :snapshot WHERE id = :id",
+            {"snapshot": made[key], "id": link["id"]},
+        )
+    gone = ("snapshot", "title", "revoked_at")
+    if dialect == "mysql":
+        await db.execute("ALTER TABLE shares " + ", ".join(f"DROP COLUMN {column}" for column in gone))
+        return
+    for column in gone:
+        await db.execute(f"ALTER TABLE shares DROP COLUMN {column}")
+
+
+def _time_text(value: object) -> str | None:
+    """A time read back from either engine (or from a copy's JSON) in the stored text form."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.strftime(TIME_FORMAT)
+    text = str(value)
+    for form in (TIME_FORMAT, "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, form).strftime(TIME_FORMAT)
+        except ValueError:
+            continue
+    return None
 
 
 async def migrate(db: Database) -> list[str]:

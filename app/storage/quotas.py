@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Executor
+from .base import Database, Executor
+from .dialects import upsert
 from .exchanges import one_of
 from .status import LIVE
 
@@ -17,6 +18,15 @@ async def live_answers(db: Executor, owner: str) -> int:
     return int(row["n"]) if row else 0
 
 
+async def live_ids(db: Executor, owner: str) -> list[int]:
+    """The ids of the owner's answers waiting or being written, on any instance."""
+    statuses, params = one_of("live", LIVE)
+    rows = await db.fetch_all(
+        f"SELECT id FROM exchanges WHERE owner = :owner AND status IN {statuses}", {"owner": owner, **params}
+    )
+    return [int(row["id"]) for row in rows]
+
+
 async def tokens_since(db: Executor, owner: str, since: str) -> int:
     """The tokens (prompt and completion) of the owner's questions asked since `since`."""
     row = await db.fetch_one(
@@ -25,3 +35,27 @@ async def tokens_since(db: Executor, owner: str, since: str) -> int:
         {"owner": owner, "since": since},
     )
     return int(row["n"] or 0) if row else 0
+
+
+class NoPlaces(Exception):
+    """The owner has no row of places yet: make it (`make_places`) outside the transaction, then again."""
+
+
+async def lock_places(tx: Executor, owner: str) -> None:
+    """Lock the owner's places until the transaction ends: askers of one person go one at a time.
+
+    Call it first in the transaction, before any read: what is read after it is what
+    the asker before left. A write, not a locking read, so that a Galera cluster's
+    nodes also see two askers collide.
+    """
+    result = await tx.execute("UPDATE places SET asks = asks + 1 WHERE owner = :owner", {"owner": owner})
+    if result.rowcount == 0:
+        raise NoPlaces(owner)
+
+
+async def make_places(db: Database, owner: str) -> None:
+    """Make the owner's row of places (outside a transaction: concurrent first askers do not deadlock)."""
+    await db.execute(
+        upsert(db.dialect, "places", "owner", {"owner": ":owner", "asks": "0"}, {"asks": "asks"}),
+        {"owner": owner},
+    )

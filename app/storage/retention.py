@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from quart import Quart
 
-from . import audit
+from . import audit, shares, titles
 from .base import Database, Executor
 from .dialects import TIME_FORMAT
 
@@ -28,6 +28,7 @@ class Swept:
 
     exchanges: int = 0
     conversations: int = 0
+    copied: int = 0
 
 
 async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
@@ -50,15 +51,18 @@ async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
         doomed = [row["id"] for row in rows if not row["keep"]]
         if doomed:
             chats = {row["conversation_id"] for row in rows if not row["keep"]}
-            swept.exchanges += await db.transact(partial(_delete, table="exchanges", ids=doomed))
+            swept.exchanges += await db.transact(partial(_sweep_exchanges, ids=doomed, cutoff=cutoff))
             swept.conversations += await _empty_chats(db, chats, cutoff)
         if len(rows) < batch:
             break
+    # Shared copies hold the same exchanges: they go from every copy too.
+    swept.copied = await shares.sweep(db, cutoff, batch)
     log.info(
-        "retention: deleted %d exchanges and %d chats older than %d days",
+        "retention: deleted %d exchanges and %d chats older than %d days (and %d from shared copies)",
         swept.exchanges,
         swept.conversations,
         days,
+        swept.copied,
     )
     return swept
 
@@ -70,6 +74,7 @@ async def erase_owner(db: Database, owner: str) -> int:
         gone = await tx.execute("DELETE FROM exchanges WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM conversations WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM sessions WHERE owner = :owner", {"owner": owner})
+        await tx.execute("DELETE FROM places WHERE owner = :owner", {"owner": owner})
         return gone.rowcount
 
     return await db.transact(erase)
@@ -87,6 +92,14 @@ async def _empty_chats(db: Database, chats: set[int], cutoff: str) -> int:
     if not empty:
         return 0
     return await db.transact(partial(_delete, table="conversations", ids=[row["id"] for row in empty]))
+
+
+async def _sweep_exchanges(tx: Executor, ids: list[int], cutoff: str) -> int:
+    """Delete these exchanges; a title made from one of their questions goes with them."""
+    made = await titles.made_from(tx, ids)
+    deleted = await _delete(tx, "exchanges", ids)
+    await titles.replace_swept(tx, made, cutoff)
+    return deleted
 
 
 async def _delete(tx: Executor, table: str, ids: list[int]) -> int:
@@ -108,7 +121,7 @@ def init_app(app: Quart) -> None:
         return
 
     @app.while_serving
-    async def retention() -> AsyncIterator[None]:
+    async def retention() -> AsyncGenerator[None]:
         task = asyncio.create_task(_keep_sweeping(app, days, audit_days))
         try:
             yield

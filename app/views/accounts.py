@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, redirect, render_template, request, url_for
+from quart import Blueprint, abort, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..config import current_config
@@ -38,7 +39,7 @@ async def sign_up_form() -> str:
 @bp.post("/signup")
 @public
 @limited_by("login_rate")
-async def sign_up() -> Response | tuple[str, int]:
+async def sign_up() -> ResponseReturnValue:
     """Make an account and sign in as it; the first account is an admin."""
     _passwords_kept_here()
     if not await accounts.sign_up_open():
@@ -70,7 +71,7 @@ async def link_form(token: str) -> tuple[str, int] | str:
 @bp.post("/link/<token>")
 @public
 @limited_by("login_rate")
-async def use_link(token: str) -> Response | tuple[str, int]:
+async def use_link(token: str) -> ResponseReturnValue:
     """Spend a link: make the invited account, or set the user's new password (ending their sessions)."""
     _passwords_kept_here()
     link = await accounts.usable_link(token)
@@ -100,7 +101,7 @@ async def account() -> str:
 
 @bp.post("/account/password")
 @signed_in_only
-async def change_password() -> Response | tuple[str, int]:
+async def change_password() -> ResponseReturnValue:
     """Change the password after checking the current one; every other session of the account ends."""
     _passwords_kept_here()
     me = _me()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
+from ..answers import get_answers
 from ..people.access import admin_only
 from ..people.identity import current_user
 from ..storage import Executor, Row, audit, get_db, invitations, preferences, retention, sessions, users
@@ -32,8 +34,8 @@ async def people() -> Response:
 
 @bp.post("/users/<int:user_id>/<action>")
 @admin_only
-async def change(user_id: int, action: str) -> Response:
-    """Disable (signing them out at once), enable, promote or demote a user; never oneself."""
+async def change(user_id: int, action: str) -> ResponseReturnValue:
+    """Disable (signing them out and stopping their answers at once), enable, promote or demote a user."""
     if action not in ACTIONS:
         abort(404)
     user = await _account(user_id)
@@ -41,6 +43,9 @@ async def change(user_id: int, action: str) -> Response:
     if user["id"] == me["id"]:
         abort(422, messages.OWN_ACCOUNT_CHANGE)
     ended = await db.transact(lambda tx: _change(tx, user_id, action))
+    if action == "disable":
+        # Their answers being written stop too; their streams end saying why.
+        await get_answers().stop_all(user["owner"])
     await audit.record(
         db,
         ACTIONS[action],
@@ -68,7 +73,7 @@ async def _change(tx: Executor, user_id: int, action: str) -> int:
 
 @bp.post("/users/<int:user_id>/erase")
 @admin_only
-async def erase(user_id: int) -> Response:
+async def erase(user_id: int) -> ResponseReturnValue:
     """Erase everything of a user: chats, questions, answers, sessions, settings and links, the account
     itself, and their personal data in the audit trail (which keeps what happened)."""
     user = await _account(user_id)

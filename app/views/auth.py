@@ -6,7 +6,8 @@ import hmac
 import logging
 from dataclasses import asdict
 
-from quart import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+from quart import Blueprint, abort, redirect, render_template, request, session, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..config import current_config
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 @bp.get("/login")
 @public
-async def login_form() -> Response | str:
+async def login_form() -> ResponseReturnValue:
     """Show the sign-in form (or go straight in when there is nothing to sign in to)."""
     target = _next(request.args.get("next"))
     if current_config().sign_in_mode == "none" or signed_in():
@@ -36,7 +37,7 @@ async def login_form() -> Response | str:
 @bp.post("/login")
 @public
 @limited_by("login_rate", "sign in")
-async def login() -> Response | tuple[str, int]:
+async def login() -> ResponseReturnValue:
     """Check the password (of the gate or of an account); on success start a fresh session and go on."""
     form = await request.form
     target = _next(form.get("next"))
@@ -55,7 +56,7 @@ async def login() -> Response | tuple[str, int]:
 
 @bp.get("/login/oidc")
 @public
-async def oidc_start() -> Response:
+async def oidc_start() -> ResponseReturnValue:
     """Send the browser to the OpenID provider, remembering this attempt's state, nonce and PKCE verifier."""
     if current_config().sign_in_mode != "oidc":
         abort(404)
@@ -70,7 +71,7 @@ async def oidc_start() -> Response:
 
 @bp.get("/login/oidc/callback")
 @public
-async def oidc_callback() -> Response | tuple[str, int]:
+async def oidc_callback() -> ResponseReturnValue:
     """Back from the provider: check the state, trade the code, sign in as the person its ID token names."""
     config = current_config()
     if config.sign_in_mode != "oidc":
@@ -110,13 +111,13 @@ async def oidc_callback() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 @signed_in_only
-async def logout() -> Response:
+async def logout() -> ResponseReturnValue:
     """End this browser's session on the server; it (and any copy of its cookie) must sign in again."""
     await sign_out()
     return redirect(url_for("auth.login_form"), 303)
 
 
-async def _account_login(name: str, password: str, target: str) -> Response | tuple[str, int]:
+async def _account_login(name: str, password: str, target: str) -> ResponseReturnValue:
     """Sign in as an account; every refusal reads the same, whether or not the name exists."""
     db, config = get_db(), current_config()
     username, address = username_key(name), current_client()

@@ -8,12 +8,13 @@ from contextlib import suppress
 from typing import Any
 
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import Asked, Busy, Conflict, Ended, Grew, Invalid, NotFound, Unfollowed, get_answers
 from ..answers.branches import branch
 from ..people.access import asks_model, signed_in_only
-from ..people.identity import owner
+from ..people.identity import current_user, owner
 from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
 from ..storage.status import Status
 from ..web import limits, sse
@@ -71,7 +72,7 @@ async def show(conversation_id: int) -> Response:
 @bp.post("/ask")
 @signed_in_only
 @asks_model
-async def ask() -> Response:
+async def ask() -> ResponseReturnValue:
     """Store a question, then hand back its bubble and a live answer (or, without htmx, the answer)."""
     answers = get_answers()
     if answers.places.full(limits.current_client()):
@@ -88,6 +89,7 @@ async def ask() -> Response:
             form.get("ask_key"),
             choice,
             after=parse_id(form.get("after")),
+            counted=current_user() is not None,
         )
     except Invalid as refused:
         return await _composer_error(str(refused))
@@ -134,7 +136,7 @@ async def answer_markdown(exchange_id: int) -> Response:
 
 @bp.post("/answers/<int:exchange_id>/stop")
 @signed_in_only
-async def stop(exchange_id: int) -> Response:
+async def stop(exchange_id: int) -> ResponseReturnValue:
     """Stop an answer being written; the text so far stays, with the status `stopped`."""
     answers = get_answers()
     await answers.stop(owner(), exchange_id)
@@ -148,7 +150,7 @@ async def stop(exchange_id: int) -> Response:
 @bp.post("/answers/<int:exchange_id>/regenerate")
 @signed_in_only
 @asks_model
-async def regenerate(exchange_id: int) -> Response:
+async def regenerate(exchange_id: int) -> ResponseReturnValue:
     """Answer the last question again (Regenerate, or Retry after an error)."""
     return await _ask_again(exchange_id, None)
 
@@ -156,18 +158,27 @@ async def regenerate(exchange_id: int) -> Response:
 @bp.post("/answers/<int:exchange_id>/edit")
 @signed_in_only
 @asks_model
-async def edit(exchange_id: int) -> Response:
+async def edit(exchange_id: int) -> ResponseReturnValue:
     """Replace the last question with an edited one and answer it anew."""
     return await _ask_again(exchange_id, _question((await request.form).get("question")))
 
 
-async def _ask_again(exchange_id: int, question: str | None) -> Response:
+async def _ask_again(exchange_id: int, question: str | None) -> ResponseReturnValue:
     answers = get_answers()
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
     chosen = (await request.form).get("model")
-    choice = await answers.asking.choose(chosen) if chosen else None
-    exchange = await answers.asking.ask_again(owner(), exchange_id, question, choice)
+    try:
+        choice = await answers.asking.choose(chosen) if chosen else None
+        exchange = await answers.asking.ask_again(
+            owner(), exchange_id, question, choice, counted=current_user() is not None
+        )
+    except Invalid as refused:
+        # Under the composer, whose picker offers the models that may answer instead.
+        asked = await answers.get(owner(), exchange_id)
+        return await _composer_error(
+            str(refused), in_conversation=asked["conversation_id"], after=exchange_id
+        )
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange, "exchange")
@@ -266,27 +277,33 @@ async def _exchanges_page(
     }
 
 
-def _back_to(exchange: Row, part: str = "answer") -> Response:
+def _back_to(exchange: Row, part: str = "answer") -> ResponseReturnValue:
     """Redirect (303) to the exchange in its conversation: at its answer, or (a new question) its start."""
     page = url_for("chat.show", conversation_id=exchange["conversation_id"])
     return redirect(f"{page}#{part}-{exchange['id']}", 303)
 
 
-async def _composer_error(message: str, status: int = 422) -> Response:
-    """Report a question that cannot be sent, keeping what the visitor typed."""
+async def _composer_error(
+    message: str, status: int = 422, in_conversation: int | None = None, after: int | None = None
+) -> Response:
+    """Report a question that cannot be sent, keeping what the visitor typed.
+
+    A form of an answer's controls names no conversation: `in_conversation` and `after` say where it was.
+    """
     if is_htmx():
         response = await render("chat/index.html", "composer_error", status=status, error=message)
         response.headers["HX-Retarget"] = "#composer-error"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     form = await request.form
-    conversation_id = parse_id(form.get("conversation_id"))
+    conversation_id = in_conversation or parse_id(form.get("conversation_id"))
     conversation, page, chats = None, {}, {}
     with suppress(DatabaseUnavailable):
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
-            page = await _exchanges_page(get_db(), conversation_id, None, parse_id(form.get("after")))
+            leaf = after or parse_id(form.get("after"))
+            page = await _exchanges_page(get_db(), conversation["id"], None, leaf)
         chats = await sidebar_page(conversation["id"] if conversation else None)
     chats |= await _picker(conversation, form.get("model"))
     return await render(
@@ -301,7 +318,7 @@ async def _composer_error(message: str, status: int = 422) -> Response:
     )
 
 
-async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[str, object]:
+async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[str, Any]:
     """The composer's models and the one it offers first.
 
     That is the one the form asked for, else the conversation's (a new chat: the person's own).

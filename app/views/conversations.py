@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
@@ -30,7 +33,7 @@ async def list_conversations() -> Response:
     return await render("conversations/list.html", "items", **page)
 
 
-async def sidebar_page(current: int | None, before: tuple[str, int] | None = None) -> dict[str, object]:
+async def sidebar_page(current: int | None, before: tuple[str, int] | None = None) -> dict[str, Any]:
     """A page of the visitor's chats for `conversations/_items.html`: rows, current chat, next cursor."""
     rows = await conversations.page(get_db(), owner(), before, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
@@ -44,7 +47,7 @@ async def sidebar_page(current: int | None, before: tuple[str, int] | None = Non
 
 @bp.post("/c/<int:conversation_id>/rename")
 @signed_in_only
-async def rename(conversation_id: int) -> Response:
+async def rename(conversation_id: int) -> ResponseReturnValue:
     """Give a conversation the title the visitor typed."""
     form = await request.form
     title = " ".join((form.get("title") or "").split())
@@ -67,7 +70,7 @@ async def rename(conversation_id: int) -> Response:
 
 @bp.post("/c/<int:conversation_id>/delete")
 @signed_in_only
-async def delete(conversation_id: int) -> Response:
+async def delete(conversation_id: int) -> ResponseReturnValue:
     """Delete a conversation with all its exchanges (without JavaScript, after a page asks to confirm)."""
     shown = url_for("chat.show", conversation_id=conversation_id)
     back = return_address((await request.form).get("back"))

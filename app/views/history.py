@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
@@ -38,7 +40,7 @@ async def list_exchanges() -> Response:
     versions = await exchanges.versions(db, rows)
     for row in rows:
         row["versions"] = versions[row["id"]]
-    context = {
+    context: dict[str, Any] = {
         "exchanges": rows,
         "everyone": is_admin(),
         "people": await _people(rows),
@@ -78,7 +80,7 @@ async def export_exchanges(fmt: str) -> Response:
 
 @bp.post("/list/exchanges/<int:exchange_id>/delete")
 @signed_in_only
-async def delete_exchange(exchange_id: int) -> Response:
+async def delete_exchange(exchange_id: int) -> ResponseReturnValue:
     """Delete one exchange: only its row disappears (without JavaScript, after a page asks to confirm)."""
     page = url_for("history.list_exchanges")
     back = return_address((await request.form).get("back"), within=page) or page

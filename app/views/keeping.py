@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart import Blueprint, abort, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
@@ -18,7 +19,7 @@ bp = Blueprint("keeping", __name__)
 
 @bp.post("/c/<int:conversation_id>/keep")
 @signed_in_only
-async def keep(conversation_id: int) -> Response:
+async def keep(conversation_id: int) -> ResponseReturnValue:
     """Keep a chat however old it gets (keep=1), or let retention take it again (keep=0)."""
     if not current_config().retention_days:
         abort(404)

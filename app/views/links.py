@@ -6,6 +6,7 @@ import re
 import secrets
 
 from quart import Blueprint, Response, abort, redirect, session, url_for
+from quart.typing import ResponseReturnValue
 
 from ..config import current_config
 from ..people.access import admin_only
@@ -40,7 +41,7 @@ async def live_links() -> Response:
 
 @bp.post("/users/invite")
 @admin_only
-async def invite() -> Response:
+async def invite() -> ResponseReturnValue:
     """Make an invitation link for a new account, then show it on the list."""
     if current_config().sign_up == "closed":
         abort(404)
@@ -53,7 +54,7 @@ async def invite() -> Response:
 
 @bp.post("/users/<int:user_id>/reset")
 @admin_only
-async def reset(user_id: int) -> Response:
+async def reset(user_id: int) -> ResponseReturnValue:
     """Make a link that sets a new password for a user (ending the older ones), then show it on the list."""
     user = await users.by_id(get_db(), user_id)
     if user is None or user["kind"] != "local":
@@ -69,7 +70,7 @@ async def reset(user_id: int) -> Response:
 
 @bp.post("/links/<link_id>/revoke")
 @admin_only
-async def revoke(link_id: str) -> Response:
+async def revoke(link_id: str) -> ResponseReturnValue:
     """End a link nobody has used; htmx loses its row, a plain form comes back to the list."""
     db, me = get_db(), _me()
     link = await invitations.revoke(db, link_id) if LINK_ID.fullmatch(link_id) else None
@@ -86,7 +87,7 @@ async def revoke(link_id: str) -> Response:
     return Response("", 200) if is_htmx() else redirect(url_for("links.live_links"), 303)
 
 
-def _show_once(token: str, person: str) -> Response:
+def _show_once(token: str, person: str) -> ResponseReturnValue:
     session[NEW_LINK] = {"url": url_for("accounts.link_form", token=token, _external=True), "for": person}
     return redirect(url_for("links.live_links"), 303)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from quart import Quart, abort, has_request_context, request, session
 from quart.sessions import SecureCookieSessionInterface, SessionMixin
 
-from .. import messages
+from .. import asgi, messages
 from ..people.passwords import digest
 from .htmx import is_htmx
 from .proxies import TrustedProxies
@@ -60,7 +60,7 @@ def init_app(app: Quart) -> None:
     )
     app.session_interface = SessionInterface()
     if config.trusted_proxies:
-        app.asgi_app = TrustedProxies(app.asgi_app, config.trusted_proxies)  # type: ignore[method-assign]
+        asgi.wrap(app, lambda inner: TrustedProxies(inner, config.trusted_proxies))
     app.before_request(_check_csrf)
     app.jinja_env.globals.update(csrf_token=csrf_token)
 
