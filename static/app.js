@@ -53,6 +53,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     if (question()) count(question());
+    // A link shown once (an invitation) can be copied with a button where a script runs.
+    document.querySelectorAll("button.copy-link").forEach(function (copier) { copier.hidden = false; });
     var composerStop = document.querySelector(".composer-stop");
     if (composerStop) composerStop.hidden = false;
     // A conversation opens at its latest answer, unless the address names another place.
@@ -174,6 +176,16 @@
       }).then(function (text) {
         return navigator.clipboard.writeText(text);
       }).then(function () { say(whole, "Copied"); }, function () { say(whole, "Copy failed"); });
+      return;
+    }
+    var copier = event.target.closest ? event.target.closest("button.copy-link") : null;
+    if (copier) {
+      var source = document.getElementById(copier.dataset.copy);
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        say(copier, "Copied");
+      }, function () {
+        say(copier, "Copy failed");
+      });
       return;
     }
     var button = event.target.closest ? event.target.closest("button.copy") : null;
