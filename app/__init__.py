@@ -44,6 +44,7 @@ def create_app(config: Config | None = None) -> Quart:
         health,
         history,
         keeping,
+        links,
         settings,
         shares,
         usage,
@@ -51,7 +52,7 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, usage.bp, keeping.bp, api.bp):
+    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

@@ -235,6 +235,7 @@ class Config:
     tokens_per_day: int = _setting(0, _count, "TOKENS_PER_DAY")
     prices: tuple[tuple[str, float], ...] = _setting((), _prices, "PRICES")
     retention_days: int = _setting(0, _count, "RETENTION_DAYS")
+    audit_retention_days: int = _setting(365, _count, "AUDIT_RETENTION_DAYS")
     public_shares: bool = _setting(False, _flag, "PUBLIC_SHARES")
     share_rate: Rate = _setting(Rate(10, 60), _rate, "SHARE_RATE_LIMIT")
     share_links_per_chat: int = _setting(10, _positive_int, "SHARE_LINKS_PER_CHAT")

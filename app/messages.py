@@ -247,7 +247,11 @@ def too_many(action: str, retry_after: int) -> str:
     if action == "share":
         return f"You are making links faster than this app allows. Wait {wait}, then try again."
     if action == "sign in to this account":
-        return f"Too many failed sign-ins to this account. Wait {wait} and try again."
+        return f"Too many failed sign-ins to this account from your address. Wait {wait} and try again."
+    if action == "sign in to this account again":
+        return f"Sign-ins to this account are slowed down after many failures. Wait {wait} and try again."
+    if action == "change the password":
+        return f"Too many wrong current passwords for this account. Wait {wait} and try again."
     return f"Too many requests from your address. Wait {wait} and try again."
 
 

@@ -55,7 +55,8 @@
   // Menu and the drawer's button. Again when htmx puts a page back from the history.
   function start() {
     document.body.classList.remove("menu-open", "sidebar-open");
-    var shown = "#composer-help, .composer-stop, .menu-toggle";
+    // A link shown once (an invitation) can be copied with a button where a script runs.
+    var shown = "#composer-help, .composer-stop, .menu-toggle, button.copy-link";
     if (document.getElementById("sidebar")) shown += ", .sidebar-toggle";
     document.querySelectorAll(shown).forEach(function (elt) { elt.hidden = false; });
     if (question()) count(question());
@@ -201,6 +202,16 @@
       }).then(function (text) {
         return navigator.clipboard.writeText(text);
       }).then(function () { say(whole, "Copied"); }, function () { say(whole, "Copy failed"); });
+      return;
+    }
+    var copier = event.target.closest("button.copy-link");
+    if (copier) {
+      var source = document.getElementById(copier.dataset.copy);
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        say(copier, "Copied");
+      }, function () {
+        say(copier, "Copy failed");
+      });
       return;
     }
     var button = event.target.closest("button.copy");

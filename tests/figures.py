@@ -16,6 +16,8 @@ _LINES = {
     "highlighting": "highlighting: lexers allowed {lexers} / fuzzed inputs {inputs}"
     " / slowest {slowest_ms} ms",
     "markdown": "markdown: hostile shapes {shapes} / slowest {slowest_ms} ms at {chars} characters",
+    "links": "links: tried {tried} / refused {refused} / worked {worked}"
+    " (worked when they should not {leaked}, refused when they should work {lost})",
     "logs": "logs: tokens scanned {routes} routes / found {found}",
     "races": "races: runs {runs} / over the cap {over}",
     "stall": "event loop: longest stall {stall_ms} ms while {answers} hostile answers rendered (limit 100 ms;"

@@ -93,13 +93,12 @@ async def test_before_signing_in_only_public_routes_answer(app, client, db):
 async def test_admin_routes_are_not_found_by_anyone_but_an_admin(app):
     admin, person = app.test_client(), app.test_client()
     admin_token = await signed_up(admin, "ada")
-    page = await (await admin.post("/admin/users/invite", form={"csrf_token": admin_token})).get_data(
-        as_text=True
-    )
+    made = await admin.post("/admin/users/invite", form={"csrf_token": admin_token})
+    page = await (await admin.get(made.headers["Location"])).get_data(as_text=True)
     token = await signed_up(person, "bob", "/link/" + page.split("/link/", 1)[1].split("<", 1)[0])
     for method, path in routes(app, Access.ADMIN):
         assert (await send(person, method, path, token)).status_code == 404, (method, path)
-    for path in ("/admin/users", "/admin/audit"):
+    for path in ("/admin/users", "/admin/audit", "/admin/links"):
         assert (await admin.get(path)).status_code == 200
     assert (await person.get("/")).status_code == 200
 

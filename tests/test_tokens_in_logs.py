@@ -113,7 +113,8 @@ async def test_a_served_app_logs_no_token_of_a_link(tmp_path: Path, model: FakeL
             form = {"username": "ada", "password": PASSWORD, "again": PASSWORD, "csrf_token": token}
             assert (await ada.post("/signup", data=form)).status_code == 303
             token = CSRF.search((await ada.get("/admin/users")).text).group(1)
-            page = (await ada.post("/admin/users/invite", data={"csrf_token": token})).text
+            made = await ada.post("/admin/users/invite", data={"csrf_token": token}, follow_redirects=True)
+            page = made.text
             invitation = page.split("/link/", 1)[1].split("<", 1)[0]
             response = await ada.post(
                 "/ask", data={"question": "Shared?", "csrf_token": token}, headers={"HX-Request": "true"}

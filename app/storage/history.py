@@ -30,23 +30,24 @@ _mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictiona
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """What the history is narrowed to: words to find, a status, a model, whose rows (empty means any).
+    """What the history is narrowed to: words to find, a status, a model, whose rows.
 
-    `user` is what the admin typed (a name or an owner id); `owner` is the owner id it names.
+    `owner` is the owner id of the rows to show (None: anyone's; '' names nobody, so no row);
+    `person` is how the address named them, as a query argument (`user`, `name` or `owner`).
     `source` is where questions came from: `chat`, `api` (any key), or `api:NAME` (one key's name).
     """
 
     query: str = ""
     status: str = ""
     model: str = ""
-    user: str = ""
-    owner: str = ""
+    owner: str | None = None
+    person: tuple[str, str] = ("", "")
     source: str = ""
 
     @property
     def active(self) -> bool:
         """Whether anything narrows the history."""
-        return bool(self.query.strip() or self.status or self.model or self.user or self.source)
+        return bool(self.query.strip() or self.status or self.model or self.owner is not None or self.source)
 
     def args(self) -> dict[str, str]:
         """The search as URL query arguments, leaving out the empty ones."""
@@ -56,10 +57,10 @@ class Search:
                 ("q", self.query),
                 ("status", self.status),
                 ("model", self.model),
-                ("user", self.user),
+                self.person,
                 ("source", self.source),
             )
-            if value
+            if name and value
         }
 
 
@@ -169,7 +170,7 @@ def _narrowing(
     """Conditions for the owner's (None: anyone's) rows of a status, model and user, older than `before`."""
     where = ["e.owner = :owner"] if owner is not None else ["1 = 1"]
     params: dict[str, Any] = {"owner": owner} if owner is not None else {}
-    if search.owner:
+    if search.owner is not None:
         where.append("e.owner = :user")
         params["user"] = search.owner
     if search.status:

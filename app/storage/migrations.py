@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -305,6 +306,68 @@ async def m022_instructions_and_preferences(db: Executor, dialect: str) -> None:
         ) {table_options}""",
         )
     )
+
+
+@migration
+async def m030_links_end(db: Executor, dialect: str) -> None:
+    # A link can be revoked, and ends with its maker's rights: found by whom it is for and who made it.
+    await db.execute(ddl(dialect, "ALTER TABLE invitations ADD COLUMN revoked_at {datetime}"))
+    await db.execute("CREATE INDEX invitations_person ON invitations (user_id)")
+    await db.execute("CREATE INDEX invitations_maker ON invitations (created_by)")
+
+
+@migration
+async def m031_locks(db: Executor, dialect: str) -> None:
+    # A row to lock where a decision needs one writer at a time on every engine and instance:
+    # whether anyone has an account yet (so whether sign-up is open, and who is the admin).
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE locks (
+            name VARCHAR(32) NOT NULL PRIMARY KEY,
+            taken INTEGER NOT NULL DEFAULT 0
+        ) {table_options}""",
+        )
+    )
+    await db.execute("INSERT INTO locks (name, taken) VALUES ('accounts', 0)")
+
+
+@migration
+async def m032_audit_retention(db: Executor, dialect: str) -> None:
+    # AUDIT_RETENTION_DAYS deletes the trail's old lines, oldest first.
+    await db.execute("CREATE INDEX audit_at ON audit (at, id)")
+
+
+@migration
+async def m033_normal_names(db: Executor, dialect: str) -> None:
+    # Names a proxy or an OpenID provider gives are compared as sign-up compares names (NFKC,
+    # trimmed, case-folded): a proxy's `OpsAdmin` and `opsadmin` are one person from now on.
+    # A name whose normal form another account has already is left as it was, for an admin.
+    def normal(name: str) -> str:
+        return unicodedata.normalize("NFKC", name).strip().casefold()
+
+    rows = await db.fetch_all(
+        "SELECT id, kind, subject, username FROM users WHERE kind IN ('proxy', 'oidc') ORDER BY id"
+    )
+    for row in rows:
+        subject = normal(row["subject"] or "")[:255] if row["kind"] == "proxy" else row["subject"]
+        username = normal(row["username"] or "")[:64] or row["username"]
+        if subject != row["subject"] and await db.fetch_one(
+            "SELECT id FROM users WHERE kind = 'proxy' AND subject = :subject", {"subject": subject}
+        ):
+            log.warning("users: %s keeps its name; %s is another account's", row["subject"], subject)
+            continue
+        if username != row["username"] and await db.fetch_one(
+            "SELECT id FROM users WHERE username = :username AND id <> :id",
+            {"username": username, "id": row["id"]},
+        ):
+            log.warning("users: %s keeps its name; %s is another account's", row["username"], username)
+            username = row["username"]
+        await db.execute(
+            "UPDATE users SET subject = :subject, username = :username WHERE id = :id",
+            {"subject": subject, "username": username, "id": row["id"]},
+        )
 
 
 @migration

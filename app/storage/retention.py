@@ -11,7 +11,7 @@ from functools import partial
 
 from quart import Quart
 
-from . import ledger, shares, titles
+from . import audit, ledger, shares, titles
 from .base import Database, Executor
 from .dialects import TIME_FORMAT
 
@@ -123,14 +123,14 @@ def _stored(value: object) -> str:
 
 
 def init_app(app: Quart) -> None:
-    """With RETENTION_DAYS set, sweep at start-up and then every SWEEP_SECONDS while the app serves."""
-    days = app.config["ANSWERS"].retention_days
-    if not days:
+    """With RETENTION_DAYS or AUDIT_RETENTION_DAYS set, sweep at start-up and then every SWEEP_SECONDS."""
+    days, audit_days = app.config["ANSWERS"].retention_days, app.config["ANSWERS"].audit_retention_days
+    if not days and not audit_days:
         return
 
     @app.while_serving
     async def retention() -> AsyncGenerator[None]:
-        task = asyncio.create_task(_keep_sweeping(app, days))
+        task = asyncio.create_task(_keep_sweeping(app, days, audit_days))
         try:
             yield
         finally:
@@ -138,10 +138,13 @@ def init_app(app: Quart) -> None:
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def _keep_sweeping(app: Quart, days: int) -> None:
+async def _keep_sweeping(app: Quart, days: int, audit_days: int) -> None:
     while True:
         try:
-            await sweep(app.extensions["db"], days)
+            if days:
+                await sweep(app.extensions["db"], days)
+            if audit_days and (lines := await audit.sweep(app.extensions["db"], audit_days)):
+                log.info("retention: deleted %d audit lines older than %d days", lines, audit_days)
         except Exception:
             log.exception("retention sweep failed; trying again later")
         await asyncio.sleep(SWEEP_SECONDS)

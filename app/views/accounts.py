@@ -10,10 +10,9 @@ from ..config import current_config
 from ..people import accounts, api_keys
 from ..people.access import public, signed_in_only
 from ..people.identity import current_user, session_token, sign_in
-from ..people.passwords import hash_password, verify
 from ..storage import api_keys as stored_keys
-from ..storage import audit, get_db, sessions, users
-from ..web.limits import current_client, limited_by
+from ..storage import get_db, sessions
+from ..web.limits import TooMany, current_client, limited_by
 
 bp = Blueprint("accounts", __name__)
 
@@ -51,6 +50,8 @@ async def sign_up() -> ResponseReturnValue:
         user = await accounts.new_account(
             form.get("username", ""), form.get("password", ""), form.get("again", ""), current_client()
         )
+    except accounts.Closed:
+        return await _sign_up_page(False, messages.SIGN_UP_CLOSED), 403
     except accounts.Refusal as refusal:
         return await _sign_up_page(True, str(refusal), form.get("username", "")), 422
     await sign_in(user)
@@ -131,22 +132,21 @@ async def revoke_key(key_id: int) -> ResponseReturnValue:
 async def change_password() -> ResponseReturnValue:
     """Change the password after checking the current one; every other session of the account ends."""
     _passwords_kept_here()
-    me, db = _me(), get_db()
+    me = _me()
     form = await request.form
-    stored = await users.by_username(db, me["username"])
-    assert stored is not None
-    refusal = None
-    if not await verify(stored["password_hash"], form.get("current", "")):
-        refusal = messages.CURRENT_PASSWORD_WRONG
-    else:
-        refusal = accounts.password_refusal(form.get("password", ""), form.get("again", ""))
-    if refusal:
-        return await _account_page(me, error=refusal), 422
-    await users.set_password(db, me["id"], await hash_password(form["password"]))
-    await sessions.end_user(db, me["id"], keep=session_token())
-    await audit.record(
-        db, audit.PASSWORD_CHANGED, actor_id=me["id"], subject=me["username"], address=current_client()
-    )
+    try:
+        await accounts.change_password(
+            me,
+            form.get("current", ""),
+            form.get("password", ""),
+            form.get("again", ""),
+            session_token(),
+            current_client(),
+        )
+    except accounts.Wait as wait:
+        raise TooMany(wait.seconds, "change the password") from None
+    except accounts.Refusal as refusal:
+        return await _account_page(me, error=str(refusal)), 422
     return await _account_page(me, done=messages.PASSWORD_CHANGED)
 
 

@@ -21,6 +21,7 @@ from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
 from ..web.htmx import is_htmx, render
 from ..web.ids import parse_id
+from ..web.whose import Whose, whose
 
 bp = Blueprint("history", __name__)
 
@@ -31,7 +32,7 @@ PAGE_SIZE = 50
 @signed_in_only
 async def list_exchanges() -> Response:
     """Show a page of past exchanges; `before` pages further back, htmx gets only the new rows."""
-    search = await _search()
+    search, person = await _search()
     before = request.args.get("before", type=parse_id)
     db = get_db()
     rows = await history.page(db, _scope(), search, before, PAGE_SIZE + 1)
@@ -47,6 +48,7 @@ async def list_exchanges() -> Response:
         "next_before": rows[-1]["id"] if more else None,
         "before": before,
         "search": search,
+        "named": person,
         "statuses": STATUSES,
     }
     if is_htmx():
@@ -65,7 +67,8 @@ async def export_exchanges(fmt: str) -> Response:
     """Stream every exchange of the current search as a CSV or NDJSON download."""
     if fmt not in export.FORMATS:
         abort(404, messages.EXPORT_FORMATS)
-    rows = history.stream(get_db(), _scope(), await _search())
+    search, _ = await _search()
+    rows = history.stream(get_db(), _scope(), search)
     if is_admin():
         rows = _with_names(rows, get_db())
     response = Response(export.encode(rows, fmt), content_type=export.FORMATS[fmt])
@@ -122,21 +125,21 @@ async def _sources(search: Search) -> list[tuple[str, str]]:
     return choices
 
 
-async def _search() -> Search:
-    """The search the URL asks for; a status nobody stores is refused with a clear message."""
+async def _search() -> tuple[Search, Whose]:
+    """The search the URL asks for, and whose rows it names; a status nobody stores is refused with a
+    clear message."""
     status = request.args.get("status", "")
     if status and status not in STATUSES:
         abort(400, messages.no_such_status(status, STATUSES))
-    user = request.args.get("user", "").strip()[:64] if is_admin() else ""
-    named = await users.by_username(get_db(), user.casefold()) if user else None
+    person = await whose(get_db(), request.args) if is_admin() else Whose()
     return Search(
         query=request.args.get("q", "")[: history.MAX_QUERY_CHARS],
         status=status,
         model=request.args.get("model", "")[:100],
-        user=user,
-        owner=named["owner"] if named else user,
+        owner=person.owner if person.parameter else None,
+        person=(person.parameter, person.value),
         source=_source(),
-    )
+    ), person
 
 
 def _source() -> str:

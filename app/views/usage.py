@@ -16,6 +16,7 @@ from ..rendering import charts
 from ..storage import Row, get_db, ledger, usage, users
 from ..storage.dialects import TIME_FORMAT
 from ..web.htmx import render
+from ..web.whose import PARAMETERS, Whose, whose
 
 bp = Blueprint("usage", __name__)
 
@@ -105,20 +106,17 @@ async def download() -> Response:
     return response
 
 
-async def _choice() -> tuple[int, str | None, str]:
+async def _choice() -> tuple[int, str | None, Whose]:
     """The span asked for, whose rows (None: everyone's) and the person named; others' usage is not found."""
     days = request.args.get("days", type=int) or 30
     if days not in SPANS:
         days = 30
-    user = request.args.get("user", "").strip()[:64]
     if not is_admin():
-        if user:
+        if any(request.args.get(name) for name in PARAMETERS):
             abort(404)
-        return days, owner(), ""
-    if not user:
-        return days, None, ""
-    named = await users.by_username(get_db(), user.casefold())
-    return days, named["owner"] if named else user, user
+        return days, owner(), Whose()
+    person = await whose(get_db(), request.args)
+    return days, person.owner if person.parameter else None, person
 
 
 def _since(days: int) -> str:
