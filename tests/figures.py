@@ -13,9 +13,10 @@ _LINES = {
     "faults": "model faults: injected {injected} / handled {handled} (slowest error bubble {slowest_ms} ms)",
     "routes": "routes fuzzed: routes {routes} / requests {requests} / without security headers {unguarded} / "
     "tracebacks {tracebacks}",
-    "highlighting": "highlighting: lexers allowed {lexers} / fuzzed inputs {inputs}"
-    " / slowest {slowest_ms} ms",
-    "markdown": "markdown: hostile shapes {shapes} / slowest {slowest_ms} ms at {chars} characters",
+    "highlighting": "highlighting: lexers allowed {lexers} / hostile inputs {inputs}"
+    " (shown plain, out of work: {plain})",
+    "markdown": "markdown: hostile shapes {shapes} / at most {calls_per_char} calls a character"
+    " at {chars} characters",
     "stall": "event loop: longest stall {stall_ms} ms while {answers} hostile answers rendered (limit 100 ms;"
     " {wall_ms} ms by the wall clock, waits for other processes included)",
 }
