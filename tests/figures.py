@@ -17,8 +17,8 @@ _LINES = {
     " (shown plain, out of work: {plain})",
     "markdown": "markdown: hostile shapes {shapes} / at most {calls_per_char} calls a character"
     " at {chars} characters",
-    "stall": "event loop: longest stall {stall_ms} ms while {answers} hostile answers rendered (limit 100 ms;"
-    " {wall_ms} ms by the wall clock, waits for other processes included)",
+    "stall": "event loop: hostile answers {answers} / rendered off the loop {off_loop}"
+    " / on it, each short enough to render at once {on_loop}",
 }
 
 
