@@ -22,6 +22,10 @@ _LINES = {
 }
 
 
+# Counters that keep their largest value rather than a sum.
+_LARGEST: set[tuple[str, str]] = set()
+
+
 def add(suite: str, **counts: int) -> None:
     """Add to a suite's counters."""
     for name, value in counts.items():
@@ -30,7 +34,24 @@ def add(suite: str, **counts: int) -> None:
 
 def at_least(suite: str, name: str, value: int) -> None:
     """Keep the largest value seen for a counter (e.g. the slowest case)."""
+    _LARGEST.add((suite, name))
     _COUNTS[suite][name] = max(_COUNTS[suite][name], value)
+
+
+def exported() -> dict[str, object]:
+    """This process's counters, for a pytest-xdist worker to hand to the controller."""
+    return {"counts": {suite: dict(counts) for suite, counts in _COUNTS.items()}, "largest": sorted(_LARGEST)}
+
+
+def merge(figures: dict[str, object]) -> None:
+    """Add a worker's counters to this process's."""
+    largest = {tuple(pair) for pair in figures["largest"]}  # type: ignore[union-attr]
+    for suite, counts in figures["counts"].items():  # type: ignore[union-attr]
+        for name, value in counts.items():
+            if (suite, name) in largest:
+                at_least(suite, name, value)
+            else:
+                _COUNTS[suite][name] += value
 
 
 def lines() -> list[str]:

@@ -44,7 +44,7 @@ async def test_a_missing_answer_is_empty():
 
 async def test_a_long_hostile_answer_renders_in_the_renderer_thread(monkeypatch):
     threads = render_threads(monkeypatch)
-    html = await rendered.markdown("[" * 150_000)
+    html = await rendered.markdown("[" * (2 * INLINE_CHARS))
     assert html.startswith("<p>[[[")
     assert threads != [] and threading.get_ident() not in threads
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.storage import migrate, open_database
 from app.storage.migrations import MIGRATIONS
 
@@ -11,6 +13,8 @@ async def test_existing_owners_become_anonymous_users_without_losing_a_row(
 ):
     if database_url.startswith("mysql://"):
         request.getfixturevalue("mysql").drop_tables()
+    else:
+        Path(database_url.removeprefix("sqlite:///")).unlink()
     db = open_database(database_url)
     await db.open()
     try:

@@ -112,8 +112,8 @@ _OPTIONS: dict[str, dict[str, object]] = {"MarkdownLexer": {"handlecodeblocks": 
 MAX_BLOCK_CHARS = 20_000
 # Work a block may take for each of its characters: ordinary code takes 3 to 18 units.
 WORK_PER_CHAR = 40
-# Work one answer may spend on colour: some 60,000 to 300,000 characters of ordinary code.
-ANSWER_WORK = 1_000_000
+# Work one answer may spend on colour: some 30,000 to 150,000 characters of ordinary code.
+ANSWER_WORK = 500_000
 # A block costs at least this much of the answer's work: each one has a fixed cost besides its length.
 MIN_BLOCK_WORK = 2_000
 
