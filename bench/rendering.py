@@ -18,17 +18,7 @@ from app.rendering.answers import INLINE_CHARS
 from app.rendering.markdown import markdown_to_html
 from app.rendering.preview import PREVIEW_SCAN_CHARS, preview
 from bench.timing import best_seconds
-from tests.hostile import CODE_SHAPES, MARKDOWN_SHAPES
-
-PREVIEW_SHAPES = {
-    "spaces then a letter": lambda n: " " * n + "x",
-    "newlines": lambda n: "\n" * n,
-    "blank lines of spaces": lambda n: "  \n" * (n // 3) + "x",
-    "a rule that never ends": lambda n: "|" + "-" * n + "x",
-    "open brackets": lambda n: "[" * n,
-    "links that never close": lambda n: "[a](" * (n // 4),
-    "pipes and spaces": lambda n: "| " * (n // 2) + "x",
-}
+from tests.hostile import CODE_SHAPES, MARKDOWN_SHAPES, PREVIEW_SHAPES
 
 
 def highlighting(size: int, only: list[str], tries: int) -> None:

@@ -138,6 +138,18 @@ MARKDOWN_SHAPES = [
 ]
 
 
+# Answers that made the history preview's pattern backtrack cubically: 1,600 spaces took 4.5 s.
+PREVIEW_SHAPES = {
+    "spaces then a letter": lambda n: " " * n + "x",
+    "newlines": lambda n: "\n" * n,
+    "blank lines of spaces": lambda n: "  \n" * (n // 3) + "x",
+    "a rule that never ends": lambda n: "|" + "-" * n + "x",
+    "open brackets": lambda n: "[" * n,
+    "links that never close": lambda n: "[a](" * (n // 4),
+    "pipes and spaces": lambda n: "| " * (n // 2) + "x",
+}
+
+
 def alphabet(lexer: Lexer) -> str:
     """The punctuation a lexer's compiled rules mention, plus whitespace, a letter and a digit."""
     found: set[str] = set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.rendering.preview import PREVIEW_CHARS, PREVIEW_SCAN_CHARS, preview
+from tests.hostile import PREVIEW_SHAPES
 
 
 def test_markdown_syntax_goes_and_the_words_stay():
@@ -29,23 +30,11 @@ def test_long_answers_are_cut_at_a_word():
     assert cut.endswith("…") and len(cut) <= PREVIEW_CHARS + 1 and "wor…" not in cut
 
 
-# Each used to make the preview pattern backtrack cubically: 1,600 spaces took 4.5 s.
-HOSTILE = {
-    "spaces then a letter": lambda n: " " * n + "x",
-    "newlines": lambda n: "\n" * n,
-    "blank lines of spaces": lambda n: "  \n" * (n // 3) + "x",
-    "a rule that never ends": lambda n: "|" + "-" * n + "x",
-    "open brackets": lambda n: "[" * n,
-    "links that never close": lambda n: "[a](" * (n // 4),
-    "pipes and spaces": lambda n: "| " * (n // 2) + "x",
-}
-
-
-@pytest.mark.parametrize("shape", list(HOSTILE))
+@pytest.mark.parametrize("shape", list(PREVIEW_SHAPES))
 def test_the_preview_of_a_hostile_answer_reads_only_its_start(shape):
     # How long a preview takes is a figure of `python -m bench.rendering`: here, how much it reads.
-    start = HOSTILE[shape](PREVIEW_SCAN_CHARS)
-    assert preview(start + HOSTILE[shape](50_000) + " words") == preview(start)
+    start = PREVIEW_SHAPES[shape](PREVIEW_SCAN_CHARS)
+    assert preview(start + PREVIEW_SHAPES[shape](50_000) + " words") == preview(start)
 
 
 def test_a_huge_answer_is_previewed_from_its_start_only():
