@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from quart import Quart
 from quart.testing import QuartClient
 
 from app import create_app
 from app.config import Config
+from app.people import passwords
 from app.storage import Database, migrate, open_database
 from tests import figures
 from tests.cluster import figures as cluster_figures
@@ -82,6 +84,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         elif item.originalname in SHARE_REDIS:
             item.add_marker(pytest.mark.xdist_group("redis"))
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at its cheapest in the tests' own apps: the same hashes and checks, a fraction of the work."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", hasher)
+        patch.setattr(passwords, "_STAND_IN", hasher.hash("a password nobody has"))
+        yield
 
 
 @pytest.fixture(scope="session")

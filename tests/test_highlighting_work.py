@@ -27,8 +27,8 @@ LEXERS = [highlight.lexer_class(name) for name in highlight.ALLOWED]
 # Lexers that loop over the text themselves: JSON one character at a time, a shell session
 # one line at a time (each line with a prompt goes to the Bash lexer, which is counted).
 HAND_WRITTEN = {"JsonLexer", "BashSessionLexer"}
-# Twice the window, so that every shape makes some step look further.
-SIZE = 2 * windowed.WINDOW + 50
+# Past the window, so that a step may have to look further.
+SIZE = windowed.WINDOW + 50
 TAGS = re.compile(r"<[^>]+>")
 GENERATED = settings(
     max_examples=6,
