@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from jinja2.bccache import Bucket, BytecodeCache
 from quart import Quart
 from quart.testing import QuartClient
 
@@ -166,10 +167,28 @@ def config(tmp_path: Path, model: FakeLLM, database_url: str, request: pytest.Fi
     return Config(**settings | (marker.kwargs if marker else {}))
 
 
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once for all the apps of a run, kept in memory."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if (code := self.compiled.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 @pytest.fixture
 async def app(config: Config) -> AsyncIterator[Quart]:
     """The app, started (database open and migrated, model client made)."""
     app = create_app(config)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     async with app.test_app():
         yield app
 
