@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from jinja2.bccache import Bucket, BytecodeCache
+from openai._vendor.httpx_aiohttp import transport as httpx_aiohttp
 from quart import Quart
 from quart.testing import QuartClient
 
@@ -94,6 +96,23 @@ def cheap_password_hashes() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_hasher", hasher)
         patch.setattr(passwords, "_STAND_IN", hasher.hash("a password nobody has"))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context() -> Iterator[None]:
+    """Certificate authorities loaded once a run, not for each app's model client (the fake model is HTTP)."""
+    made = httpx_aiohttp.httpx.create_ssl_context
+    contexts: dict[tuple[object, ...], ssl.SSLContext] = {}
+
+    def once(verify: object = True, cert: object = None, trust_env: bool = True) -> ssl.SSLContext:
+        key = (verify, cert, trust_env)
+        if key not in contexts:
+            contexts[key] = made(verify=verify, cert=cert, trust_env=trust_env)
+        return contexts[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_aiohttp.httpx, "create_ssl_context", once)
         yield
 
 
