@@ -92,6 +92,7 @@ assets: $(VENDOR)/.copied
 # Speed and memory figures against their baselines; refreshes docs/BENCHMARKS.md.
 bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.api
 
 # The API: CPU per call beside a browser chat turn and the bare SDK; 1,000 API streams on one worker, p99.
 bench-api: setup
