@@ -36,6 +36,9 @@ from tests.mysql_server import NoServer, ScratchDatabase
 
 pytest_plugins = ["tests.outage", "tests.api_server"]
 
+# How long an app may take to start in the tests (open, migrate, make its clients).
+STARTUP_SECONDS = 120
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -208,7 +211,9 @@ async def app(config: Config) -> AsyncIterator[Quart]:
     """The app, started (database open and migrated, model client made)."""
     app = create_app(config)
     app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
-    async with app.test_app():
+    # A worker's first app migrates an empty MySQL database: on a busy machine that can take longer
+    # than Quart's 6 s, and a start given up half-way would leave the schema half-made for the rest.
+    async with app.test_app_class(app, startup_timeout=STARTUP_SECONDS):
         yield app
 
 
