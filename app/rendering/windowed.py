@@ -45,7 +45,7 @@ class Work:
     def __init__(self, allowance: int) -> None:
         self.allowance = allowance
         self.spent = 0
-        self._step: tuple[str, int, int, Match] = ("", -1, -1, None)
+        self.last_step: tuple[str, int, int, Match] = ("", -1, -1, None)
 
     def pay(self, units: int) -> None:
         """Take units of work, or stop the block when its allowance is gone."""
@@ -96,10 +96,10 @@ def _counted_rule(matches: tuple[Matcher, ...], index: int) -> Matcher:
         if work is None:
             return plain(text, pos) if endpos is None else plain(text, pos, endpos)
         end = len(text) if endpos is None else endpos
-        step_text, step_pos, chosen, found = work._step
+        step_text, step_pos, chosen, found = work.last_step
         if index == 0 or step_text is not text or step_pos != pos:
             chosen, found = _step(matches, text, pos, end, work)
-            work._step = (text, pos, chosen, found)
+            work.last_step = (text, pos, chosen, found)
         return found if chosen == index else None
 
     match.__wrapped__ = plain  # type: ignore[attr-defined]
