@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-history bench-storage bench-weight bench-rendering profile seed audit
+.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-rendering profile seed audit
 
 # pytest-xdist workers: one per core, at least 2 and at most 4 (WORKERS=1 runs in one process).
 WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, min(4, len(os.sched_getaffinity(0)))))')
@@ -23,10 +23,12 @@ test: setup test-setup lint
 test-quick: setup
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not mysql and not browser and not cluster" --ignore=tests/browser --ignore=tests/cluster
 
-# Ruff: the lint rules of pyproject.toml, and the code formatted as `make format` leaves it.
+# Ruff: the lint rules of pyproject.toml, and the code formatted as `make format` leaves it;
+# mypy: app/ type-checked as [tool.mypy] in pyproject.toml says.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff check --select I --fix .
@@ -90,6 +92,11 @@ assets: $(VENDOR)/.copied
 # Speed and memory figures against their baselines; refreshes docs/BENCHMARKS.md.
 bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.api
+
+# The API: CPU per call beside a browser chat turn and the bare SDK; 1,000 API streams on one worker, p99.
+bench-api: setup
+	$(BIN)/python -m bench.api
 
 # Where the CPU goes during 1,000 concurrent chats (py-spy samples, by part of the stack).
 profile: setup $(VENV)/.bench-installed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Quart
 
 from . import answers, storage, web
+from .api import cors
 from .config import ROOT, Config
 from .storage import retention
 from .web import templating
@@ -26,6 +27,7 @@ def create_app(config: Config | None = None) -> Quart:
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
+    cors.init_app(app)
     web.init_app(app)
     storage.init_app(app)
     retention.init_app(app)
@@ -35,12 +37,14 @@ def create_app(config: Config | None = None) -> Quart:
     from .views import (
         accounts,
         admin,
+        api,
         auth,
         chat,
         conversations,
         health,
         history,
         keeping,
+        links,
         settings,
         shares,
         usage,
@@ -48,7 +52,7 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, usage.bp, keeping.bp):
+    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

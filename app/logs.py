@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
+# The secrets the current request carries in its path (a link's token): no log line may hold them.
+secrets_in_path: ContextVar[tuple[str, ...]] = ContextVar("secrets_in_path", default=())
+MASK = "…"
 
 _STANDARD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -28,20 +32,49 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         line.update({key: value for key, value in vars(record).items() if key not in _STANDARD_FIELDS})
-        if record.exc_info:
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        elif record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
 
 
-def _stamp_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
-    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
+class RequestIdStamp:
+    """A log record factory that stamps each record with the current request's id."""
+
+    stamps_request_id = True
+
+    def __init__(self, factory: Callable[..., logging.LogRecord]) -> None:
+        self.factory = factory
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.factory(*args, **kwargs)
         if (current := request_id.get()) != "-":
             record.request_id = current
+        if secrets := secrets_in_path.get():
+            _mask_record(record, secrets)
         return record
 
-    make_record.stamps_request_id = True  # type: ignore[attr-defined]
-    return make_record
+
+class JsonHandler(logging.StreamHandler[TextIO]):
+    """Log records as JSON lines on stderr."""
+
+    answers_json = True
+
+
+def _mask_record(record: logging.LogRecord, secrets: tuple[str, ...]) -> None:
+    """Mask the secrets in a record's message and traceback, whichever handler formats it."""
+    record.msg, record.args = masked(record.getMessage(), secrets), None
+    if record.exc_info and record.exc_info[0] is not None:
+        # Formatted now, masked: every formatter prints `exc_text` rather than formatting again.
+        record.exc_text = masked("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"), secrets)
+
+
+def masked(text: str, secrets: tuple[str, ...]) -> str:
+    """The text with each secret replaced by an ellipsis."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
 
 
 def configure(level: str = "INFO") -> None:
@@ -49,13 +82,12 @@ def configure(level: str = "INFO") -> None:
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "stamps_request_id", False):
         # Stamped when the record is made, while the request's context is current.
-        logging.setLogRecordFactory(_stamp_request_id(factory))
+        logging.setLogRecordFactory(RequestIdStamp(factory))
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "answers_json", False)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = JsonHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    handler.answers_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # The model client logs every HTTP request at INFO; the answer's own line says more.

@@ -17,6 +17,10 @@ _LINES = {
     " (shown plain, out of work: {plain})",
     "markdown": "markdown: hostile shapes {shapes} / at most {calls_per_char} calls a character"
     " at {chars} characters",
+    "links": "links: tried {tried} / refused {refused} / worked {worked}"
+    " (worked when they should not {leaked}, refused when they should work {lost})",
+    "logs": "logs: tokens scanned {routes} routes / found {found}",
+    "races": "races: runs {runs} / over the cap {over}",
     "stall": "event loop: hostile answers {answers} / rendered off the loop {off_loop}"
     " / on it, each short enough to render at once {on_loop}",
 }

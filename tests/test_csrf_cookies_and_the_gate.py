@@ -39,7 +39,7 @@ async def test_a_wrong_or_foreign_token_is_refused_with_a_message_and_stores_not
         assert response.status_code == 403, (extra, headers)
         body = await response.get_data(as_text=True)
         assert "another site" in body or "Reload the page" in body
-        assert response.headers["HX-Retarget"] == "#flash"
+        assert response.headers["HX-Retarget"] == "#composer-error"
     assert await count(db) == 0 and await count(db, "conversations") == 0
 
 
@@ -90,13 +90,13 @@ async def test_the_session_cookie_is_secure_only_behind_https_from_a_trusted_pro
     assert "Secure" not in plain.headers["Set-Cookie"]
 
 
-async def test_asking_too_fast_gets_a_429_message_in_the_flash_and_stores_nothing(visitor, app, config, db):
+async def test_asking_too_fast_gets_a_429_under_the_composer_and_stores_nothing(visitor, app, config, db):
     app.config["ANSWERS"] = replace(config, ask_rate=Rate(2, 60))
     assert (await visitor.ask("one")).status_code == 200
     assert (await visitor.ask("two")).status_code == 200
     refused = await visitor.ask("three")
     assert refused.status_code == 429
-    assert refused.headers["HX-Retarget"] == "#flash"
+    assert refused.headers["HX-Retarget"] == "#composer-error"
     assert int(refused.headers["Retry-After"]) > 0
     assert "You are asking faster than this app allows. Wait" in await refused.get_data(as_text=True)
     assert await count(db) == 2
@@ -248,7 +248,10 @@ async def test_the_gate_lets_nothing_but_the_login_page_health_and_assets_throug
     fragment = await client.get("/list", headers={"HX-Request": "true"})
     assert fragment.status_code == 401 and fragment.headers["HX-Redirect"] == "/login"
     assert (await client.get("/answers/1/stream", headers={"Accept": "text/event-stream"})).status_code == 401
-    assert (await client.get("/readyz")).status_code in (302, 401)
+    # The readiness probe answers, saying no more than whether the app is ready.
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and await ready.get_json() == {"status": "ready"}
+    assert (await client.get("/metrics")).status_code in (302, 401)
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.get("/static/app.css")).status_code == 200
     login = await client.get("/login")

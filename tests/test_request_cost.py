@@ -15,7 +15,7 @@ async def test_a_chat_turn_hands_no_work_to_worker_threads(app: Quart, visitor: 
     handed: list[str] = []
     wrap = app.sync_to_async
 
-    def counted(func):  # type: ignore[no-untyped-def]
+    def counted(func):
         handed.append(getattr(func, "__qualname__", repr(func)))
         return wrap(func)
 

@@ -35,7 +35,7 @@ def moved(monkeypatch: pytest.MonkeyPatch) -> Moved:
     counter = Moved()
     at_once = SQLiteDatabase._at_once
 
-    def counting(self: SQLiteDatabase, work):  # type: ignore[no-untyped-def]
+    def counting(self: SQLiteDatabase, work):
         try:
             return at_once(self, work)
         except engine._MustWait:

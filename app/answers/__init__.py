@@ -7,7 +7,7 @@ ways in: asking (asking.py), following (following.py) and sweeping (sweeping.py)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import suppress
 
 from quart import Quart, current_app
@@ -17,13 +17,15 @@ from ..model.catalog import Catalog
 from ..storage import Database, Spool
 from .answering import Answering
 from .asking import Asked, Asking
+from .calls import Calls
 from .following import Ended, Following, Grew, Unfollowed
-from .refusals import Busy, Conflict, Invalid, NotFound, Refused
+from .refusals import Behind, Busy, Conflict, Invalid, NotFound, Refused
 from .sweeping import Sweeper
 
 __all__ = [
     "Answers",
     "Asked",
+    "Behind",
     "Busy",
     "Conflict",
     "Ended",
@@ -43,6 +45,7 @@ class Answers(Answering):
     def __init__(self, db: Database, spool: Spool, catalog: Catalog, config: Config) -> None:
         super().__init__(db, spool, catalog, config)
         self.asking = Asking(self)
+        self.calls = Calls(self)
         self.following = Following(self)
         self.sweeper = Sweeper(self)
 
@@ -54,7 +57,7 @@ def init_app(app: Quart) -> None:
     """
 
     @app.while_serving
-    async def answers() -> AsyncIterator[None]:
+    async def answers() -> AsyncGenerator[None]:
         config = app.config["ANSWERS"]
         answers = Answers(app.extensions["db"], app.extensions["spool"], Catalog(config), config)
         app.extensions["answers"] = answers

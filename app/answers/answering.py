@@ -9,16 +9,16 @@ second, so a stream served by another process can follow it from the database.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 from .. import messages
 from ..config import Config
 from ..model.catalog import Catalog
-from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges
+from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges, quotas
 from ..storage.dialects import utc_in
 from ..storage.status import FINISHED, Status
 from .places import Places
@@ -42,6 +42,8 @@ class Answering:
         self.catalog = catalog
         self.config = config
         self.runs: dict[int, Run] = {}
+        # Pending exchanges a stream of this process is claiming: the other streams follow them.
+        self.claiming: set[int] = set()
         self.places = Places(config.max_streams_per_client)
         self.lease_seconds = config.answer_lease_seconds
         self.ended: OrderedDict[int, Row] = OrderedDict()
@@ -60,17 +62,20 @@ class Answering:
         is stored, so answers started at once cannot pass the limit, nor a closed stream
         free it. Busy when every place is taken and nobody else started the answer meanwhile.
         """
-        if exchange["id"] in self.runs:
-            return
+        if exchange["id"] in self.runs or exchange["id"] in self.claiming:
+            return  # started here already, or being started by another stream: followed, not started twice
         if not self.places.take(client):
             if await exchanges.status(self.db, exchange["id"]) == Status.PENDING:
                 raise Busy(messages.STREAMS_FULL)
             return
+        self.claiming.add(exchange["id"])
         try:
             claimed = await self.claim(exchange)
         except BaseException:
             self.places.release(client)
             raise
+        finally:
+            self.claiming.discard(exchange["id"])
         if claimed is None:
             self.places.release(client)  # another request claimed it first and answers it
             return
@@ -90,6 +95,13 @@ class Answering:
         if run := self.runs.get(exchange_id):
             run.stop()
         await exchanges.request_stop(self.db, exchange_id, owner)
+
+    async def stop_all(self, owner: str) -> None:
+        """Stop every answer of the owner: at once here, within a save's interval on other instances."""
+        for exchange_id in await quotas.live_ids(self.db, owner):
+            if run := self.runs.get(exchange_id):
+                run.stop()
+            await exchanges.request_stop(self.db, exchange_id, owner)
 
     async def settle(self, exchange_id: int, within: float) -> None:
         """Wait up to `within` seconds for an answer to be stored as finished."""
@@ -129,28 +141,38 @@ class Answering:
                 log.warning("claim of exchange %s unsettled; its first save will tell", exchange["id"])
         return None if context is None else (context, token)
 
-    def run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> None:
+    def run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> Run:
         """Write a claimed exchange's answer as a task of its own; `release` frees its place at the end."""
+        system = exchange["instructions"] or self.config.system_prompt
+        return self.launch(exchange, build_messages(system, context, exchange["question"]), token, release)
+
+    def launch(
+        self,
+        exchange: Row,
+        sent: list[dict[str, Any]],
+        token: str,
+        release: Callable[[], None],
+        options: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Write a claimed exchange's answer to the messages `sent` as a task of its own (see `run`)."""
         run = Run(exchange["id"], self.runs, token, self.lease_seconds)
         self.runs[run.exchange_id] = run
-        system = exchange["instructions"] or self.config.system_prompt
-        sent = build_messages(system, context, exchange["question"])
 
         async def write() -> None:
             try:
-                await run.write(
-                    self.db, self.spool, self.catalog.model_for(exchange["server"]), exchange, sent
-                )
+                model = self.catalog.answering(exchange["model"], exchange["server"])
+                await run.write(self.db, self.spool, model, exchange, sent, options)
             except Exception:
                 log.exception("answer %s could not run", run.exchange_id)
             finally:
                 if run.outcome is not None:
-                    self.remember(exchanges.row(**exchange | dataclasses.asdict(run.outcome)))
+                    self.remember(exchanges.row(**exchange | run.outcome.columns()))
                 self.runs.pop(run.exchange_id, None)
                 run.end()
                 release()
 
         run.task = asyncio.get_running_loop().create_task(write(), name=f"answer-{run.exchange_id}")
+        return run
 
     def remember(self, ended: Row) -> None:
         """Keep how an answer ended, to show it should the database not answer its stream's last read."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .. import messages
 from ..config import Config
 from ..model.catalog import Choice
-from ..storage import Executor, Row, conversations, exchanges, preferences
+from ..storage import Executor, Row, conversations, exchanges, preferences, quotas
 from ..storage.dialects import utcnow
 from .answering import Answering
-from .refusals import Conflict, Invalid, NotFound
+from .refusals import Behind, Busy, Conflict, Invalid, NotFound
+
+T = TypeVar("T")
 
 FORM_KEY_CHARS = 64
 
@@ -58,14 +61,20 @@ class Asking:
         form_key: str | None,
         choice: Choice | None = None,
         after: int | None = None,
+        newest: bool = False,
+        counted: bool = False,
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
 
         `after` is the last exchange on the asker's screen: the new question continues that
-        branch (by default the conversation's newest exchange).
+        branch (by default the conversation's newest exchange). `newest` says the screen shows
+        the conversation's newest branch. Behind when the screen is out of date: the
+        conversation went on after `after` (or, followed as the newest, anywhere) elsewhere;
+        the question is never stored as a branch the asker did not see.
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
+        `counted`: the owner is held to MAX_STREAMS_PER_CLIENT answers at once (an account).
         """
         if problem := self.problem(question):
             raise Invalid(problem)
@@ -75,8 +84,10 @@ class Asking:
         key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
 
         async def store(tx: Executor) -> Asked:
+            if counted:
+                await quotas.lock_places(tx, owner)
             now = utcnow()
-            # First, so that questions asked in one conversation at once are stored one after the other.
+            # Then, so that questions asked in one conversation at once are stored one after the other.
             if conversation_id is not None and not await conversations.touch(tx, conversation_id, owner, now):
                 raise NotFound(messages.NOT_YOURS)
             if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
@@ -84,40 +95,57 @@ class Asking:
             parent_id = None
             if conversation_id is not None and after is not None:
                 if await exchanges.in_conversation_has(tx, conversation_id, after):
+                    if await _went_on(tx, conversation_id, after, newest):
+                        raise Behind(messages.NEWER_ELSEWHERE)
                     parent_id = after
-            return await self._store(tx, owner, question, conversation_id, parent_id, choice, now, key)
+            return await self._store(
+                tx, owner, question, conversation_id, parent_id, choice, now, key, counted=counted
+            )
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
-        return await self.answering.db.transact(store, idempotent=key is not None)
+        return await quotas.placed(self.answering.db, owner, store, idempotent=key is not None)
 
     async def ask_again(
-        self, owner: str, exchange_id: int, question: str | None = None, choice: Choice | None = None
+        self,
+        owner: str,
+        exchange_id: int,
+        question: str | None = None,
+        choice: Choice | None = None,
+        counted: bool = False,
     ) -> Row:
         """Ask a question anew (edited when a new question is given) as a new version beside it.
 
         The exchange and its answer stay, as do the exchanges after it: they are another branch.
-        Without a choice, the model that answered it last answers again.
+        Without a choice, the model that answered it last answers again; Invalid when the
+        operator has withdrawn that model since.
         """
         if question is not None and (problem := self.problem(question)):
             raise Invalid(problem)
         exchange = await self.answering.get(owner, exchange_id)
+        catalog = self.answering.catalog
         if choice is None:
             choice = (
-                Choice(exchange["model"], exchange["server"])
+                catalog.stored_choice(exchange["model"], exchange["server"])
                 if exchange["server"]
-                else self.answering.catalog.default
+                else catalog.default
             )
-        self.answering.catalog.warm(choice.server)
+            if catalog.withdrawn(choice):
+                raise Invalid(messages.model_gone(choice.model))
+        catalog.warm(choice.server)
         text = question or exchange["question"]
         conversation_id, parent_id = exchange["conversation_id"], exchange["parent_id"]
 
         async def store(tx: Executor) -> Row:
+            if counted:
+                await quotas.lock_places(tx, owner)
             now = utcnow()
             await conversations.touch(tx, conversation_id, owner, now)
-            asked = await self._store(tx, owner, text, conversation_id, parent_id, choice, now)
+            asked = await self._store(
+                tx, owner, text, conversation_id, parent_id, choice, now, counted=counted
+            )
             return asked.exchange
 
-        return await self.answering.db.transact(store)
+        return await quotas.placed(self.answering.db, owner, store)
 
     async def _store(
         self,
@@ -129,12 +157,18 @@ class Asking:
         choice: Choice,
         now: str,
         form_key: str | None = None,
+        counted: bool = False,
     ) -> Asked:
         """Store a question as pending for the chosen model, with the instructions it will be sent with.
 
         It follows `parent_id` in its conversation (None: the conversation's newest exchange),
-        or opens a new conversation when none is given.
+        or opens a new conversation when none is given. Busy when the owner is `counted` and
+        their answers at once are all taken (the transaction holds their places locked:
+        counted and taken in one step).
         """
+        cap = self.answering.config.max_streams_per_client
+        if counted and await quotas.live_answers(tx, owner) >= cap:
+            raise Busy(messages.answers_at_once(cap))
         new_conversation = None
         if conversation_id is None:
             title = conversations.title_from(question)
@@ -178,6 +212,13 @@ class Asking:
         else:
             found = await conversations.get(self.answering.db, conversation_id, owner)
         return f"{found['model']}@{found['server']}" if found and found["server"] else None
+
+
+async def _went_on(tx: Executor, conversation_id: int, after: int, newest: bool) -> bool:
+    """Whether the conversation has exchanges a screen ending at `after` does not show."""
+    if newest:
+        return await exchanges.last_in_conversation(tx, conversation_id) != after
+    return await exchanges.followed(tx, conversation_id, after)
 
 
 async def sent_instructions(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
 
 from .. import messages, metrics
-from ..model import Model, ModelError, Usage
+from ..model import Model, ModelError, Usage, tokens
 from ..storage import Database, Row, Spool, exchanges
 from ..storage.dialects import utc_in
 from ..storage.exchanges import Outcome
@@ -42,8 +46,11 @@ class Run:
         # The lease this run holds on its exchange, renewed at every save.
         self.token = token
         self.lease_seconds = lease_seconds
-        # How the answer ended, once stored (or spooled).
+        # How the answer ended, once stored (or spooled); what the model reported besides the text,
+        # and why it failed, if it did.
         self.outcome: Outcome | None = None
+        self.usage = Usage()
+        self.failure: BaseException | None = None
         self.parts: list[str] = []
         self.finished = False
         self.halt: Status | None = None
@@ -90,18 +97,25 @@ class Run:
         return batch_seconds(running) if running > BUSY_RUNS else 0.0
 
     async def write(
-        self, db: Database, spool: Spool, model: Model, exchange: Row, sent: list[dict[str, str]]
+        self,
+        db: Database,
+        spool: Spool,
+        model: Model,
+        exchange: Row,
+        sent: list[dict[str, Any]],
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         """Stream the model into this run, saving as it goes, and store how the answer ended.
 
         No database connection is held while the model streams; the outcome is spooled
-        locally if the database cannot take it when the answer ends.
+        locally if the database cannot take it when the answer ends. `options` are further
+        fields of the model request (an API call's tools, stop, max_tokens).
         """
-        usage = Usage()
+        usage = self.usage
         started = time.perf_counter()
         name = exchange["model"] or model.name
         producer = asyncio.create_task(
-            self._produce(model, sent, usage, started, name, exchange["temperature"])
+            self._produce(model, sent, usage, started, name, exchange["temperature"], options)
         )
         halted = asyncio.create_task(self.halted.wait())
         status, error = Status.INTERRUPTED, None
@@ -122,8 +136,9 @@ class Run:
             elif (failure := producer.exception()) is None:
                 status = Status.DONE
             elif isinstance(failure, ModelError):
-                status, error = Status.ERROR, str(failure)
+                status, error, self.failure = Status.ERROR, str(failure), failure
             else:
+                self.failure = failure
                 log.error("answer %s failed", exchange["id"], exc_info=failure)
                 status, error = Status.ERROR, messages.UNEXPECTED_IN_ANSWER
         finally:
@@ -135,20 +150,24 @@ class Run:
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
                 error=error,
+                tool_calls=orjson.dumps(usage.tool_calls).decode() if usage.tool_calls else None,
             )
             # Shielded: the outcome must land even if this task is cancelled.
-            await asyncio.shield(self._wrap_up(spool, producer, outcome, started))
+            await asyncio.shield(self._wrap_up(spool, producer, outcome, started, sent))
 
     async def _produce(
         self,
         model: Model,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
         usage: Usage,
         started: float,
         name: str,
         temperature: float | None,
+        options: Mapping[str, Any] | None,
     ) -> None:
-        async for text in model.stream(sent, usage, self.pace, name, temperature):
+        # Only an API call has options: a chat's answer asks any model as it always did.
+        extra = {"options": options} if options else {}
+        async for text in model.stream(sent, usage, self.pace, name, temperature, **extra):
             if not self.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)
@@ -182,12 +201,19 @@ class Run:
             return None
 
     async def _wrap_up(
-        self, spool: Spool, producer: asyncio.Task[None], outcome: Outcome, started: float
+        self,
+        spool: Spool,
+        producer: asyncio.Task[None],
+        outcome: Outcome,
+        started: float,
+        sent: list[dict[str, str]],
     ) -> None:
         if not producer.done():
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
         outcome.latency_ms = round((time.perf_counter() - started) * 1000)
+        if outcome.prompt_tokens is None or outcome.completion_tokens is None:
+            await count_unreported(outcome, sent)
         metrics.count_answer(
             outcome.status, outcome.latency_ms, outcome.prompt_tokens, outcome.completion_tokens
         )
@@ -205,3 +231,21 @@ class Run:
                 "spooled": not stored,
             },
         )
+
+
+async def count_unreported(outcome: Outcome, sent: list[dict[str, str]]) -> None:
+    """Count the tokens the server did not report (a stopped or cut answer), marking the count estimated.
+
+    An answer that failed before its first word was refused by the server: it spent nothing.
+    """
+    if outcome.status == Status.ERROR and not outcome.answer:
+        return
+    # Off the event loop: the first count loads the tokenizer, and a long answer takes a while.
+    prompt, completion = await asyncio.to_thread(
+        lambda: (tokens.prompt(sent, outcome.model), tokens.count(outcome.answer, outcome.model))
+    )
+    if outcome.prompt_tokens is None:
+        outcome.prompt_tokens = prompt
+    if outcome.completion_tokens is None:
+        outcome.completion_tokens = completion
+    outcome.estimated = True

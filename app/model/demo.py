@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 from . import Usage
 
@@ -46,16 +47,25 @@ class DemoModel:
 
     async def stream(
         self,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[str]:
-        question = sent[-1]["content"]
+        question = _text(sent[-1].get("content"))
         tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))
         for token in tokens:
             await asyncio.sleep(self.delay)
             yield token
-        usage.prompt_tokens = sum(len(m["content"].split()) for m in sent)
+        usage.prompt_tokens = sum(len(_text(m.get("content")).split()) for m in sent)
         usage.completion_tokens = len(tokens)
+        usage.finish_reason = "stop"
+
+
+def _text(content: Any) -> str:
+    """A message's text, whether its content is a string or a list of parts (the API's)."""
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content if isinstance(content, str) else ""

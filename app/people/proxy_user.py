@@ -7,11 +7,13 @@ from typing import Any
 
 from quart import Quart
 
+from .. import asgi
+
 
 class ProxyUser:
     """ASGI middleware: drop the user and e-mail headers from any request not sent by a trusted proxy."""
 
-    def __init__(self, app: Any, trusted: Callable[[str], bool], headers: tuple[str, ...]) -> None:
+    def __init__(self, app: asgi.ASGIApp, trusted: Callable[[str], bool], headers: tuple[str, ...]) -> None:
         self.app = app
         self.trusted = trusted
         self.headers = {header.lower().encode("latin-1") for header in headers}
@@ -32,4 +34,4 @@ def init_app(app: Quart, trusted: Callable[[str], bool]) -> None:
     config = app.config["ANSWERS"]
     if config.sign_in_mode == "proxy":
         headers = (config.proxy_user_header, config.proxy_email_header)
-        app.asgi_app = ProxyUser(app.asgi_app, trusted, headers)  # type: ignore[method-assign]
+        asgi.wrap(app, lambda inner: ProxyUser(inner, trusted, headers))

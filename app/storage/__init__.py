@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from quart import Quart, current_app
@@ -61,7 +61,7 @@ def init_app(app: Quart) -> None:
     """Open and migrate the database, and replay spooled writes, while the app serves; close after."""
 
     @app.while_serving
-    async def database() -> AsyncIterator[None]:
+    async def database() -> AsyncGenerator[None]:
         config = app.config["ANSWERS"]
         db = open_database(config.database_url)
         await db.open()

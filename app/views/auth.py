@@ -6,18 +6,19 @@ import hmac
 import logging
 from dataclasses import asdict
 
-from quart import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+from quart import Blueprint, abort, redirect, render_template, request, session, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..config import current_config
-from ..people import oidc
+from ..people import oidc, throttle
 from ..people.access import public, signed_in_only
-from ..people.accounts import username_key
+from ..people.accounts import sign_up_open, username_key
 from ..people.identity import external_person, password_matches, sign_in, sign_out, signed_in
 from ..people.passwords import verify
 from ..storage import audit, get_db, users
 from ..web.addresses import return_address
-from ..web.limits import current_client, limited_by
+from ..web.limits import TooMany, current_client, limited_by
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 @bp.get("/login")
 @public
-async def login_form() -> Response | str:
+async def login_form() -> ResponseReturnValue:
     """Show the sign-in form (or go straight in when there is nothing to sign in to)."""
     target = _next(request.args.get("next"))
     if current_config().sign_in_mode == "none" or signed_in():
@@ -36,7 +37,7 @@ async def login_form() -> Response | str:
 @bp.post("/login")
 @public
 @limited_by("login_rate", "sign in")
-async def login() -> Response | tuple[str, int]:
+async def login() -> ResponseReturnValue:
     """Check the password (of the gate or of an account); on success start a fresh session and go on."""
     form = await request.form
     target = _next(form.get("next"))
@@ -55,7 +56,7 @@ async def login() -> Response | tuple[str, int]:
 
 @bp.get("/login/oidc")
 @public
-async def oidc_start() -> Response:
+async def oidc_start() -> ResponseReturnValue:
     """Send the browser to the OpenID provider, remembering this attempt's state, nonce and PKCE verifier."""
     if current_config().sign_in_mode != "oidc":
         abort(404)
@@ -70,7 +71,7 @@ async def oidc_start() -> Response:
 
 @bp.get("/login/oidc/callback")
 @public
-async def oidc_callback() -> Response | tuple[str, int]:
+async def oidc_callback() -> ResponseReturnValue:
     """Back from the provider: check the state, trade the code, sign in as the person its ID token names."""
     config = current_config()
     if config.sign_in_mode != "oidc":
@@ -110,31 +111,33 @@ async def oidc_callback() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 @signed_in_only
-async def logout() -> Response:
+async def logout() -> ResponseReturnValue:
     """End this browser's session on the server; it (and any copy of its cookie) must sign in again."""
     await sign_out()
     return redirect(url_for("auth.login_form"), 303)
 
 
-async def _account_login(name: str, password: str, target: str) -> Response | tuple[str, int]:
+async def _account_login(name: str, password: str, target: str) -> ResponseReturnValue:
     """Sign in as an account; every refusal reads the same, whether or not the name exists."""
     db, config = get_db(), current_config()
-    username = username_key(name)
-    rate = config.login_account_rate
-    if await audit.failures(db, username, rate.seconds) >= rate.count:
-        abort(429, messages.too_many("sign in to this account", int(rate.seconds)))
+    username, address = username_key(name), current_client()
+    if wait := await throttle.sign_in_wait(db, username, address, config.login_account_rate):
+        raise TooMany(wait[1], wait[0])
     user = await users.by_username(db, username)
     matches = await verify(user["password_hash"] if user else None, password)
     if user is None or not matches or user["disabled_at"] is not None:
-        await audit.record(db, audit.SIGN_IN_FAILED, subject=username, address=current_client())
+        await throttle.sign_in_failed(db, username, address)
         return await _form(target, messages.WRONG_SIGN_IN, username=name), 401
     await sign_in(user)
-    await audit.record(db, audit.SIGNED_IN, actor_id=user["id"], subject=username, address=current_client())
+    await audit.record(db, audit.SIGNED_IN, actor_id=user["id"], subject=username, address=address)
     return redirect(target, 303)
 
 
 async def _form(target: str, error: str | None = None, username: str = "") -> str:
-    return await render_template("auth/login.html", next=target, error=error, username=username)
+    open_ = current_config().sign_in_mode == "accounts" and await sign_up_open()
+    return await render_template(
+        "auth/login.html", next=target, error=error, username=username, sign_up_open=open_
+    )
 
 
 def _callback_url() -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart import Blueprint, abort, redirect, request, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
@@ -12,13 +13,14 @@ from ..people.identity import owner
 from ..storage import conversations, get_db
 from ..web.addresses import return_address
 from ..web.htmx import is_htmx, render
+from .conversations import current_from_page
 
 bp = Blueprint("keeping", __name__)
 
 
 @bp.post("/c/<int:conversation_id>/keep")
 @signed_in_only
-async def keep(conversation_id: int) -> Response:
+async def keep(conversation_id: int) -> ResponseReturnValue:
     """Keep a chat however old it gets (keep=1), or let retention take it again (keep=0)."""
     if not current_config().retention_days:
         abort(404)
@@ -26,7 +28,7 @@ async def keep(conversation_id: int) -> Response:
     kept = form.get("keep") == "1"
     db = get_db()
     result = await db.execute(
-        "UPDATE conversations SET keep = :keep WHERE id = :id AND owner = :owner",
+        "UPDATE conversations SET keep = :keep WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
         {"keep": int(kept), "id": conversation_id, "owner": owner()},
     )
     conversation = await conversations.get(db, conversation_id, owner())
@@ -36,4 +38,7 @@ async def keep(conversation_id: int) -> Response:
         return redirect(
             return_address(form.get("back")) or url_for("chat.show", conversation_id=conversation_id), 303
         )
-    return await render("conversations/list.html", "renamed", conversation=conversation, current=None)
+    # The chat on screen stays marked as such.
+    return await render(
+        "conversations/list.html", "renamed", conversation=conversation, current=current_from_page()
+    )

@@ -7,6 +7,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from quart import Blueprint, Response, redirect, request, session, url_for
+from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound, get_answers
@@ -38,7 +39,7 @@ async def show() -> Response:
 
 @bp.post("/settings")
 @signed_in_only
-async def save() -> Response:
+async def save() -> ResponseReturnValue:
     """Save the person's settings; a bad value is said plainly and nothing typed is lost."""
     form = await request.form
     values: Row = {
@@ -80,7 +81,7 @@ async def conversation(conversation_id: int) -> Response:
 
 @bp.post("/c/<int:conversation_id>/instructions")
 @signed_in_only
-async def instruct(conversation_id: int) -> Response:
+async def instruct(conversation_id: int) -> ResponseReturnValue:
     """Save a conversation's instructions and temperature (empty: the defaults)."""
     found = await _own(conversation_id)
     form = await request.form

@@ -12,7 +12,7 @@ from ..people import proxy_user
 from ..people.access import cookieless, public
 from . import assets, compression, errors, guard, limits, request_log, security, templating
 from .ids import IdConverter
-from .proxies import TrustedProxies
+from .proxies import trusted
 
 
 def init_app(app: Quart) -> None:
@@ -30,7 +30,7 @@ def init_app(app: Quart) -> None:
     security.init_app(app)
     # After security: the user header is checked against the proxy that really sent the request.
     networks = app.config["ANSWERS"].trusted_proxies
-    proxy_user.init_app(app, TrustedProxies(app.asgi_app, networks).trusted)
+    proxy_user.init_app(app, lambda address: trusted(address, networks))
     limits.init_app(app)
     templating.init_app(app)
     errors.init_app(app)

@@ -22,6 +22,7 @@ from typing import Any
 import brotli
 from quart import Quart, Response
 
+from .. import asgi
 from .encoding import accepted_coding, compressible
 
 PREFIX = "/static/"
@@ -91,7 +92,7 @@ class Assets:
 class StaticFiles:
     """ASGI middleware: answer GET and HEAD for known static files from memory."""
 
-    def __init__(self, app: Any, assets: Assets) -> None:
+    def __init__(self, app: asgi.ASGIApp, assets: Assets) -> None:
         self.app = app
         self.assets = assets
 
@@ -147,7 +148,7 @@ def init_app(app: Quart) -> None:
 
     app.after_request(_private)
     app.extensions["assets"] = assets
-    app.asgi_app = StaticFiles(app.asgi_app, assets)  # type: ignore[method-assign]
+    asgi.wrap(app, lambda inner: StaticFiles(inner, assets))
 
 
 async def _private(response: Response) -> Response:

@@ -10,7 +10,9 @@ import zlib
 from typing import Any
 
 import brotli
+from quart import Quart
 
+from .. import asgi
 from .encoding import accepted_coding, compressible
 
 # Below this a body gains nothing worth the work (and the headers' bytes).
@@ -41,7 +43,7 @@ class Compressor:
 class Compression:
     """ASGI middleware: compress text responses in the coding the request accepts."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: asgi.ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -122,6 +124,6 @@ def _encoded_start(start: dict[str, Any], coding: str, length: int | None) -> di
     return {**start, "headers": headers}
 
 
-def init_app(app: Any) -> None:
+def init_app(app: Quart) -> None:
     """Put compression around the app."""
-    app.asgi_app = Compression(app.asgi_app)
+    asgi.wrap(app, Compression)

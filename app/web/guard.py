@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 from quart import Quart
 
-from ..logs import clip
+from .. import asgi
+from ..logs import clip, masked, secrets_in_path
 from .request_log import LOGGED_PATH_CHARS
 from .security import SECURITY_HEADERS
 
@@ -32,7 +33,7 @@ class ResponseGuard:
     escaped the app's own error handling.
     """
 
-    def __init__(self, app: Any, sign_in_origin: str = "") -> None:
+    def __init__(self, app: asgi.ASGIApp, sign_in_origin: str = "") -> None:
         self.app = app
         # The one other site a redirect may name: the OpenID provider people sign in at.
         self.sign_in_origin = sign_in_origin
@@ -119,7 +120,8 @@ async def _refuse_websocket(scope: dict[str, Any], send: Any) -> None:
         await send({"type": "websocket.http.response.body", "body": NOT_HERE, "more_body": False})
     else:
         await send({"type": "websocket.close", "code": 1000})
-    log.info("websocket refused", extra={"path": clip(scope.get("path", ""), LOGGED_PATH_CHARS)})
+    path = masked(scope.get("path", ""), secrets_in_path.get())
+    log.info("websocket refused", extra={"path": clip(path, LOGGED_PATH_CHARS)})
 
 
 async def _send_plain(send: Any, status: int, body: bytes) -> None:
@@ -142,4 +144,4 @@ def init_app(app: Quart) -> None:
     if config.sign_in_mode == "oidc":
         parts = urlsplit(config.oidc_issuer)
         origin = f"{parts.scheme}://{parts.netloc}"
-    app.asgi_app = ResponseGuard(app.asgi_app, origin)  # type: ignore[method-assign]
+    asgi.wrap(app, lambda inner: ResponseGuard(inner, origin))

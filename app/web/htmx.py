@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2_fragments import render_blocks_async
-from quart import Response, current_app, make_response, render_template, request
+from quart import Response, current_app, render_template, request
 from quart.globals import app_ctx
 
 
@@ -23,8 +23,10 @@ async def render(template: str, *blocks: str, status: int = 200, **context: Any)
         body = await render_blocks(template, blocks, context)
     else:
         body = await render_template(template, **context)
-    response = await make_response(body, status)
+    response = current_app.response_class(body, status)
+    # Both headers decide between page and fragment.
     response.vary.add("HX-Request")
+    response.vary.add("HX-History-Restore-Request")
     return response
 
 

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import asgi
 from ..config import Network
 
-ASGIApp = Callable[
-    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
-]
+
+def trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    """Whether an address belongs to one of these proxies' networks."""
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 class TrustedProxies:
     """ASGI middleware: rewrite the client address and scheme from headers set by trusted proxies."""
 
-    def __init__(self, app: ASGIApp, networks: tuple[Network, ...]) -> None:
+    def __init__(self, app: asgi.ASGIApp, networks: tuple[Network, ...]) -> None:
         self.app = app
         self.networks = networks
 
@@ -29,11 +34,7 @@ class TrustedProxies:
 
     def trusted(self, address: str) -> bool:
         """Whether an address belongs to one of the configured proxies."""
-        try:
-            ip = ipaddress.ip_address(address.strip().strip("[]"))
-        except ValueError:
-            return False
-        return any(ip in network for network in self.networks)
+        return trusted(address, self.networks)
 
     def rewritten(self, scope: dict[str, Any], peer: str) -> dict[str, Any]:
         """The scope as the client saw it: its own address, and https when the proxy says so."""

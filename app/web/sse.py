@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
+
 from quart import Response
 
 
@@ -15,10 +17,10 @@ def event(name: str, data: str, id: str | None = None) -> bytes:
     return (f"{head}event: {name}\ndata: " + "\ndata: ".join(lines) + "\n\n").encode()
 
 
-def response(body: object) -> Response:
+def response(body: AsyncIterable[bytes]) -> Response:
     """Wrap an async iterator of encoded events in a response no proxy will buffer."""
     stream = Response(
-        body,  # type: ignore[arg-type]
+        body,
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

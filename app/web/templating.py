@@ -6,11 +6,13 @@ from flask.templating import _default_template_ctx_processor as _flask_processor
 from quart import Quart, has_request_context, session
 
 from .. import messages
+from ..model.catalog import label as model_label
 from ..rendering.answers import markdown
-from ..rendering.counts import tokens
+from ..rendering.counts import tokens, total
 from ..rendering.live import live_answer
 from ..rendering.preview import preview
 from ..rendering.times import iso_time, seconds, short_time
+from ..rendering.transcript import label
 from ..storage.status import LIVE, Status
 
 
@@ -24,6 +26,9 @@ def init_app(app: Quart) -> None:
         short_time=_local_time,
         seconds=seconds,
         tokens=tokens,
+        model_label=model_label,
+        answer_ending=label,
+        total_tokens=total,
     )
     app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages, theme=theme)
 

@@ -216,7 +216,7 @@ class Node:
             autocommit=True,
             connect_timeout=2,
             charset="utf8mb4",
-            **options,  # type: ignore[arg-type]
+            **options,
         )
 
     def query(
@@ -385,7 +385,7 @@ class Cluster:
                 rows = node.query(
                     "SELECT COUNT(*) FROM information_schema.processlist WHERE user = %s", (user,)
                 )
-                counts[node.name] = int(rows[0][0])  # type: ignore[arg-type]
+                counts[node.name] = int(rows[0][0])
         return counts
 
     def kill(self, node: Node) -> None:

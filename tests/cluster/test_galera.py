@@ -82,7 +82,7 @@ class Stored:
             )
             digest = hashlib.sha256(repr([(row[0], row[2], row[3]) for row in found]).encode()).hexdigest()
             per_node[node.name] = f"{len(found)} rows, {digest[:12]}"
-            rows = rows or [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in found]  # type: ignore[arg-type]
+            rows = rows or [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in found]
             asked = asked or [str(r[1]) for r in found if r[4]]
         return cls(rows, per_node, asked)
 
@@ -270,7 +270,7 @@ def wait_for_saved_text(deployment: Deployment, at_least: int) -> int:
 
     def enough() -> bool:
         nonlocal count
-        count = int(node.query(sql, causal=True)[0][0])  # type: ignore[arg-type]
+        count = int(node.query(sql, causal=True)[0][0])
         return count >= at_least
 
     wait_for(f"{at_least} answers with saved text", enough, timeout=60, interval=0.05)
