@@ -28,6 +28,7 @@ from quart.testing import QuartClient
 from app import create_app
 from app.config import Config
 from app.people import passwords
+from app.rendering import highlight
 from app.storage import Database, migrate, open_database
 from tests import figures
 from tests.cluster import figures as cluster_figures
@@ -90,6 +91,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         elif item.originalname in SHARE_REDIS:
             item.add_marker(pytest.mark.xdist_group("redis"))
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def still_clock() -> Iterator[None]:
+    """Highlighting's last resort reads a clock that never moves: in tests the work alone decides."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(highlight, "CLOCK", lambda: 0.0)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.rendering import highlight
+from app.rendering import highlight, windowed
 from app.rendering.markdown import MAX_MARKDOWN_CHARS, MAX_NESTING, markdown_to_html
 
 SAFE_TAGS = {"a", "p", "em", "strong", "code", "pre", "span", "ul", "ol", "li", "br"}
@@ -235,4 +235,24 @@ def test_the_same_answer_renders_the_same_however_slow_the_clock(monkeypatch):
 
     for name in ("thread_time", "process_time", "perf_counter", "monotonic", "time"):
         monkeypatch.setattr(time, name, jumping)
+    monkeypatch.setattr(highlight, "CLOCK", jumping)
     assert markdown_to_html(ORDINARY_ANSWER) == expected
+
+
+def test_a_block_still_working_past_its_seconds_is_shown_plain_as_a_last_resort():
+    code = 'def total(rows):\n    return sum(row["n"] for row in rows if row)  # summed\n' * 200
+    python = highlight.lexer_for("python")
+    assert work_of(code, "python") > windowed.UNITS_PER_CHECK
+    readings = iter([0.0, highlight.BLOCK_SECONDS + 1])
+    body, work = highlight.colour(code, python, 10**12, clock=lambda: next(readings))
+    assert body is None and windowed.UNITS_PER_CHECK <= work < 2 * windowed.UNITS_PER_CHECK
+    small = code[: len(code) // 20]
+    assert work_of(small, "python") < windowed.UNITS_PER_CHECK
+    readings = iter([0.0, highlight.BLOCK_SECONDS + 1])
+    assert highlight.colour(small, python, 10**12, clock=lambda: next(readings))[0] is not None
+
+
+def test_the_blocks_of_an_answer_share_its_last_resort_seconds():
+    readings = iter([0.0, highlight.ANSWER_SECONDS - 0.5, highlight.ANSWER_SECONDS + 1])
+    budget = highlight.Budget(clock=lambda: next(readings))
+    assert [budget.seconds(), budget.seconds(), budget.seconds()] == [highlight.BLOCK_SECONDS, 0.5, 0.0]

@@ -8,13 +8,17 @@ for seconds with the Scala lexer, and even common ones lex an unterminated strin
 from every quote in it. A lexer is allowed when no single step of it (one regular-
 expression match, which nothing can cut short) grows faster than its input; the window
 each step looks through, and the work it pays for, then stop any lexer whose steps add
-up quadratically, and the block is shown as plain text. `python -m bench.scan_lexers`
-measures every Pygments lexer, and `python -m bench.rendering` prints how long the
-allowed ones take on hostile code.
+up quadratically, and the block is shown as plain text. A unit of work costs far more on
+some regular expressions than on others, so a block that has done much work also looks at
+its CPU time, a last resort that ordinary code never meets (`BLOCK_SECONDS`, `CLOCK`).
+`python -m bench.scan_lexers` measures every Pygments lexer, and `python -m
+bench.rendering` prints how long the allowed ones take on hostile code.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from html import escape
 from io import StringIO
 
@@ -116,6 +120,13 @@ WORK_PER_CHAR = 40
 ANSWER_WORK = 500_000
 # A block costs at least this much of the answer's work: each one has a fixed cost besides its length.
 MIN_BLOCK_WORK = 2_000
+# The last resort: CPU seconds a block, and all the blocks of an answer, may take, looked at
+# only once a block has done much work.
+# Ordinary code of the largest block takes a fifth of it here; hostile code took 7 s without it.
+BLOCK_SECONDS = 1.0
+ANSWER_SECONDS = 2.0
+# This thread's CPU clock; the tests put a clock of their own here.
+CLOCK: Callable[[], float] = time.thread_time
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 
@@ -141,10 +152,19 @@ _LEXERS: dict[str, Lexer] = {}
 
 
 class Budget:
-    """How much more work one answer may spend on colour."""
+    """How much more work one answer may spend on colour, and the CPU clock of the last resort."""
 
-    def __init__(self, work: int = ANSWER_WORK) -> None:
+    def __init__(self, work: int = ANSWER_WORK, clock: Callable[[], float] | None = None) -> None:
         self.work = work
+        self.clock = clock or CLOCK
+        self._ends: float | None = None
+
+    def seconds(self) -> float:
+        """The CPU seconds the next block may take as a last resort: its own, within the answer's."""
+        now = self.clock()
+        if self._ends is None:
+            self._ends = now + ANSWER_SECONDS
+        return min(BLOCK_SECONDS, max(self._ends - now, 0.0))
 
     def allowance(self, chars: int) -> int:
         """The work a block of this many characters may take now (0: it stays plain)."""
@@ -173,16 +193,22 @@ def code_block(code: str, language: str, budget: Budget) -> str:
     lexer = lexer_for(name)
     body = None
     if lexer is not None and len(code) <= MAX_BLOCK_CHARS and (allowance := budget.allowance(len(code))):
-        body, work = colour(code, lexer, allowance)
+        body, work = colour(code, lexer, allowance, budget.clock, budget.seconds())
         budget.spend(work)
     label = f' data-language="{escape(name)}"' if name else ""
     return f'<pre class="code"{label}><code class="highlight">{body or escape(code)}</code></pre>\n'
 
 
-def colour(code: str, lexer: Lexer, allowance: int) -> tuple[str | None, int]:
+def colour(
+    code: str,
+    lexer: Lexer,
+    allowance: int,
+    clock: Callable[[], float] | None = None,
+    seconds: float = BLOCK_SECONDS,
+) -> tuple[str | None, int]:
     """Pygments' HTML for the code (None when lexing it needs more than `allowance`), and the work it took."""
     out = StringIO()
-    with windowed.counted(windowed.Work(allowance)) as work:
+    with windowed.counted(windowed.Work(allowance, clock or CLOCK, seconds)) as work:
         try:
             _FORMATTER.format(lexer.get_tokens(code), out)
         except windowed.OutOfWork:

@@ -39,19 +39,37 @@ class OutOfWork(Exception):
     """A block needed more work than its allowance."""
 
 
-class Work:
-    """The units of work one block may take, and those it took."""
+# Work between two looks at the last resort's clock: more than most blocks of ordinary code take.
+UNITS_PER_CHECK = 50_000
 
-    def __init__(self, allowance: int) -> None:
+
+class Work:
+    """The units of work one block may take, and those it took.
+
+    A unit may cost a hundred times more on one regular expression than on another, so
+    a block that works past `UNITS_PER_CHECK` also looks at `clock` (CPU seconds), and
+    stops past `seconds`: a last resort that ordinary code never comes near.
+    """
+
+    def __init__(
+        self, allowance: int, clock: Callable[[], float] | None = None, seconds: float = 0.0
+    ) -> None:
         self.allowance = allowance
         self.spent = 0
-        self._step: tuple[str, int, int, Match] = ("", -1, -1, None)
+        self.last_step: tuple[str, int, int, Match] = ("", -1, -1, None)
+        self._clock = clock
+        self._deadline = clock() + seconds if clock is not None else 0.0
+        self._next_check = UNITS_PER_CHECK
 
     def pay(self, units: int) -> None:
-        """Take units of work, or stop the block when its allowance is gone."""
+        """Take units of work, or stop the block when its allowance (or, at last, its time) is gone."""
         self.spent += units
         if self.spent > self.allowance:
             raise OutOfWork
+        if self.spent >= self._next_check and self._clock is not None:
+            self._next_check += UNITS_PER_CHECK
+            if self._clock() > self._deadline:
+                raise OutOfWork
 
 
 _counting = threading.local()
@@ -96,10 +114,10 @@ def _counted_rule(matches: tuple[Matcher, ...], index: int) -> Matcher:
         if work is None:
             return plain(text, pos) if endpos is None else plain(text, pos, endpos)
         end = len(text) if endpos is None else endpos
-        step_text, step_pos, chosen, found = work._step
+        step_text, step_pos, chosen, found = work.last_step
         if index == 0 or step_text is not text or step_pos != pos:
             chosen, found = _step(matches, text, pos, end, work)
-            work._step = (text, pos, chosen, found)
+            work.last_step = (text, pos, chosen, found)
         return found if chosen == index else None
 
     match.__wrapped__ = plain  # type: ignore[attr-defined]
