@@ -6,6 +6,7 @@ from quart import Quart
 
 from . import answers, storage, web
 from .config import ROOT, Config
+from .files import init_app as init_files
 from .storage import retention
 from .web import templating
 
@@ -25,12 +26,17 @@ def create_app(config: Config | None = None) -> Quart:
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
-    app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
+    app.jinja_env.globals.update(
+        model_name=config.model_name,
+        max_question_chars=config.max_question_chars,
+        max_upload_mb=config.max_upload_mb,
+    )
     web.init_app(app)
     storage.init_app(app)
     retention.init_app(app)
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
+    init_files(app)
 
     from .views import (
         accounts,
@@ -38,6 +44,7 @@ def create_app(config: Config | None = None) -> Quart:
         auth,
         chat,
         conversations,
+        files,
         health,
         history,
         keeping,
@@ -48,7 +55,7 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, usage.bp, keeping.bp):
+    for blueprint in (accounts.bp, admin.bp, usage.bp, keeping.bp, files.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

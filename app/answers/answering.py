@@ -17,12 +17,13 @@ from collections.abc import Callable, Hashable
 
 from .. import messages
 from ..config import Config
+from ..files import sees_images
 from ..model.catalog import Catalog
 from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges
 from ..storage.dialects import utc_in
 from ..storage.status import FINISHED, Status
 from .places import Places
-from .prompt import build_messages
+from .prompt import Message, with_files
 from .refusals import Busy, NotFound
 from .run import BATCH_SECONDS, Run
 
@@ -134,7 +135,10 @@ class Answering:
         run = Run(exchange["id"], self.runs, token, self.lease_seconds)
         self.runs[run.exchange_id] = run
         system = exchange["instructions"] or self.config.system_prompt
-        sent = build_messages(system, context, exchange["question"])
+        sees = sees_images(self.config.vision_models, exchange["model"], exchange["server"])
+
+        async def sent() -> list[Message]:
+            return await with_files(self.db, system, context, exchange, sees, self.config.files_context_chars)
 
         async def write() -> None:
             try:

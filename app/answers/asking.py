@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import messages
 from ..config import Config
 from ..model.catalog import Choice
-from ..storage import Executor, Row, conversations, exchanges, preferences
+from ..storage import Executor, Row, attachments, conversations, exchanges, preferences
 from ..storage.dialects import utcnow
 from .answering import Answering
 from .refusals import Conflict, Invalid, NotFound
@@ -50,6 +51,12 @@ class Asking:
             return found
         return await catalog.first(*fallbacks) or catalog.default
 
+    async def choice_for(self, owner: str, conversation_id: int | None, key: str | None) -> Choice:
+        """The model a question goes to: the form's, else the conversation's (a new chat: the person's)."""
+        if key:
+            return await self.choose(key)
+        return await self.choose(None, await self._remembered(owner, conversation_id))
+
     async def ask(
         self,
         owner: str,
@@ -58,11 +65,13 @@ class Asking:
         form_key: str | None,
         choice: Choice | None = None,
         after: int | None = None,
+        files: Sequence[int] = (),
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
 
         `after` is the last exchange on the asker's screen: the new question continues that
-        branch (by default the conversation's newest exchange).
+        branch (by default the conversation's newest exchange). `files` are the ids of the
+        question's stored files, attached to it in the same transaction.
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
@@ -85,7 +94,9 @@ class Asking:
             if conversation_id is not None and after is not None:
                 if await exchanges.in_conversation_has(tx, conversation_id, after):
                     parent_id = after
-            return await self._store(tx, owner, question, conversation_id, parent_id, choice, now, key)
+            asked = await self._store(tx, owner, question, conversation_id, parent_id, choice, now, key)
+            await attachments.attach(tx, files, asked.exchange["id"], owner)
+            return asked
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
         return await self.answering.db.transact(store, idempotent=key is not None)

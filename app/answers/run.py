@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .. import messages, metrics
 from ..model import Model, ModelError, Usage
@@ -25,6 +27,9 @@ BUSY_BATCH_SECONDS = 0.5
 BUSY_RUNS = 50
 # How often a running answer is saved, and a stop asked through another process noticed.
 SAVE_SECONDS = 1.0
+
+# What the model is sent, or how to read it (files are read from the database as the answer starts).
+Sent = list[dict[str, Any]] | Callable[[], Awaitable[list[dict[str, Any]]]]
 
 
 def batch_seconds(running: int) -> float:
@@ -89,9 +94,7 @@ class Run:
         running = len(self.registry)
         return batch_seconds(running) if running > BUSY_RUNS else 0.0
 
-    async def write(
-        self, db: Database, spool: Spool, model: Model, exchange: Row, sent: list[dict[str, str]]
-    ) -> None:
+    async def write(self, db: Database, spool: Spool, model: Model, exchange: Row, sent: Sent) -> None:
         """Stream the model into this run, saving as it goes, and store how the answer ended.
 
         No database connection is held while the model streams; the outcome is spooled
@@ -142,13 +145,14 @@ class Run:
     async def _produce(
         self,
         model: Model,
-        sent: list[dict[str, str]],
+        sent: Sent,
         usage: Usage,
         started: float,
         name: str,
         temperature: float | None,
     ) -> None:
-        async for text in model.stream(sent, usage, self.pace, name, temperature):
+        messages = await sent() if callable(sent) else sent
+        async for text in model.stream(messages, usage, self.pace, name, temperature):
             if not self.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)

@@ -6,7 +6,7 @@ import asyncio
 import importlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..config import Config
 
@@ -34,7 +34,7 @@ class Model(Protocol):
 
     def stream(
         self,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
@@ -95,7 +95,7 @@ class OnDemandModel:
 
     def stream(
         self,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
@@ -109,7 +109,7 @@ class OnDemandModel:
 
     async def _stream_once_loaded(
         self,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
         usage: Usage,
         pace: Callable[[], float] | None,
         model: str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from . import Usage
 
@@ -46,16 +47,23 @@ class DemoModel:
 
     async def stream(
         self,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
     ) -> AsyncIterator[str]:
-        question = sent[-1]["content"]
+        question = _text(sent[-1]["content"])
         tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))
         for token in tokens:
             await asyncio.sleep(self.delay)
             yield token
-        usage.prompt_tokens = sum(len(m["content"].split()) for m in sent)
+        usage.prompt_tokens = sum(len(_text(m["content"]).split()) for m in sent)
         usage.completion_tokens = len(tokens)
+
+
+def _text(content: str | list[dict[str, Any]]) -> str:
+    """A message's text, whether it is a string or a list of parts (a question with images)."""
+    if isinstance(content, str):
+        return content
+    return " ".join(part.get("text", "") for part in content if part.get("type") == "text")

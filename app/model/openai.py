@@ -123,7 +123,7 @@ class OpenAIModel:
 
     async def stream(
         self,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
         usage: Usage,
         pace: Callable[[], float] | None = None,
         model: str | None = None,

@@ -38,7 +38,7 @@ async def _http_error(error: HTTPException) -> Response:
 
 
 def _too_large_message() -> str:
-    return messages.too_large(current_app.config["MAX_CONTENT_LENGTH"])
+    return messages.too_large(request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"])
 
 
 async def _refused(refusal: Refused) -> Response:
