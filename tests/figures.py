@@ -16,6 +16,9 @@ _LINES = {
     "highlighting": "highlighting: lexers allowed {lexers} / fuzzed inputs {inputs}"
     " / slowest {slowest_ms} ms",
     "markdown": "markdown: hostile shapes {shapes} / slowest {slowest_ms} ms at {chars} characters",
+    "files": "hostile files: tried {tried} / refused clearly {refused} / stored {stored}"
+    " / half-stored {half_stored} / slowest {slowest_ms} ms"
+    " (event loop: longest stall {stall_ms} ms, limit 100 ms)",
     "stall": "event loop: longest stall {stall_ms} ms while {answers} hostile answers rendered (limit 100 ms;"
     " {wall_ms} ms by the wall clock, waits for other processes included)",
 }

@@ -273,3 +273,41 @@ async def test_the_same_form_sent_twice_keeps_one_copy_of_its_files(visitor, mod
     assert await count(db, "exchanges") == 1 and await count(db, "attachments") == 1
     events = parse_events(await (await visitor.client.get("/answers/1/stream")).get_data(as_text=True))
     assert events[-1][0] == "done"
+
+
+@sees
+async def test_the_history_shows_each_questions_files(visitor, model):
+    await asked(visitor, "Both", [("shot.png", samples.image()), ("minutes.txt", b"minutes")])
+    page = await visitor.open("/list")
+    assert 'class="file-name"' in page and ">shot.png</a>" in page and ">minutes.txt</a>" in page
+    assert re.search(r'<img src="/files/\d+/thumbnail" alt="shot.png"', page)
+    assert "text · 7 bytes" in page
+
+
+async def test_exports_name_the_files(visitor, model):
+    exchange_id = await asked(visitor, "Export me", [("report.pdf", samples.pdf(["r"])), ("b.txt", b"b")])
+    csv_text = await (await visitor.client.get("/list/export.csv")).get_data(as_text=True)
+    header, row = csv_text.splitlines()[:2]
+    assert header.endswith(",files") and row.endswith(",report.pdf; b.txt")
+    ndjson = await (await visitor.client.get("/list/export.ndjson")).get_data(as_text=True)
+    assert '"files":"report.pdf; b.txt"' in ndjson
+    conversation = await conversation_of(visitor, exchange_id)
+    markdown = await (await visitor.client.get(f"/c/{conversation}/export.md")).get_data(as_text=True)
+    assert "- Attached: report.pdf (application/pdf," in markdown
+    assert "- Attached: b.txt (text/plain," in markdown
+
+
+async def test_a_shared_copy_names_the_files_but_does_not_share_them(visitor, app, model):
+    exchange_id = await asked(visitor, "Share me", [("private.txt", b"private words")])
+    conversation = await conversation_of(visitor, exchange_id)
+    response = await visitor.client.post(
+        f"/c/{conversation}/share", form={"csrf_token": visitor.csrf}, headers={"X-CSRF-Token": visitor.csrf}
+    )
+    assert response.status_code == 303
+    manage = await visitor.open(f"/c/{conversation}/share")
+    token = re.search(r"/s/([\w-]+)", manage).group(1)
+    reader = Visitor(app.test_client())
+    await reader.open()
+    shared = html.unescape(await reader.open(f"/s/{token}"))
+    assert f"{messages.FILES_NOT_SHARED} private.txt" in shared
+    assert "/files/" not in shared and "private words" not in shared

@@ -27,6 +27,7 @@ FIELDS = (
     "latency_ms",
     "error",
     "answered_at",
+    "files",
 )
 FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 CHUNK_BYTES = 64 * 1024

@@ -13,7 +13,7 @@ from ..answers import NotFound
 from ..people.access import signed_in_only
 from ..people.identity import owner
 from ..rendering import transcript
-from ..storage import Row, conversations, exchanges, get_db, shares
+from ..storage import Row, attachments, conversations, exchanges, get_db, shares
 from ..storage.status import FINISHED
 from ..web.htmx import render
 
@@ -41,6 +41,8 @@ async def share(conversation_id: int) -> ResponseReturnValue:
     conversation = await _own(conversation_id)
     finished = [
         {name: str(row[name]) if name.endswith("_at") and row[name] else row[name] for name in KEPT}
+        # Files are not shared: the copy names them only.
+        | {"files": [file["name"] for file in row["files"]]}
         for row in await _exchanges(conversation_id)
         if row["status"] in FINISHED
     ]
@@ -98,4 +100,7 @@ async def _own(conversation_id: int) -> Row:
 async def _exchanges(conversation_id: int) -> list[Row]:
     rows = await exchanges.in_conversation(get_db(), conversation_id, None, MOST_EXCHANGES)
     rows.reverse()
+    attached = await attachments.of_exchanges(get_db(), [row["id"] for row in rows])
+    for row in rows:
+        row["files"] = attached.get(row["id"], [])
     return rows
