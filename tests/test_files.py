@@ -150,9 +150,10 @@ async def test_a_file_is_served_to_its_owner_and_to_nobody_else(visitor, app, mo
     assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/png"
     assert shown.headers["Content-Disposition"].startswith("inline;")
     assert shown.headers["X-Content-Type-Options"] == "nosniff"
-    assert "default-src 'self'" in shown.headers["Content-Security-Policy"]
+    assert shown.headers["Content-Security-Policy"].startswith("default-src 'none';")
     assert Image.open(io.BytesIO(await shown.get_data())).size == (30, 20)
     downloaded = await visitor.client.get(f"/files/{pdf_id}")
+    assert "default-src 'self'" in downloaded.headers["Content-Security-Policy"]
     assert downloaded.headers["Content-Disposition"].startswith('attachment; filename="plan.pdf"')
     assert (await downloaded.get_data()).startswith(b"%PDF-")
     assert (await visitor.client.get(f"/files/{image_id}/thumbnail")).status_code == 200

@@ -3,8 +3,9 @@
 Every file of tests/samples.py's corpus (bombs, locked, broken and looping PDFs, a zip-bomb
 Word document, empty and fake files) is attached to a question while a task on the same
 loop ticks every 5 ms. A refusal names the file and stores nothing; a file read is stored
-whole (only those a reader may safely take are allowed to be: a page loop, an HTML page). The figures line counts them and gives the slowest. Then, against a served app, a
-body past the limit (its Content-Length lying, or absent) and an upload cut halfway.
+whole (only those a reader may safely take are allowed to be: a page loop, an HTML page).
+The figures line counts them and gives the slowest. Then, against a served app, a body
+past the limit (its Content-Length lying, or absent) and an upload cut halfway.
 """
 
 from __future__ import annotations
@@ -108,9 +109,8 @@ def test_a_body_past_the_limit_is_refused_whatever_its_content_length_says(serve
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"larger than the" in answer and b"nothing was stored" in answer
     # A Content-Length that lies (far smaller than the body): the form is cut short, and refused as such.
-    answer = raw_post(
-        served, f"POST /ask HTTP/1.1\r\n{common}Content-Length: 2000\r\nConnection: close\r\n\r\n", [body[:2000]]
-    )
+    lying = f"POST /ask HTTP/1.1\r\n{common}Content-Length: 2000\r\nConnection: close\r\n\r\n"
+    answer = raw_post(served, lying, [body[:2000]])
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b"cut off before it ended" in answer
     # A Content-Length that says too much: refused before a byte is read.

@@ -17,6 +17,8 @@ bp = Blueprint("files", __name__)
 
 # Shown in the page: the browser may show these itself; anything else is a download.
 INLINE = frozenset({"image/png", "image/jpeg"})
+# An image opened on its own: nothing runs or loads in it, and the browser's image viewer may style itself.
+IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 NAME_SHOWN_CHARS = 60
 THUMBNAIL_SHOWN = 160
 
@@ -34,6 +36,8 @@ async def download(attachment_id: int) -> Response:
         "inline" if media_type in INLINE else "attachment", found["name"]
     )
     response.headers["Cache-Control"] = "private, no-store"
+    if media_type in INLINE:
+        response.headers["Content-Security-Policy"] = IMAGE_CSP
     response.timeout = None
     return response
 
