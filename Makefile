@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test lint format soak test-setup assets setup clean bench bench-history bench-storage bench-weight profile seed audit
+.PHONY: run test lint format soak test-setup assets setup clean bench bench-history bench-storage bench-weight bench-files profile seed audit
 
 run: setup
 	$(BIN)/python -m app
@@ -72,6 +72,10 @@ seed: setup
 # The history page at 1,000 and 1,000,000 rows on SQLite and MySQL; prints figures (minutes).
 bench-history: setup
 	$(BIN)/python -m bench.history
+
+# Files: a 100-page PDF asked about, a 50 MB upload's peak memory, /list at 1,000,000 rows with files (minutes).
+bench-files: setup $(VENV)/.bench-installed
+	$(BIN)/python -m bench.files
 
 assets: $(VENDOR)/.copied
 
