@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from app import messages
-from app.files import receiving
+from app.files import kinds, receiving
 from app.storage import retention
 from tests import samples
 from tests.conftest import Visitor, parse_events
@@ -312,3 +312,48 @@ async def test_a_shared_copy_names_the_files_but_does_not_share_them(visitor, ap
     shared = html.unescape(await reader.open(f"/s/{token}"))
     assert f"{messages.FILES_NOT_SHARED} private.txt" in shared
     assert "/files/" not in shared and "private words" not in shared
+
+
+@pytest.mark.settings(llm_models=("fake-model", "blind-model"), vision_models=("fake-model",))
+async def test_regenerating_an_image_question_with_a_blind_model_is_refused(visitor, model):
+    exchange_id = await asked(visitor, "What is it?", [("cat.png", samples.image())])
+    blind = re.search(r'value="(blind-model@[^"]+)"', await visitor.open("/")).group(1)
+    sent = len(model.requests)
+    response = await visitor.client.post(
+        f"/answers/{exchange_id}/regenerate",
+        form={"model": blind, "csrf_token": visitor.csrf},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert messages.cannot_see("blind-model") in await said(response)
+    assert len(model.requests) == sent
+    form = {"csrf_token": visitor.csrf}
+    again = await visitor.client.post(
+        f"/answers/{exchange_id}/regenerate", form=form, headers={"HX-Request": "true"}
+    )
+    new_id = int(re.findall(r'id="answer-(\d+)"', await again.get_data(as_text=True))[-1])
+    await visitor.stream(new_id)
+    assert [part["type"] for part in model.parts()] == ["text", "image_url"]
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (samples.image("PNG"), "image/png"),
+        (samples.image("JPEG"), "image/jpeg"),
+        (samples.image("WEBP"), "image/webp"),
+        (samples.image("GIF"), "image/gif"),
+        (b"  \n%PDF-1.7\n", "application/pdf"),
+        (samples.docx(["x"])[:8192], kinds.DOCX.media_type),
+        ("naïve café, ünïcode\n".encode(), "text/plain; charset=utf-8"),
+        ("ñ".encode() * 4095 + b"\xc3", "text/plain; charset=utf-8"),
+        ("Grüße aus Köln".encode("cp1252"), "text/plain; charset=utf-8"),
+        ("\ufeffhello".encode("utf-16"), "text/plain; charset=utf-8"),
+        (b"", None),
+        (b"\x00\x01\x02binary", None),
+        (b"MZ\x90\x00\x03", None),
+    ],
+)
+def test_a_files_kind_is_told_from_its_first_bytes(head, kind):
+    found = kinds.sniff(head[:8192])
+    assert (found.media_type if found else None) == kind

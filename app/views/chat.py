@@ -121,9 +121,9 @@ async def ask() -> ResponseReturnValue:
             # Files of a question that was not stored (or was stored already, by a form sent twice).
             with suppress(DatabaseUnavailable):
                 await attachments.discard_unattached(get_db(), stored)
-    asked.exchange["files"] = (await attachments.of_exchanges(get_db(), [asked.exchange["id"]])).get(
-        asked.exchange["id"], []
-    )
+    if stored:
+        found = await attachments.of_exchanges(get_db(), [asked.exchange["id"]])
+        asked.exchange["files"] = found.get(asked.exchange["id"], [])
     if not is_htmx():
         await answers.answer_in_full(asked.exchange, limits.current_client())
         return _back_to(asked.exchange, "exchange")
