@@ -23,7 +23,7 @@ from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Ro
 from ..storage.dialects import utc_in
 from ..storage.status import FINISHED, Status
 from .places import Places
-from .prompt import Message, with_files
+from .prompt import Message, read_files, with_files
 from .refusals import Busy, NotFound
 from .run import BATCH_SECONDS, Run
 
@@ -108,6 +108,8 @@ class Answering:
         settled by reading who holds the lease, never by guessing; if even that cannot be
         read yet, the answer starts on the claim's own context and its first save settles
         it (a run whose claim did not land matches no row, stops, and writes nothing).
+        The files of the context and of the question (their text) are read in the same
+        transaction: an answer needs the database again only for the bytes of its images.
         """
         token = secrets.token_hex(12)
         read: list[list[Row] | None] = []
@@ -116,6 +118,7 @@ class Answering:
             context = None
             if await exchanges.claim(tx, exchange["id"], token, utc_in(self.lease_seconds)):
                 context = await exchanges.context(tx, exchange["parent_id"], self.config.context_size)
+                await read_files(tx, context, exchange)
             read.append(context)
             return context
 

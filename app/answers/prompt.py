@@ -22,17 +22,24 @@ def build_messages(system_prompt: str, context: list[Row], question: str) -> lis
     return messages
 
 
+async def read_files(db: Executor, context: list[Row], exchange: Row) -> None:
+    """Give the question and each exchange of its context the files it was asked with (text, not bytes)."""
+    found = await attachments.of_exchanges(db, [row["id"] for row in context] + [exchange["id"]], text=True)
+    for row in (*context, exchange):
+        row["files"] = found.get(row["id"], [])
+
+
 async def with_files(
     db: Executor, system_prompt: str, context: list[Row], exchange: Row, sees: bool, budget: int
 ) -> list[Message]:
-    """The messages, each question with its files: their text under their names, images as parts.
+    """The messages, each question with its files (`read_files`): text under their names, images as parts.
 
     The newest files come first within `budget` characters of text (older ones are cut or
-    named only), and images only when the model sees them.
+    named only), and images only when the model sees them (their bytes are read now).
     """
     asked = [row["id"] for row in context] + [exchange["id"]]
-    found = await attachments.of_exchanges(db, asked, text=True)
-    if not found:
+    found = {row["id"]: row.get("files") or [] for row in (*context, exchange)}
+    if not any(found.values()):
         return build_messages(system_prompt, context, exchange["question"])
     left, images_left = budget, MAX_IMAGES
     contents: dict[int, tuple[list[str], list[parts.Part]]] = {}
