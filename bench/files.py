@@ -26,10 +26,9 @@ import httpx2
 
 from app.files import documents
 from app.files.kinds import Kind
-from bench.history import EXTRA, OTHERS, OWNER, SHARES, client_for, databases, median_ms, timed
+from bench.history import client_for, median_ms, seeded, timed
 from bench.pdf_readers import book
 from bench.processes import App, FakeModel, memory_mb
-from bench.seed import Plan, seed
 from tests import samples
 from tests.conftest import CSRF
 
@@ -88,13 +87,9 @@ def bench_upload(folder: Path, model: FakeModel) -> None:
 
 def bench_list(engine: str, small: int, big: int, repeats: int) -> None:
     print(f"\n== /list with files, {engine} (load average {os.getloadavg()[0]:.2f})")
-    sizes = [round(small * EXTRA), round(big * EXTRA)]
-    with databases(engine) as fresh:
-        urls = [fresh() for _ in sizes]
-        for url, rows in zip(urls, sizes, strict=True):
-            made, seconds = seed(url, Plan(rows, [OWNER, *OTHERS], SHARES, seed=7))
-            files = asyncio.run(_attach(url))
-            print(f"seeded {made:,} exchanges and {files:,} files in {seconds:.1f} s")
+    with seeded(engine, small, big) as urls:
+        for url in urls:
+            print(f"and {asyncio.run(_attach(url)):,} files")
         timings = asyncio.run(_first_pages(urls, repeats))
     low, high = (median_ms(found) for found in timings)
     print(f"first page (ms, median)   {low:10.1f} {high:10.1f}   ratio {high / low:.2f}  goal ≤ 1.5")

@@ -14,6 +14,7 @@ from tests import samples
 from tests.browser.conftest import OUTPUT, AppServer
 from tests.browser.test_people import invitation, make_account, new_page
 from tests.fake_llm import FakeLLM
+from tests.test_several_instances import instance_env, start_instances
 
 pytestmark = pytest.mark.browser
 
@@ -40,22 +41,10 @@ PASTE = """([name, type, data]) => {
 @pytest.fixture
 def instances(tmp_path: Path, model: FakeLLM) -> Iterator[tuple[AppServer, AppServer]]:
     """Two instances over one database, with accounts, and a model that sees images."""
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}",
-        "SECRET_KEY": "shared-secret-key-of-both-instances",
-        "SIGN_IN": "accounts",
-        "SIGN_UP": "invite",
-        "VISION_MODELS": "fake-model",
-    }
-    started = []
-    try:
-        for name in ("a", "b"):
-            (tmp_path / name).mkdir()
-            started.append(AppServer(tmp_path / name, model.url, **env))
-        yield started[0], started[1]
-    finally:
-        for server in started:
-            server.stop()
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    env = instance_env(database, SIGN_IN="accounts", SIGN_UP="invite", VISION_MODELS="fake-model")
+    with start_instances(env, tmp_path, model) as pair:
+        yield pair
 
 
 def encoded(data: bytes) -> str:
