@@ -55,7 +55,7 @@
     if (question()) count(question());
     if (attachInput()) {
       composer().classList.add("enhanced");
-      showChips();
+      composer().removeAttribute("enctype");
     }
     var composerStop = document.querySelector(".composer-stop");
     if (composerStop) composerStop.hidden = false;
@@ -108,122 +108,47 @@
       count(field);
       document.getElementById("composer-error").textContent = "";
       document.getElementById("flash").textContent = "";
-      if (attachInput()) {
-        attachInput().value = "";
-        showChips();
-      }
+      if (window.answerFiles) window.answerFiles.clear();
       field.focus();
       follow(true);
     }
-    showProgress(null);
   });
 
-  // Files: a chip for each, with a remove button; dropped anywhere on the page or pasted, they join
-  // the form's own file input, so that htmx (or the browser, without it) sends them with the question.
+  // Files: the button's choice, a drop anywhere, a pasted screenshot. static/files.js (chips, progress)
+  // loads when first needed; a question alone goes as a small urlencoded form.
   function attachInput() { return document.getElementById("attach"); }
-
-  function keepFiles(files) {
-    var input = attachInput();
-    var kept = new DataTransfer();
-    files.forEach(function (file) { kept.items.add(file); });
-    input.files = kept.files;
-    showChips();
+  var waiting = null;
+  function withFiles(then) {
+    if (window.answerFiles) return then(window.answerFiles);
+    if (!waiting) {
+      waiting = [];
+      var script = document.createElement("script");
+      script.src = document.getElementById("composer-files").dataset.script;
+      script.onload = function () { waiting.forEach(function (call) { call(window.answerFiles); }); };
+      document.head.appendChild(script);
+    }
+    waiting.push(then);
   }
-
-  function addFiles(added) {
-    var input = attachInput();
-    if (!input || !added || !added.length) return;
-    keepFiles(Array.prototype.slice.call(input.files).concat(Array.prototype.slice.call(added)));
-  }
-
-  function showChips() {
-    var input = attachInput();
-    var list = document.getElementById("chips");
-    var remove = document.getElementById("composer-files").dataset.remove;
-    list.textContent = "";
-    Array.prototype.forEach.call(input.files, function (file, index) {
-      var chip = document.createElement("li");
-      chip.className = "chip";
-      var name = document.createElement("span");
-      name.className = "chip-name";
-      name.textContent = file.name;
-      name.title = file.name;
-      var size = document.createElement("span");
-      size.className = "chip-size";
-      size.textContent = sizeOf(file.size);
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "chip-remove";
-      button.dataset.index = String(index);
-      button.setAttribute("aria-label", remove + " " + file.name);
-      button.textContent = "×";
-      chip.append(name, size, button);
-      list.appendChild(chip);
-    });
-    // A question alone goes as a small urlencoded form; multipart only when files go with it.
-    if (input.files.length) composer().setAttribute("enctype", "multipart/form-data");
-    else composer().removeAttribute("enctype");
-  }
-
-  function sizeOf(bytes) {
-    if (bytes < 1024) return bytes + " bytes";
-    if (bytes < 1024 * 1024) return Math.round(bytes / 1024) + " KB";
-    return (bytes / (1024 * 1024)).toFixed(1) + " MB";
-  }
-
-  document.addEventListener("change", function (event) {
-    if (event.target === attachInput()) showChips();
-  });
-
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest("button.chip-remove") : null;
-    if (!button) return;
-    var index = Number(button.dataset.index);
-    keepFiles(Array.prototype.slice.call(attachInput().files).filter(function (_, at) { return at !== index; }));
-    attachInput().focus();
-  });
-
   function carriesFiles(event) {
-    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") !== -1;
+    return attachInput() && event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") !== -1;
   }
-
-  document.addEventListener("dragover", function (event) {
-    if (!attachInput() || !carriesFiles(event)) return;
-    event.preventDefault();
-    document.body.classList.add("dropping");
+  document.addEventListener("change", function (event) {
+    if (event.target === attachInput()) withFiles(function (files) { files.show(); });
   });
-  document.addEventListener("dragleave", function (event) {
-    if (event.relatedTarget === null) document.body.classList.remove("dropping");
+  document.addEventListener("dragover", function (event) {
+    if (carriesFiles(event)) event.preventDefault();
   });
   document.addEventListener("drop", function (event) {
-    document.body.classList.remove("dropping");
-    if (!attachInput() || !carriesFiles(event)) return;
+    if (!carriesFiles(event)) return;
     event.preventDefault();
-    addFiles(event.dataTransfer.files);
+    var dropped = event.dataTransfer.files;
+    withFiles(function (files) { files.add(dropped); });
   });
-
-  // A pasted screenshot becomes a file; pasted text stays text.
   document.addEventListener("paste", function (event) {
     var pasted = event.clipboardData && event.clipboardData.files;
     if (!attachInput() || !pasted || !pasted.length) return;
     if (!event.clipboardData.getData("text/plain")) event.preventDefault();
-    addFiles(pasted);
-  });
-
-  // A large upload shows how far it got (the request's upload, then its small reply).
-  var PROGRESS_FROM = 256 * 1024;
-  function showProgress(detail) {
-    var bar = document.getElementById("upload-progress");
-    if (!bar) return;
-    if (!detail || !detail.lengthComputable || detail.total < PROGRESS_FROM || detail.loaded >= detail.total) {
-      bar.hidden = true;
-      return;
-    }
-    bar.hidden = false;
-    bar.value = Math.round(100 * detail.loaded / detail.total);
-  }
-  document.addEventListener("htmx:xhr:progress", function (event) {
-    if (event.detail.elt === composer()) showProgress(event.detail);
+    withFiles(function (files) { files.add(pasted); });
   });
 
   // Times come written in UTC; shown in the browser's own time zone when it can be read.
