@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test lint format soak test-setup assets setup clean bench bench-history bench-storage bench-weight bench-files profile seed audit
+.PHONY: run test lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-files profile seed audit
 
 run: setup
 	$(BIN)/python -m app
@@ -82,6 +82,10 @@ assets: $(VENDOR)/.copied
 # Speed and memory figures against their baselines; refreshes docs/BENCHMARKS.md.
 bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench
+
+# The API: CPU per call beside a browser chat turn and the bare SDK; 1,000 API streams on one worker, p99.
+bench-api: setup
+	$(BIN)/python -m bench.api
 
 # Where the CPU goes during 1,000 concurrent chats (py-spy samples, by part of the stack).
 profile: setup $(VENV)/.bench-installed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Quart
 
 from . import answers, storage, web
+from .api import cors
 from .config import ROOT, Config
 from .files import init_app as init_files
 from .storage import retention
@@ -31,6 +32,7 @@ def create_app(config: Config | None = None) -> Quart:
         max_question_chars=config.max_question_chars,
         max_upload_mb=config.max_upload_mb,
     )
+    cors.init_app(app)
     web.init_app(app)
     storage.init_app(app)
     retention.init_app(app)
@@ -41,6 +43,7 @@ def create_app(config: Config | None = None) -> Quart:
     from .views import (
         accounts,
         admin,
+        api,
         auth,
         chat,
         conversations,
@@ -48,6 +51,7 @@ def create_app(config: Config | None = None) -> Quart:
         health,
         history,
         keeping,
+        links,
         settings,
         shares,
         usage,
@@ -55,7 +59,7 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, usage.bp, keeping.bp, files.bp):
+    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp, files.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

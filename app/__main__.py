@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import logging
 import signal
 import sys
 
@@ -17,17 +19,22 @@ from .config import Config, ConfigError
 BACKLOG = 2048
 
 
-def main() -> int:
-    """Read the settings, then serve until interrupted; a bad setting is one line on stderr."""
+def main(argv: list[str] | None = None) -> int:
+    """Serve until interrupted, or run the command given; a bad setting is one line on stderr."""
+    argv = sys.argv[1:] if argv is None else argv
     try:
         config = Config.from_env()
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    if argv:
+        return command(config, argv)
     app = create_app(config)
     server = HypercornConfig()
     server.bind = [f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}"]
     server.accesslog = None
+    # Hypercorn's errors as the app's own JSON lines, masked like them, not in a format of its own.
+    server.errorlog = logging.getLogger("hypercorn.error")
     server.graceful_timeout = 10
     # Hypercorn's default queue of 100 unaccepted connections drops the rest of a burst of
     # visitors, whose connections then wait seconds for TCP to try again.
@@ -35,6 +42,28 @@ def main() -> int:
     print(f"GPT Answers on http://{config.host}:{config.port}/ (model: {config.model_name})", flush=True)
     # uvloop: the event loop's own work (sockets, timers, callbacks) at a fraction of the cost.
     asyncio.run(_serve(app, server), loop_factory=uvloop.new_event_loop)
+    return 0
+
+
+def command(config: Config, argv: list[str]) -> int:
+    """`python -m app keys create --user NAME --name LABEL`: print a new API key for a person."""
+    from .people import api_keys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m app", description="GPT Answers: serve it, or run a command."
+    )
+    commands = parser.add_subparsers(dest="what", required=True)
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+    create = keys.add_parser("create", help="make a key for a person and print it (shown this once)")
+    create.add_argument("--user", required=True, help="the person's account name")
+    create.add_argument("--name", required=True, help="a name for the key, e.g. the machine that uses it")
+    args = parser.parse_args(argv)
+    try:
+        key = asyncio.run(api_keys.make_from_command_line(config.database_url, args.user, args.name))
+    except api_keys.Refusal as refusal:
+        print(refusal, file=sys.stderr)
+        return 1
+    print(key)
     return 0
 
 

@@ -134,6 +134,23 @@ def _to_rate(raw: str) -> Rate:
     return Rate(int(count), int(times or 1) * _PERIODS[unit])
 
 
+def _to_flag(raw: str) -> bool:
+    flag = {
+        "true": True,
+        "yes": True,
+        "on": True,
+        "1": True,
+        "false": False,
+        "no": False,
+        "off": False,
+        "0": False,
+    }
+    if raw.lower() not in flag:
+        raise ValueError("not a flag")
+    return flag[raw.lower()]
+
+
+_flag = _rule("must be true or false", _to_flag)
 _positive_int = _rule("must be a positive whole number", int, lambda n: n > 0)
 _count = _rule("must be zero or a positive whole number", int, lambda n: n >= 0)
 _positive = _rule("must be a positive number", float, lambda n: n > 0)
@@ -168,6 +185,14 @@ _emails = _rule(
     "must be a comma-separated list of e-mail addresses",
     lambda raw: frozenset(_names(raw.lower())),
     lambda emails: all("@" in email for email in emails),
+)
+_origins = _rule(
+    "must be a comma-separated list of origins like https://notebook.example.org (or *, any site)",
+    lambda raw: tuple(origin.rstrip("/") for origin in _names(raw)),
+    lambda origins: all(
+        origin == "*" or (origin.startswith(("http://", "https://")) and "/" not in origin.split("://", 1)[1])
+        for origin in origins
+    ),
 )
 _prices = _rule(
     "must look like gpt-4o-mini=0.0006,gpt-4o=0.01 (a price per 1,000 tokens)",
@@ -218,6 +243,7 @@ class Config:
     demo_delay: float = _setting(0.03, _non_negative, "DEMO_DELAY")
     app_password: str = _setting("", str, "APP_PASSWORD", secret=True)
     redis_url: str = _setting("", _redis_url, "REDIS_URL", secret=True)
+    metrics_token: str = _setting("", _secret, "METRICS_TOKEN", secret=True)
     ask_rate: Rate = _setting(Rate(20, 60), _rate, "ASK_RATE_LIMIT")
     login_rate: Rate = _setting(Rate(5, 60), _rate, "LOGIN_RATE_LIMIT")
     max_streams_per_client: int = _setting(4, _positive_int, "MAX_STREAMS_PER_CLIENT")
@@ -231,6 +257,12 @@ class Config:
     tokens_per_day: int = _setting(0, _count, "TOKENS_PER_DAY")
     prices: tuple[tuple[str, float], ...] = _setting((), _prices, "PRICES")
     retention_days: int = _setting(0, _count, "RETENTION_DAYS")
+    audit_retention_days: int = _setting(365, _count, "AUDIT_RETENTION_DAYS")
+    public_shares: bool = _setting(False, _flag, "PUBLIC_SHARES")
+    share_rate: Rate = _setting(Rate(10, 60), _rate, "SHARE_RATE_LIMIT")
+    share_links_per_chat: int = _setting(10, _positive_int, "SHARE_LINKS_PER_CHAT")
+    share_links_per_person: int = _setting(100, _positive_int, "SHARE_LINKS_PER_PERSON")
+    delete_erases: bool = _setting(False, _flag, "DELETE_ERASES")
     oidc_issuer: str = _setting("", _http_url, "OIDC_ISSUER")
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)
@@ -251,6 +283,8 @@ class Config:
     vision_models: tuple[str, ...] = _setting(DEFAULT_VISION_MODELS, _names, "VISION_MODELS")
     file_text_chars: int = _setting(100_000, _positive_int, "FILE_TEXT_CHARS")
     files_context_chars: int = _setting(200_000, _count, "FILES_CONTEXT_CHARS")
+    api_key_rate: Rate = _setting(Rate(20, 60), _rate, "API_KEY_RATE_LIMIT")
+    api_cors_origins: tuple[str, ...] = _setting((), _origins, "API_CORS_ORIGINS")
     # The settings whose variable is set, so that a settings page can show them as fixed.
     pinned: frozenset[str] = frozenset()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TextIO
@@ -12,6 +13,9 @@ from typing import Any, TextIO
 import orjson
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
+# The secrets the current request carries in its path (a link's token): no log line may hold them.
+secrets_in_path: ContextVar[tuple[str, ...]] = ContextVar("secrets_in_path", default=())
+MASK = "…"
 
 _STANDARD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -28,7 +32,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         line.update({key: value for key, value in vars(record).items() if key not in _STANDARD_FIELDS})
-        if record.exc_info:
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        elif record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
 
@@ -45,6 +51,8 @@ class RequestIdStamp:
         record = self.factory(*args, **kwargs)
         if (current := request_id.get()) != "-":
             record.request_id = current
+        if secrets := secrets_in_path.get():
+            _mask_record(record, secrets)
         return record
 
 
@@ -52,6 +60,21 @@ class JsonHandler(logging.StreamHandler[TextIO]):
     """Log records as JSON lines on stderr."""
 
     answers_json = True
+
+
+def _mask_record(record: logging.LogRecord, secrets: tuple[str, ...]) -> None:
+    """Mask the secrets in a record's message and traceback, whichever handler formats it."""
+    record.msg, record.args = masked(record.getMessage(), secrets), None
+    if record.exc_info and record.exc_info[0] is not None:
+        # Formatted now, masked: every formatter prints `exc_text` rather than formatting again.
+        record.exc_text = masked("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"), secrets)
+
+
+def masked(text: str, secrets: tuple[str, ...]) -> str:
+    """The text with each secret replaced by an ellipsis."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
 
 
 def configure(level: str = "INFO") -> None:

@@ -7,9 +7,18 @@ from datetime import UTC, datetime
 # Asking
 TYPE_A_QUESTION = "Type a question first."
 MODEL_UNAVAILABLE = "That model is not available here. Pick another one."
+
+
+def model_gone(model: str) -> str:
+    """A model the operator withdrew after a chat used it: it is not asked again."""
+    return (
+        f"The model that wrote this answer, {model}, is no longer offered here, so it was not asked. "
+        "Send your question again below: the model the composer offers will answer it."
+    )
+
+
 PICK_A_THEME = "Pick a theme: system, light or dark."
 UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from the list, like Europe/Paris."
-SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
 NOT_YOURS = "This conversation does not exist, or it is someone else’s."
 NOT_YOUR_ANSWER = "This answer does not exist, or it is someone else’s."
 NOT_YOUR_EXCHANGE = "This exchange is already gone, or it is someone else’s."
@@ -41,7 +50,9 @@ STREAMS_FULL = (
 FOLLOWERS_FULL = "Too many windows follow this answer at once. Close one, then reload this page."
 INTERRUPTED = "This answer was interrupted before it was complete."
 STOPPED = "Stopped."
+STOPPED_DISABLED = "This answer was stopped because your account was disabled."
 WRITING = "This answer is still being written: reload the page in a moment to see more of it."
+STILL_WRITTEN_WHEN_COPIED = "This answer was still being written when this copy was made."
 STALLED = "This answer stopped arriving. Reload the page later to see whether it was finished."
 SPOOLED = "Saved locally; it will be stored when the database is back."
 UNEXPECTED_IN_ANSWER = "Something went wrong while answering. Try again."
@@ -85,9 +96,76 @@ def model_refused(status: int, model: str) -> str:
 TYPE_A_TITLE = "Type a title for the chat."
 
 
+# Usage and deletion
+DELETED_BY_OWNER = "deleted by its owner"
+TOKENS_ESTIMATED = (
+    "≈ marks counts that include tokens counted here, because the model server reported none "
+    "(an answer stopped or cut off): an estimate."
+)
+ERASED_PEOPLE = "erased people"
+ERASED_USAGE_STAYS = "Their usage stays counted, under “erased people”, without their name."
+
+
+def deleting(kind: str, erases: bool) -> str:
+    """What deleting a conversation or an exchange does, said before it is confirmed."""
+    what = (
+        "The conversation and every question and answer in it"
+        if kind == "conversation"
+        else "The question and its answer"
+    )
+    if erases:
+        return f"{what} will be gone for good."
+    return (
+        f"{what} will be gone from your chats, history and search. The operator keeps a copy, "
+        "marked as deleted by you, until the retention period removes it."
+    )
+
+
 def title_too_long(limit: int) -> str:
     """A chat title over the length limit."""
     return f"A title can be {limit} characters long at most."
+
+
+# Sharing
+SHARE_GONE = "This shared chat does not exist, or its owner stopped sharing it."
+PUBLIC_SHARES_OFF = "This app does not allow links that anyone can open. Share with your teammates instead."
+NOTHING_TO_SHARE = "There is no finished answer on screen in this chat yet, so there is nothing to share."
+
+
+def share_audience(audience: str, sign_in: str) -> str:
+    """Who can open a link, in words that match what the app does with it."""
+    if audience == "anyone":
+        return "anyone who has the link, signed in or not"
+    if sign_in == "none":
+        return "anyone who can open this app and has the link"
+    if sign_in == "password":
+        return "people who have the link and know this app's password"
+    return "people who have the link and are signed in to this app"
+
+
+def share_shows(count: int) -> str:
+    """What a new link will show: the branch on screen, and nothing else."""
+    exchanges = "question and its answer" if count == 1 else f"{count:,} questions and their answers"
+    return (
+        f"A link shows the {exchanges} on screen now, in order, read-only: the versions you chose, "
+        "none of the others. Questions asked later stay private, and nothing about you is shown."
+    )
+
+
+def share_links_per_chat(limit: int) -> str:
+    """A chat with as many open links as it may have."""
+    return (
+        f"This chat already has {limit:,} open links, the most one chat may have. "
+        "Stop sharing one to make another."
+    )
+
+
+def share_links_per_person(limit: int) -> str:
+    """A person with as many open links as they may have, across their chats."""
+    return (
+        f"You already have {limit:,} open links, the most one person may have. "
+        "Stop sharing one (on its chat's Share page) to make another."
+    )
 
 
 # History
@@ -97,11 +175,13 @@ def no_such_status(status: str, statuses: tuple[str, ...]) -> str:
 
 
 EXPORT_FORMATS = "Exports come as .csv or .ndjson."
+NO_SUCH_SOURCE = "Questions come from the chat (source=chat) or the API (source=api, or api:KEY NAME)."
 
 # Requests
 FOREIGN_SITE = "This form was sent from another site, so it was refused."
 STALE_TOKEN = "Your session has expired or the form is out of date. Reload the page and try again."
 SIGN_IN_FIRST = "Sign in first."
+BEARER_NEEDED = "Send the metrics token as a bearer token (Authorization: Bearer …)."
 WRONG_PASSWORD = "That password is not right."
 WRONG_SIGN_IN = "That name and password do not match an account that can sign in."
 NAME_TAKEN = "That name cannot be used; choose another."
@@ -160,8 +240,14 @@ def too_many(action: str, retry_after: int) -> str:
         return f"You are asking faster than this app allows. Wait {wait}, then send your question again."
     if action == "sign in":
         return f"Too many sign-in attempts from your address. Wait {wait} and try again."
+    if action == "share":
+        return f"You are making links faster than this app allows. Wait {wait}, then try again."
     if action == "sign in to this account":
-        return f"Too many failed sign-ins to this account. Wait {wait} and try again."
+        return f"Too many failed sign-ins to this account from your address. Wait {wait} and try again."
+    if action == "sign in to this account again":
+        return f"Sign-ins to this account are slowed down after many failures. Wait {wait} and try again."
+    if action == "change the password":
+        return f"Too many wrong current passwords for this account. Wait {wait} and try again."
     return f"Too many requests from your address. Wait {wait} and try again."
 
 
@@ -262,3 +348,55 @@ def megabytes(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.0f} KB"
     return f"{size / (1024 * 1024):.1f} MB"
+
+
+# The API (read by whoever writes the program that calls it)
+API_CALLS = "API calls"
+API_KEY_MISSING = "Send your API key in the Authorization header, as Authorization: Bearer ga-…"
+API_KEY_WRONG = (
+    "This API key is not valid: it is unknown or revoked, or its person is disabled. "
+    "Make a new one on your account page."
+)
+API_KEY_IN_ADDRESS = (
+    "API keys are refused in the address, where logs keep them: send the key in the Authorization "
+    "header instead, and revoke the key you sent."
+)
+API_NEEDS_ACCOUNTS = "The API needs people to sign in with accounts here; ask the operator to set SIGN_IN."
+API_NOT_JSON = "The body of the request is not a JSON object."
+API_NO_MODEL = "Name the model to use: `model` is missing."
+API_NO_MESSAGES = "Send at least one message: `messages` is missing or empty."
+API_ONE_ANSWER = "`n` must be 1: this app keeps one answer for each question."
+API_IMAGES_LATER = "Images are not accepted here yet: send text parts only."
+API_UNKNOWN_ADDRESS = (
+    "There is no such API address: this app serves GET /v1/models and POST /v1/chat/completions."
+)
+API_KEY_NAME = "Give the key a name of up to 64 characters, to tell it apart from your others."
+API_KEY_MADE = "Your new key is below. Copy it now: it is shown only this once."
+API_KEY_REVOKED = "The key is revoked: it no longer works."
+API_KEY_GONE = "This key does not exist, or it is already revoked."
+API_ANSWER_STOPPED = "The answer was stopped before it was complete."
+
+
+def api_unknown_model(name: str) -> str:
+    """An API call naming a model that is not offered here, or hidden."""
+    return f"The model “{name[:100]}” does not exist here, or you may not use it. GET /v1/models lists yours."
+
+
+def api_too_many_messages(count: int, limit: int) -> str:
+    """An API call with more messages than the app takes."""
+    return f"The request has {count:,} messages; at most {limit:,} are accepted."
+
+
+def api_bad_field(name: str, must: str) -> str:
+    """An API call with a field whose value cannot be used."""
+    return f"`{name}` {must}."
+
+
+def api_unknown_part(name: str, kind: str) -> str:
+    """A message content part of a type the API does not know."""
+    return f"`{name}` is a content part of type “{kind[:40]}”, which is not accepted: send text parts."
+
+
+def source(key_name: str | None) -> str:
+    """Where a question came from: the chat, or the API with the name of its key."""
+    return f"API · {key_name}" if key_name is not None else "Chat"

@@ -54,6 +54,15 @@ spooled_writes = Counter(
     "answers_spooled_writes", "Writes kept in the local spool while the database was away."
 )
 
+redis_outages = Counter(
+    "answers_redis_outages",
+    "Times Redis stopped answering; rate limits were counted in the database meanwhile.",
+)
+limits_in_database = Counter(
+    "answers_limits_counted_in_database",
+    "Rate-limit counts read or written in the database while Redis was away.",
+)
+
 
 def exposition() -> tuple[bytes, str]:
     """Render every metric in Prometheus text format, summed over workers when there are several."""

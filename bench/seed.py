@@ -1,4 +1,4 @@
-"""Fill a database fast with many realistic exchanges: `python -m bench.seed --rows 1000000 --database-url …`.
+"""Fill a database fast with realistic exchanges and their usage lines: `python -m bench.seed --rows N …`.
 
 The schema comes from the app's own migrations; rows go in as big multi-row INSERTs in big
 transactions through the plain drivers (SQLite's full-text index is built once at the end;
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
-from app.storage import migrate, open_database
+from app.storage import ledger, migrate, open_database
 from app.storage.dialects import TIME_FORMAT
 from bench.words import ADJECTIVES, FILLER, MODELS, NOUNS, QUESTIONS, STATUS_WEIGHTS, TOPICS, VERBS
 from tests.mysql_server import connect
@@ -194,6 +194,7 @@ def _load_sqlite(path: str, plan: Plan) -> None:
             if number % 10 == 0:
                 connection.execute("COMMIT")
                 connection.execute("BEGIN")
+        connection.execute(ledger.from_exchanges(first_exchange))
         connection.execute("COMMIT")
         for name in indexes:
             connection.execute(f"INSERT INTO {name} ({name}) VALUES ('rebuild')")
@@ -222,7 +223,10 @@ def _load_mysql(url: str, plan: Plan) -> None:
                 cursor.executemany(conversation_sql, conversations)
                 cursor.executemany(exchange_sql, exchanges)
                 connection.commit()
-            cursor.execute("ANALYZE TABLE conversations, exchanges")
+            connection.begin()
+            cursor.execute(ledger.from_exchanges(first_exchange))
+            connection.commit()
+            cursor.execute("ANALYZE TABLE conversations, exchanges, usage_ledger")
             cursor.fetchall()
     finally:
         connection.close()

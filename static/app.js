@@ -57,6 +57,8 @@
       composer().classList.add("enhanced");
       composer().removeAttribute("enctype");
     }
+    // A link shown once (an invitation) can be copied with a button where a script runs.
+    document.querySelectorAll("button.copy-link").forEach(function (copier) { copier.hidden = false; });
     var composerStop = document.querySelector(".composer-stop");
     if (composerStop) composerStop.hidden = false;
     // A conversation opens at its latest answer, unless the address names another place.
@@ -218,6 +220,16 @@
       }).then(function () { say(whole, "Copied"); }, function () { say(whole, "Copy failed"); });
       return;
     }
+    var copier = event.target.closest ? event.target.closest("button.copy-link") : null;
+    if (copier) {
+      var source = document.getElementById(copier.dataset.copy);
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        say(copier, "Copied");
+      }, function () {
+        say(copier, "Copy failed");
+      });
+      return;
+    }
     var button = event.target.closest ? event.target.closest("button.copy") : null;
     if (!button) return;
     var code = button.parentElement.querySelector("code");
@@ -246,6 +258,21 @@
     if (force || pinned) window.scrollTo(0, document.body.scrollHeight);
   }
 
+  // The chat on screen shares the branch on screen: its "Share or download…" names the last
+  // exchange shown, kept in step as versions are switched, regenerated or asked.
+  function shareOnScreen() {
+    var chat = document.getElementById("conversation-id");
+    var after = document.getElementById("ask-after");
+    if (!chat || !after || !/^\d+$/.test(chat.value)) return;
+    document.querySelectorAll('a.share-link[data-conversation="' + chat.value + '"]').forEach(function (link) {
+      var url = new URL(link.href, window.location.href);
+      if (/^\d+$/.test(after.value)) url.searchParams.set("leaf", after.value);
+      else url.searchParams.delete("leaf");
+      link.href = url.pathname + url.search;
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", shareOnScreen);
   document.addEventListener("htmx:sseMessage", function () { follow(false); });
   document.addEventListener("htmx:afterSettle", function () { follow(false); });
 })();

@@ -18,7 +18,7 @@ from tests import figures
 from tests.fake_llm import FakeLLM
 from tests.mysql_server import NoServer, ScratchDatabase
 
-pytest_plugins = ["tests.outage"]
+pytest_plugins = ["tests.outage", "tests.api_server"]
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

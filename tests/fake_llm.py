@@ -23,6 +23,9 @@ content token, so a stream lasts about ``first_token_delay + n_tokens * delay``.
 requests sleep the same total. ``malformed_after`` and ``error_event_after`` only affect streams;
 ``drop_after`` on a non-streaming request closes the connection without any response.
 ``max_tokens``/``max_completion_tokens`` in the request cap the tokens (finish_reason "length").
+``tool_calls`` (a list of ``{"name", "arguments"}``) makes the model call those tools instead of
+answering: streamed as ``delta.tool_calls`` (the name first, then the arguments in pieces), with
+finish_reason "tool_calls".
 
 CLI: ``python -m tests.fake_llm --host 127.0.0.1 --port 8901 [--tokens N] [--delay S]
 [--first-token-delay S] [--answer TEXT] [--uvloop]``.
@@ -75,6 +78,8 @@ class Behavior:
     models: list | None = None
     models_status: int = 200
     answer_by_model: dict | None = None
+    # Tools the model calls instead of answering: each {"name": ..., "arguments": "<JSON text>"}.
+    tool_calls: list | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the behaviour as a JSON-ready dict."""
@@ -520,6 +525,11 @@ class FakeLLM:
         ]
         writer.write(_head(200, headers) + reply.role_chunk())
         await writer.drain()
+        if reply.calls:
+            writer.write(reply.tool_call_chunks() + reply.ending(0))
+            await writer.drain()
+            self.stats["streams_completed"] += 1
+            return
         await self._send_tokens(reply, writer)
 
     async def _send_tokens(self, reply: _Reply, writer: asyncio.StreamWriter) -> None:
@@ -578,6 +588,12 @@ class _Reply:
         limit = _max_tokens(body)
         self.finish_reason = "length" if limit is not None and limit < len(tokens) else "stop"
         self.tokens = tokens[:limit] if self.finish_reason == "length" else tokens
+        self.calls = [
+            {"id": f"call_{uuid.uuid4().hex[:24]}", "name": call["name"], "arguments": call["arguments"]}
+            for call in behavior.tool_calls or ()
+        ]
+        if self.calls:
+            self.finish_reason, self.tokens = "tool_calls", ()
         head = {k: v for k, v in self._envelope().items() if k != "choices"}
         self.token_prefix = b"data: " + _dumps(head)[:-1] + b',"choices":[{"index":0,"delta":{"content":'
         self.token_suffix = b'},"logprobs":null,"finish_reason":null}]}\n\n'
@@ -601,6 +617,28 @@ class _Reply:
         """Encode the opening chunk that carries the assistant role."""
         return self._chunk({"role": "assistant", "content": ""}, None)
 
+    def tool_call_chunks(self) -> bytes:
+        """Encode each tool call as OpenAI streams it: its id and name, then its arguments in two pieces."""
+        parts = []
+        for index, call in enumerate(self.calls):
+            opening = {"name": call["name"], "arguments": ""}
+            parts.append(
+                self._chunk(
+                    {
+                        "tool_calls": [
+                            {"index": index, "id": call["id"], "type": "function", "function": opening}
+                        ]
+                    },
+                    None,
+                )
+            )
+            half = len(call["arguments"]) // 2
+            for piece in (call["arguments"][:half], call["arguments"][half:]):
+                parts.append(
+                    self._chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}, None)
+                )
+        return b"".join(parts)
+
     def usage(self, completion_tokens: int) -> dict[str, int]:
         """Return the usage block for the given number of sent tokens."""
         return {
@@ -614,7 +652,7 @@ class _Reply:
         parts = [self._chunk({}, self.finish_reason if sent == len(self.tokens) else "stop")]
         options = self.body.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage"):
-            parts.append(_sse({**self._envelope(), "usage": self.usage(sent)}))
+            parts.append(_sse({**self._envelope(), "usage": self.usage(sent or self.call_tokens())}))
         parts.append(self.done())
         return b"".join(parts)
 
@@ -625,6 +663,10 @@ class _Reply:
     def done(self) -> bytes:
         """Encode the [DONE] event and the terminating zero-length chunk."""
         return _frame(b"data: [DONE]\n\n") + _LAST_CHUNK
+
+    def call_tokens(self) -> int:
+        """The words the tool calls spend, counted as completion tokens."""
+        return sum(len(call["arguments"].split()) + 1 for call in self.calls)
 
     def text(self) -> str:
         """Return the full answer text that the tokens spell."""
@@ -638,7 +680,17 @@ class _Reply:
 
     def completion(self) -> dict[str, Any]:
         """Return the non-streaming chat.completion object."""
-        message = {"role": "assistant", "content": self.text(), "refusal": None}
+        message: dict[str, Any] = {"role": "assistant", "content": self.text(), "refusal": None}
+        if self.calls:
+            message["content"] = None
+            message["tool_calls"] = [
+                {
+                    "id": c["id"],
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": c["arguments"]},
+                }
+                for c in self.calls
+            ]
         return {
             "id": self.id,
             "object": "chat.completion",
@@ -647,7 +699,7 @@ class _Reply:
             "choices": [
                 {"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason}
             ],
-            "usage": self.usage(len(self.tokens)),
+            "usage": self.usage(len(self.tokens) or self.call_tokens()),
         }
 
 

@@ -19,6 +19,10 @@ _LINES = {
     "files": "hostile files: tried {tried} / refused clearly {refused} / stored {stored}"
     " / half-stored {half_stored} / slowest {slowest_ms} ms"
     " (event loop: longest stall {stall_ms} ms, limit 100 ms)",
+    "links": "links: tried {tried} / refused {refused} / worked {worked}"
+    " (worked when they should not {leaked}, refused when they should work {lost})",
+    "logs": "logs: tokens scanned {routes} routes / found {found}",
+    "races": "races: runs {runs} / over the cap {over}",
     "stall": "event loop: longest stall {stall_ms} ms while {answers} hostile answers rendered (limit 100 ms;"
     " {wall_ms} ms by the wall clock, waits for other processes included)",
 }

@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlsplit
 import pymysql
 
 SOCKETS = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/tmp/mysql.sock")
-KEEP = {"migrations"}
+# Tables that hold no data, only rows the migrations put there.
+KEEP = {"migrations", "locks"}
 
 
 class NoServer(RuntimeError):

@@ -93,13 +93,12 @@ async def test_before_signing_in_only_public_routes_answer(app, client, db):
 async def test_admin_routes_are_not_found_by_anyone_but_an_admin(app):
     admin, person = app.test_client(), app.test_client()
     admin_token = await signed_up(admin, "ada")
-    page = await (await admin.post("/admin/users/invite", form={"csrf_token": admin_token})).get_data(
-        as_text=True
-    )
+    made = await admin.post("/admin/users/invite", form={"csrf_token": admin_token})
+    page = await (await admin.get(made.headers["Location"])).get_data(as_text=True)
     token = await signed_up(person, "bob", "/link/" + page.split("/link/", 1)[1].split("<", 1)[0])
     for method, path in routes(app, Access.ADMIN):
         assert (await send(person, method, path, token)).status_code == 404, (method, path)
-    for path in ("/admin/users", "/admin/audit"):
+    for path in ("/admin/users", "/admin/audit", "/admin/links"):
         assert (await admin.get(path)).status_code == 200
     assert (await person.get("/")).status_code == 200
 
@@ -116,3 +115,18 @@ async def test_probes_and_files_are_handed_no_cookie(client, path):
     response = await client.get(path)
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
     assert "Set-Cookie" in (await client.get("/login")).headers
+
+
+@accounts
+async def test_api_routes_answer_only_a_key_never_a_session(app, db):
+    admin = app.test_client()
+    token = await signed_up(admin, "ada")
+    api = routes(app, Access.API_KEY)
+    assert ("GET", "/v1/models") in api and ("POST", "/v1/chat/completions") in api
+    for client in (app.test_client(), admin):
+        for method, path in api:
+            response = await send(client, method, path, token)
+            assert response.status_code == 401, (method, path)
+            assert (await response.get_json())["error"]["code"] == "invalid_api_key"
+            assert "Set-Cookie" not in response.headers
+    assert await db.fetch_all("SELECT id FROM exchanges") == []

@@ -13,7 +13,7 @@ LAYERS = [
     {"app.storage", "app.model", "app.rendering", "app.files"},
     {"app.answers"},
     {"app.people"},
-    {"app.web"},
+    {"app.web", "app.api"},
     {"app.views"},
     {"app", "app.__main__"},
 ]

@@ -248,7 +248,10 @@ async def test_the_gate_lets_nothing_but_the_login_page_health_and_assets_throug
     fragment = await client.get("/list", headers={"HX-Request": "true"})
     assert fragment.status_code == 401 and fragment.headers["HX-Redirect"] == "/login"
     assert (await client.get("/answers/1/stream", headers={"Accept": "text/event-stream"})).status_code == 401
-    assert (await client.get("/readyz")).status_code in (302, 401)
+    # The readiness probe answers, saying no more than whether the app is ready.
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and await ready.get_json() == {"status": "ready"}
+    assert (await client.get("/metrics")).status_code in (302, 401)
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.get("/static/app.css")).status_code == 200
     login = await client.get("/login")

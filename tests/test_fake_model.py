@@ -306,3 +306,36 @@ async def test_many_concurrent_streams(fake: FakeLLM, client: openai.AsyncOpenAI
     results = await asyncio.gather(*(stream_text(client) for _ in range(200)))
     assert all(len(r) == 50 for r in results)
     assert fake.stats["streams_completed"] == 200
+
+
+WEATHER_CALL = {"name": "get_weather", "arguments": '{"city": "Paris", "unit": "celsius"}'}
+
+
+async def test_tool_calls_stream_as_deltas_the_client_joins(
+    fake: FakeLLM, client: openai.AsyncOpenAI
+) -> None:
+    fake.configure(tool_calls=[WEATHER_CALL])
+    stream = await client.chat.completions.create(model="fake-model", messages=user("weather?"), stream=True)
+    calls: dict[int, dict[str, str]] = {}
+    reasons = []
+    async for chunk in stream:
+        for choice in chunk.choices:
+            assert not choice.delta.content
+            for delta in choice.delta.tool_calls or ():
+                call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+                call["id"] += delta.id or ""
+                call["name"] += delta.function.name or ""
+                call["arguments"] += delta.function.arguments or ""
+            reasons.append(choice.finish_reason)
+    assert reasons[-1] == "tool_calls"
+    assert calls[0]["id"].startswith("call_") and calls[0]["name"] == "get_weather"
+    assert json.loads(calls[0]["arguments"]) == {"city": "Paris", "unit": "celsius"}
+
+
+async def test_tool_calls_without_streaming(fake: FakeLLM, client: openai.AsyncOpenAI) -> None:
+    fake.configure(tool_calls=[WEATHER_CALL, {"name": "get_time", "arguments": "{}"}])
+    reply = await client.chat.completions.create(model="fake-model", messages=user("weather?"))
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    assert [call.function.name for call in choice.message.tool_calls] == ["get_weather", "get_time"]
+    assert choice.message.tool_calls[0].function.arguments == WEATHER_CALL["arguments"]

@@ -15,6 +15,7 @@ import requests
 from oidc_provider_mock import run_server_in_thread
 
 from app import create_app, messages
+from app.storage import conversations, exchanges
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,62 @@ async def sign_in_at_provider(client, subject: str, next_: str = "/"):
     return await client.get(f"{back.path}?{back.query}")
 
 
-async def test_a_person_signs_in_through_the_provider_and_sees_their_own_chats(app, client):
+def claims_at_provider(provider: str, subject: str, **claims: object) -> None:
+    """Set what the provider says of a person (it says only `email` unless told more)."""
+    response = requests.put(f"{provider}/users/{subject}", json=claims, timeout=10)
+    assert response.status_code == 204, response.text
+
+
+async def role_of(db, subject: str) -> str | None:
+    row = await db.fetch_one("SELECT role FROM users WHERE kind = 'oidc' AND subject = :s", {"s": subject})
+    return row["role"] if row else None
+
+
+async def test_admin_emails_make_an_admin_only_of_an_address_the_provider_verified(app, db, provider):
+    await sign_in_at_provider(app.test_client(), "first@example.com")
+    unverified = {
+        "missing": {},
+        "false": {"email_verified": False},
+        "the string false": {"email_verified": "false"},
+        "zero": {"email_verified": 0},
+        "the string true": {"email_verified": "true"},
+        "one": {"email_verified": 1},
+    }
+    for subject, said in unverified.items():
+        claims_at_provider(provider, subject, email="boss@example.com", **said)
+        browser = app.test_client()
+        assert (await sign_in_at_provider(browser, subject)).status_code == 303
+        assert (await browser.get("/admin/users")).status_code == 404, subject
+        assert await role_of(db, subject) == "user", subject
+        # An address nobody vouched for is not kept, nor shown as the person's name.
+        row = await db.fetch_one("SELECT email, username FROM users WHERE subject = :s", {"s": subject})
+        assert row["email"] is None and "boss@example.com" not in row["username"], subject
+    claims_at_provider(provider, "the real boss", email="boss@example.com", email_verified=True)
+    boss = app.test_client()
+    await sign_in_at_provider(boss, "the real boss")
+    assert (await boss.get("/admin/users")).status_code == 200
+    assert await role_of(db, "the real boss") == "admin"
+
+
+@pytest.mark.parametrize(
+    ("said", "signs_in"),
+    [
+        ({"aud": ["gpt-answers", "another-client"], "azp": "another-client"}, False),
+        ({"aud": ["gpt-answers", "another-client"]}, False),
+        ({"azp": "another-client"}, False),
+        ({"aud": ["gpt-answers", "another-client"], "azp": "gpt-answers"}, True),
+        ({"aud": "gpt-answers", "azp": "gpt-answers"}, True),
+    ],
+)
+async def test_a_token_issued_to_another_client_is_refused(app, client, provider, said, signs_in):
+    subject = f"azp-{len(said)}-{signs_in}-{said.get('azp', 'none')}-{len(said.get('aud', ''))}"
+    claims_at_provider(provider, subject, email=f"{subject}@example.com", **said)
+    done = await sign_in_at_provider(client, subject)
+    assert done.status_code == (303 if signs_in else 400)
+    assert ((await client.get("/")).status_code == 200) is signs_in
+
+
+async def test_a_person_signs_in_through_the_provider_and_sees_their_own_chats(app, client, provider):
     assert (await client.get("/")).status_code == 302
     done = await sign_in_at_provider(client, "alice@example.com", "/list")
     assert done.status_code == 303 and done.headers["Location"] == "/list"
@@ -104,6 +160,7 @@ async def test_a_person_signs_in_through_the_provider_and_sees_their_own_chats(a
     await sign_in_at_provider(other, "bob@example.com")
     assert (await other.get("/admin/users")).status_code == 404
     boss = app.test_client()
+    claims_at_provider(provider, "boss@example.com", email="boss@example.com", email_verified=True)
     await sign_in_at_provider(boss, "boss@example.com")
     people = await (await boss.get("/admin/users")).get_data(as_text=True)
     assert "bob@example.com" in people and "alice@example.com" in people
@@ -155,3 +212,32 @@ async def test_a_provider_whose_key_set_has_no_keys_gets_a_refused_sign_in_not_a
         assert back.status_code == 400
         assert messages.SIGN_IN_AGAIN in await back.get_data(as_text=True)
         assert (await client.get("/")).status_code == 302
+
+
+async def test_names_are_kept_in_normal_form_and_filters_name_people_by_id(app, db, provider):
+    admin = app.test_client()
+    await sign_in_at_provider(admin, "first@example.com")
+    claims_at_provider(provider, "sub-a", preferred_username="Ｃａｓｅｙ")
+    claims_at_provider(provider, "sub-b", preferred_username="casey")
+    for subject in ("sub-a", "sub-b"):
+        assert (await sign_in_at_provider(app.test_client(), subject)).status_code == 303
+    people = await db.fetch_all("SELECT id, owner, username FROM users WHERE kind = 'oidc' ORDER BY id")
+    casey_a, casey_b = people[1], people[2]
+    assert casey_a["username"] == "casey" and casey_b["username"].startswith("casey-")
+    for person in (casey_a, casey_b):
+        chat = await conversations.create(db, person["owner"], f"chat of {person['username']}")
+        await exchanges.create(db, chat, person["owner"], f"asked by {person['username']}")
+    listed = await (await admin.get("/admin/users")).get_data(as_text=True)
+    for person, other in ((casey_a, casey_b), (casey_b, casey_a)):
+        assert f'href="/list?user={person["id"]}"' in listed
+        rows = await (await admin.get(f"/list?user={person['id']}")).get_data(as_text=True)
+        assert f"asked by {person['username']}<" in rows and f"asked by {other['username']}<" not in rows
+        assert f'href="/list?user={person["id"]}"' in rows
+        spent = await (await admin.get(f"/usage?user={person['id']}")).get_data(as_text=True)
+        assert "<dt>Questions</dt><dd>1</dd>" in spent and f"Usage of {person['username']}" in spent
+    # A name typed in the filter is the one account with that name, in its normal form.
+    typed = await (await admin.get("/list?name=CASEY")).get_data(as_text=True)
+    assert "asked by casey<" in typed and f"asked by {casey_b['username']}<" not in typed
+    # An address that names nobody by id shows nobody's rows, not everyone's.
+    for nobody in ("/list?user=casey", "/list?user=999999"):
+        assert "asked by" not in await (await admin.get(nobody)).get_data(as_text=True)

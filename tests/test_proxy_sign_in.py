@@ -6,7 +6,9 @@ import ipaddress
 
 import pytest
 
+from app.storage import migrate
 from tests.conftest import CSRF
+from tests.test_users_migration import migrated_before
 
 PROXY = {"client": ("10.0.0.2", 4000)}
 STRANGER = {"client": ("198.51.100.7", 4000)}
@@ -60,11 +62,48 @@ async def test_admin_emails_make_an_admin_and_a_disabled_user_is_turned_away(app
 
 
 @proxied
-async def test_names_that_differ_only_in_case_are_different_people(app, db):
-    for name in ("Casey", "casey"):
-        assert (
-            await app.test_client().get("/", headers={"Remote-User": name}, scope_base=PROXY)
-        ).status_code == 200
-    rows = await db.fetch_all("SELECT subject, username FROM users WHERE kind = 'proxy' ORDER BY id")
-    assert [row["subject"] for row in rows] == ["Casey", "casey"]
-    assert rows[0]["username"] != rows[1]["username"]
+async def test_names_that_differ_only_in_case_are_one_person(app, db):
+    first = app.test_client()
+    as_first = {"Remote-User": "OpsAdmin"}
+    page = await first.get("/", headers=as_first, scope_base=PROXY)
+    token = CSRF.search(await page.get_data(as_text=True)).group(1)
+    await first.post(
+        "/ask",
+        form={"question": "asked as OpsAdmin", "csrf_token": token},
+        headers={**as_first, "HX-Request": "true"},
+        scope_base=PROXY,
+    )
+    for name in ("opsadmin", "OPSADMIN", "opsAdmin"):
+        seen = await app.test_client().get("/list", headers={"Remote-User": name}, scope_base=PROXY)
+        assert "asked as OpsAdmin" in await seen.get_data(as_text=True), name
+    rows = await db.fetch_all("SELECT subject, username FROM users WHERE kind = 'proxy'")
+    assert rows == [{"subject": "opsadmin", "username": "opsadmin"}]
+
+
+async def test_the_upgrade_gives_existing_proxy_and_oidc_names_their_normal_form(
+    database_url, request, monkeypatch
+):
+    async with migrated_before(database_url, request, monkeypatch, "m033") as db:
+        people = [
+            ("proxy", "OpsAdmin", "OpsAdmin"),
+            ("proxy", "Casey", "Casey"),
+            ("proxy", "casey", "casey-1a2b3c4d"),
+            ("oidc", "0f8e-sub", "Dana.Scully"),
+            ("oidc", "77aa-sub", "ＦＯＸ"),
+        ]
+        for number, (kind, subject, username) in enumerate(people):
+            await db.execute(
+                "INSERT INTO users (owner, username, kind, subject, role, created_at)"
+                " VALUES (:owner, :username, :kind, :subject, 'user', '2026-01-01 00:00:00.000000')",
+                {"owner": f"owner-{number}", "username": username, "kind": kind, "subject": subject},
+            )
+        assert "m033_normal_names" in await migrate(db)
+        rows = await db.fetch_all("SELECT kind, subject, username FROM users ORDER BY id")
+        assert [(row["kind"], row["subject"], row["username"]) for row in rows] == [
+            ("proxy", "opsadmin", "opsadmin"),
+            # Taken by an account already in normal form: left as it was, for an admin to look at.
+            ("proxy", "Casey", "Casey"),
+            ("proxy", "casey", "casey-1a2b3c4d"),
+            ("oidc", "0f8e-sub", "dana.scully"),
+            ("oidc", "77aa-sub", "fox"),
+        ]

@@ -87,12 +87,17 @@ def redis_answers() -> bool:
         return False
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_questions_per_minute_are_shared_by_instances_through_redis(config):
+def require_redis() -> None:
+    """Skip the test without Redis on 127.0.0.1:6379 (fail it under CI, which starts one)."""
     if not redis_answers():
         if os.environ.get("CI"):
             pytest.fail("CI needs Redis on 127.0.0.1:6379 (.ci/run starts it)")
         pytest.skip("no Redis on 127.0.0.1:6379")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_questions_per_minute_are_shared_by_instances_through_redis(config):
+    require_redis()
     # A period of its own, so that no other run's counts in the shared Redis are read.
     rate = Rate(2, 3600 + random.randrange(10**6))
     settings = replace(config, **people, redis_url="redis://127.0.0.1:6379/0", ask_rate=rate)

@@ -38,7 +38,7 @@ async def test_people_see_their_own_usage_and_an_admin_sees_everyone(app, model)
     assert "Everyone&#39;s usage" in everyone or "Everyone's usage" in everyone
     assert "<dt>Questions</dt><dd>4</dd>" in everyone and "Tokens by person" in everyone
     assert ">bob</text>" in everyone and ">ada</text>" in everyone
-    only_ada = await (await ada.client.get("/usage?user=ada")).get_data(as_text=True)
+    only_ada = await (await ada.client.get("/usage?name=ada")).get_data(as_text=True)
     assert "<dt>Questions</dt><dd>1</dd>" in only_ada
 
     download = await bob.client.get("/usage.csv?days=7")

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from app.storage import migrate, open_database
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from app.storage import Database, migrate, open_database
 from app.storage.migrations import MIGRATIONS
 
 
-async def test_existing_owners_become_anonymous_users_without_losing_a_row(
-    database_url, request, monkeypatch
-):
+@asynccontextmanager
+async def migrated_before(database_url, request, monkeypatch, step: str) -> AsyncIterator[Database]:
+    """An empty database migrated up to (not including) `step`; the later steps apply on `migrate` again."""
     if database_url.startswith("mysql://"):
         request.getfixturevalue("mysql").drop_tables()
     db = open_database(database_url)
     await db.open()
     try:
-        before_people = [step for step in MIGRATIONS if step[0] < "m010"]
-        monkeypatch.setattr("app.storage.migrations.MIGRATIONS", before_people)
+        monkeypatch.setattr("app.storage.migrations.MIGRATIONS", [one for one in MIGRATIONS if one[0] < step])
         await migrate(db)
+        monkeypatch.undo()
+        yield db
+    finally:
+        await db.close()
+
+
+async def test_existing_owners_become_anonymous_users_without_losing_a_row(
+    database_url, request, monkeypatch
+):
+    async with migrated_before(database_url, request, monkeypatch, "m010") as db:
         # Rows as the schema before people held them (today's storage functions know newer columns).
         at = {"t": "2026-01-01 00:00:00.000000"}
         for owner, chats in (("browser-one", 3), ("browser-two", 1)):
@@ -40,7 +52,6 @@ async def test_existing_owners_become_anonymous_users_without_losing_a_row(
             "INSERT INTO sessions (id, owner, created_at, seen_at) VALUES ('x', 'browser-one', :t, :t)",
             {"t": "2026-01-01 00:00:00.000000"},
         )
-        monkeypatch.undo()
         applied = await migrate(db)
         assert "m010_users" in applied
         people = await db.fetch_all("SELECT owner, kind, role, username FROM users ORDER BY owner")
@@ -53,5 +64,3 @@ async def test_existing_owners_become_anonymous_users_without_losing_a_row(
             " (SELECT COUNT(*) FROM sessions) AS sessions"
         )
         assert counts == {"chats": 4, "asked": 4, "sessions": 1}
-    finally:
-        await db.close()

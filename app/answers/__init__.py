@@ -17,6 +17,7 @@ from ..model.catalog import Catalog
 from ..storage import Database, Spool
 from .answering import Answering
 from .asking import Asked, Asking
+from .calls import Calls
 from .following import Ended, Following, Grew, Unfollowed
 from .refusals import Busy, Conflict, Invalid, NotFound, Refused
 from .sweeping import Sweeper
@@ -43,6 +44,7 @@ class Answers(Answering):
     def __init__(self, db: Database, spool: Spool, catalog: Catalog, config: Config) -> None:
         super().__init__(db, spool, catalog, config)
         self.asking = Asking(self)
+        self.calls = Calls(self)
         self.following = Following(self)
         self.sweeper = Sweeper(self)
 

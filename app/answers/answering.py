@@ -9,23 +9,23 @@ second, so a stream served by another process can follow it from the database.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 from .. import messages
 from ..config import Config
 from ..files import sees_images
 from ..model.catalog import Catalog
-from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges
+from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges, quotas
 from ..storage.dialects import utc_in
 from ..storage.status import FINISHED, Status
 from .places import Places
 from .prompt import Message, read_files, with_files
 from .refusals import Busy, NotFound
-from .run import BATCH_SECONDS, Run
+from .run import BATCH_SECONDS, Run, Sent
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,13 @@ class Answering:
             run.stop()
         await exchanges.request_stop(self.db, exchange_id, owner)
 
+    async def stop_all(self, owner: str) -> None:
+        """Stop every answer of the owner: at once here, within a save's interval on other instances."""
+        for exchange_id in await quotas.live_ids(self.db, owner):
+            if run := self.runs.get(exchange_id):
+                run.stop()
+            await exchanges.request_stop(self.db, exchange_id, owner)
+
     async def settle(self, exchange_id: int, within: float) -> None:
         """Wait up to `within` seconds for an answer to be stored as finished."""
         try:
@@ -133,31 +140,43 @@ class Answering:
                 log.warning("claim of exchange %s unsettled; its first save will tell", exchange["id"])
         return None if context is None else (context, token)
 
-    def run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> None:
+    def run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> Run:
         """Write a claimed exchange's answer as a task of its own; `release` frees its place at the end."""
-        run = Run(exchange["id"], self.runs, token, self.lease_seconds)
-        self.runs[run.exchange_id] = run
         system = exchange["instructions"] or self.config.system_prompt
         sees = sees_images(self.config.vision_models, exchange["model"], exchange["server"])
 
         async def sent() -> list[Message]:
             return await with_files(self.db, system, context, exchange, sees, self.config.files_context_chars)
 
+        return self.launch(exchange, sent, token, release)
+
+    def launch(
+        self,
+        exchange: Row,
+        sent: Sent,
+        token: str,
+        release: Callable[[], None],
+        options: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Write a claimed exchange's answer to the messages `sent` (or what reads them) as a task."""
+        run = Run(exchange["id"], self.runs, token, self.lease_seconds)
+        self.runs[run.exchange_id] = run
+
         async def write() -> None:
             try:
-                await run.write(
-                    self.db, self.spool, self.catalog.model_for(exchange["server"]), exchange, sent
-                )
+                model = self.catalog.answering(exchange["model"], exchange["server"])
+                await run.write(self.db, self.spool, model, exchange, sent, options)
             except Exception:
                 log.exception("answer %s could not run", run.exchange_id)
             finally:
                 if run.outcome is not None:
-                    self.remember(exchanges.row(**exchange | dataclasses.asdict(run.outcome)))
+                    self.remember(exchanges.row(**exchange | run.outcome.columns()))
                 self.runs.pop(run.exchange_id, None)
                 run.end()
                 release()
 
         run.task = asyncio.get_running_loop().create_task(write(), name=f"answer-{run.exchange_id}")
+        return run
 
     def remember(self, ended: Row) -> None:
         """Keep how an answer ended, to show it should the database not answer its stream's last read."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .. import messages
 from ..config import Config
 from ..model.catalog import Choice
-from ..storage import Executor, Row, attachments, conversations, exchanges, preferences
+from ..storage import Executor, Row, attachments, conversations, exchanges, preferences, quotas
 from ..storage.dialects import utcnow
 from .answering import Answering
-from .refusals import Conflict, Invalid, NotFound
+from .refusals import Busy, Conflict, Invalid, NotFound
+
+T = TypeVar("T")
 
 FORM_KEY_CHARS = 64
 
@@ -65,6 +68,7 @@ class Asking:
         form_key: str | None,
         choice: Choice | None = None,
         after: int | None = None,
+        counted: bool = False,
         files: Sequence[int] = (),
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
@@ -75,6 +79,7 @@ class Asking:
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
+        `counted`: the owner is held to MAX_STREAMS_PER_CLIENT answers at once (an account).
         """
         if problem := self.problem(question):
             raise Invalid(problem)
@@ -84,8 +89,10 @@ class Asking:
         key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
 
         async def store(tx: Executor) -> Asked:
+            if counted:
+                await quotas.lock_places(tx, owner)
             now = utcnow()
-            # First, so that questions asked in one conversation at once are stored one after the other.
+            # Then, so that questions asked in one conversation at once are stored one after the other.
             if conversation_id is not None and not await conversations.touch(tx, conversation_id, owner, now):
                 raise NotFound(messages.NOT_YOURS)
             if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
@@ -94,41 +101,56 @@ class Asking:
             if conversation_id is not None and after is not None:
                 if await exchanges.in_conversation_has(tx, conversation_id, after):
                     parent_id = after
-            asked = await self._store(tx, owner, question, conversation_id, parent_id, choice, now, key)
+            asked = await self._store(
+                tx, owner, question, conversation_id, parent_id, choice, now, key, counted=counted
+            )
             await attachments.attach(tx, files, asked.exchange["id"], owner)
             return asked
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
-        return await self.answering.db.transact(store, idempotent=key is not None)
+        return await quotas.placed(self.answering.db, owner, store, idempotent=key is not None)
 
     async def ask_again(
-        self, owner: str, exchange_id: int, question: str | None = None, choice: Choice | None = None
+        self,
+        owner: str,
+        exchange_id: int,
+        question: str | None = None,
+        choice: Choice | None = None,
+        counted: bool = False,
     ) -> Row:
         """Ask a question anew (edited when a new question is given) as a new version beside it.
 
         The exchange and its answer stay, as do the exchanges after it: they are another branch.
-        Without a choice, the model that answered it last answers again.
+        Without a choice, the model that answered it last answers again; Invalid when the
+        operator has withdrawn that model since.
         """
         if question is not None and (problem := self.problem(question)):
             raise Invalid(problem)
         exchange = await self.answering.get(owner, exchange_id)
+        catalog = self.answering.catalog
         if choice is None:
             choice = (
-                Choice(exchange["model"], exchange["server"])
+                catalog.stored_choice(exchange["model"], exchange["server"])
                 if exchange["server"]
-                else self.answering.catalog.default
+                else catalog.default
             )
-        self.answering.catalog.warm(choice.server)
+            if catalog.withdrawn(choice):
+                raise Invalid(messages.model_gone(choice.model))
+        catalog.warm(choice.server)
         text = question or exchange["question"]
         conversation_id, parent_id = exchange["conversation_id"], exchange["parent_id"]
 
         async def store(tx: Executor) -> Row:
+            if counted:
+                await quotas.lock_places(tx, owner)
             now = utcnow()
             await conversations.touch(tx, conversation_id, owner, now)
-            asked = await self._store(tx, owner, text, conversation_id, parent_id, choice, now)
+            asked = await self._store(
+                tx, owner, text, conversation_id, parent_id, choice, now, counted=counted
+            )
             return asked.exchange
 
-        return await self.answering.db.transact(store)
+        return await quotas.placed(self.answering.db, owner, store)
 
     async def _store(
         self,
@@ -140,12 +162,18 @@ class Asking:
         choice: Choice,
         now: str,
         form_key: str | None = None,
+        counted: bool = False,
     ) -> Asked:
         """Store a question as pending for the chosen model, with the instructions it will be sent with.
 
         It follows `parent_id` in its conversation (None: the conversation's newest exchange),
-        or opens a new conversation when none is given.
+        or opens a new conversation when none is given. Busy when the owner is `counted` and
+        their answers at once are all taken (the transaction holds their places locked:
+        counted and taken in one step).
         """
+        cap = self.answering.config.max_streams_per_client
+        if counted and await quotas.live_answers(tx, owner) >= cap:
+            raise Busy(messages.answers_at_once(cap))
         new_conversation = None
         if conversation_id is None:
             title = conversations.title_from(question)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
 from .. import messages
 from ..rendering.live import LiveAnswer
-from ..storage import DatabaseUnavailable, Row, exchanges
+from ..storage import DatabaseUnavailable, Row, exchanges, users
 from ..storage.status import FINISHED, LIVE, Status
 from .answering import Answering
 from .places import Places
@@ -114,6 +113,8 @@ class Following:
                 if (event := await live.event(text)) is not None:
                     yield Grew(*event, reached)
             finished = await self._patiently(lambda: self.outcome(owner, exchange_id))
+            if finished is not None and finished["status"] == Status.STOPPED and await self._disabled(owner):
+                finished["notice"] = messages.STOPPED_DISABLED
             if finished is not None and finished.get("parent_id") is not None:
                 finished["versions"] = (await exchanges.versions(answering.db, [finished]))[exchange_id]
             # Still running once its stream gave up following it: shown as it stands, without a new stream.
@@ -128,7 +129,7 @@ class Following:
         """
         run = self.answering.runs.get(exchange_id)
         if run is not None:
-            async for piece in _follow_run(run, offset):
+            async for piece in follow_run(run, offset):
                 yield piece
             return
         async for piece in self._follow_stored(exchange_id, offset):
@@ -143,7 +144,7 @@ class Following:
         answering = self.answering
         held = answering.spool.take_held(exchange_id)
         if held is not None:
-            return exchanges.row(id=exchange_id, **dataclasses.asdict(held), notice=messages.SPOOLED)
+            return exchanges.row(id=exchange_id, **held.columns(), notice=messages.SPOOLED)
         try:
             return await exchanges.get(answering.db, exchange_id, owner)
         except DatabaseUnavailable:
@@ -185,6 +186,11 @@ class Following:
                 return
             await asyncio.sleep(POLL_SECONDS)
 
+    async def _disabled(self, owner: str) -> bool:
+        """Whether the owner is an account an admin disabled (their answers were stopped for it)."""
+        person = await users.by_owner(self.answering.db, owner)
+        return person is not None and person["disabled_at"] is not None
+
     async def _patiently[T](self, work: Callable[[], Awaitable[T]]) -> T:
         """Run database work, again every second while the database is away, for as long as streams wait."""
         deadline = asyncio.get_running_loop().time() + self.patience
@@ -197,7 +203,8 @@ class Following:
                 await asyncio.sleep(RETRY_SECONDS)
 
 
-async def _follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:
+async def follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:
+    """Yield the new text of an answer running here after `offset` characters, and the offset it reaches."""
     while True:
         changed = run.changed
         text = run.text()

@@ -16,7 +16,11 @@ class Conflict(Refused):
 
 
 class Busy(Refused):
-    """Every answer place of this client is taken."""
+    """Every answer place of this client is taken, or a quota is spent (`retry_after`: seconds it lasts)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Invalid(Refused):

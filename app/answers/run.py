@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
+
 from .. import messages, metrics
-from ..model import Model, ModelError, Usage
+from ..model import Model, ModelError, Usage, tokens
 from ..storage import Database, Row, Spool, exchanges
 from ..storage.dialects import utc_in
 from ..storage.exchanges import Outcome
@@ -47,8 +49,11 @@ class Run:
         # The lease this run holds on its exchange, renewed at every save.
         self.token = token
         self.lease_seconds = lease_seconds
-        # How the answer ended, once stored (or spooled).
+        # How the answer ended, once stored (or spooled); what the model reported besides the text,
+        # and why it failed, if it did.
         self.outcome: Outcome | None = None
+        self.usage = Usage()
+        self.failure: BaseException | None = None
         self.parts: list[str] = []
         self.finished = False
         self.halt: Status | None = None
@@ -56,6 +61,8 @@ class Run:
         self._text = ""
         self._joined = 0
         self._changed = asyncio.Event()
+        # The messages the model was sent, once read (a question's files are read as it starts).
+        self.sent: list[dict[str, Any]] = []
         self.halted = asyncio.Event()
 
     def text(self) -> str:
@@ -94,17 +101,26 @@ class Run:
         running = len(self.registry)
         return batch_seconds(running) if running > BUSY_RUNS else 0.0
 
-    async def write(self, db: Database, spool: Spool, model: Model, exchange: Row, sent: Sent) -> None:
+    async def write(
+        self,
+        db: Database,
+        spool: Spool,
+        model: Model,
+        exchange: Row,
+        sent: Sent,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         """Stream the model into this run, saving as it goes, and store how the answer ended.
 
         No database connection is held while the model streams; the outcome is spooled
-        locally if the database cannot take it when the answer ends.
+        locally if the database cannot take it when the answer ends. `options` are further
+        fields of the model request (an API call's tools, stop, max_tokens).
         """
-        usage = Usage()
+        usage = self.usage
         started = time.perf_counter()
         name = exchange["model"] or model.name
         producer = asyncio.create_task(
-            self._produce(model, sent, usage, started, name, exchange["temperature"])
+            self._produce(model, sent, usage, started, name, exchange["temperature"], options)
         )
         halted = asyncio.create_task(self.halted.wait())
         status, error = Status.INTERRUPTED, None
@@ -125,8 +141,9 @@ class Run:
             elif (failure := producer.exception()) is None:
                 status = Status.DONE
             elif isinstance(failure, ModelError):
-                status, error = Status.ERROR, str(failure)
+                status, error, self.failure = Status.ERROR, str(failure), failure
             else:
+                self.failure = failure
                 log.error("answer %s failed", exchange["id"], exc_info=failure)
                 status, error = Status.ERROR, messages.UNEXPECTED_IN_ANSWER
         finally:
@@ -138,9 +155,10 @@ class Run:
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
                 error=error,
+                tool_calls=orjson.dumps(usage.tool_calls).decode() if usage.tool_calls else None,
             )
             # Shielded: the outcome must land even if this task is cancelled.
-            await asyncio.shield(self._wrap_up(spool, producer, outcome, started))
+            await asyncio.shield(self._wrap_up(spool, producer, outcome, started, self.sent))
 
     async def _produce(
         self,
@@ -150,9 +168,12 @@ class Run:
         started: float,
         name: str,
         temperature: float | None,
+        options: Mapping[str, Any] | None,
     ) -> None:
-        messages = await sent() if callable(sent) else sent
-        async for text in model.stream(messages, usage, self.pace, name, temperature):
+        messages = self.sent = await sent() if callable(sent) else sent
+        # Only an API call has options: a chat's answer asks any model as it always did.
+        extra = {"options": options} if options else {}
+        async for text in model.stream(messages, usage, self.pace, name, temperature, **extra):
             if not self.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)
@@ -186,12 +207,19 @@ class Run:
             return None
 
     async def _wrap_up(
-        self, spool: Spool, producer: asyncio.Task[None], outcome: Outcome, started: float
+        self,
+        spool: Spool,
+        producer: asyncio.Task[None],
+        outcome: Outcome,
+        started: float,
+        sent: list[dict[str, Any]],
     ) -> None:
         if not producer.done():
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
         outcome.latency_ms = round((time.perf_counter() - started) * 1000)
+        if outcome.prompt_tokens is None or outcome.completion_tokens is None:
+            await count_unreported(outcome, sent)
         metrics.count_answer(
             outcome.status, outcome.latency_ms, outcome.prompt_tokens, outcome.completion_tokens
         )
@@ -209,3 +237,21 @@ class Run:
                 "spooled": not stored,
             },
         )
+
+
+async def count_unreported(outcome: Outcome, sent: list[dict[str, Any]]) -> None:
+    """Count the tokens the server did not report (a stopped or cut answer), marking the count estimated.
+
+    An answer that failed before its first word was refused by the server: it spent nothing.
+    """
+    if outcome.status == Status.ERROR and not outcome.answer:
+        return
+    # Off the event loop: the first count loads the tokenizer, and a long answer takes a while.
+    prompt, completion = await asyncio.to_thread(
+        lambda: (tokens.prompt(sent, outcome.model), tokens.count(outcome.answer, outcome.model))
+    )
+    if outcome.prompt_tokens is None:
+        outcome.prompt_tokens = prompt
+    if outcome.completion_tokens is None:
+        outcome.completion_tokens = completion
+    outcome.estimated = True

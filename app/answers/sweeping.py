@@ -8,9 +8,11 @@ import random
 import time
 from collections.abc import Callable
 
-from ..storage import DatabaseUnavailable, exchanges
+from ..model import tokens
+from ..storage import DatabaseUnavailable, Row, exchanges
 from ..storage.dialects import utcnow
 from .answering import Answering
+from .prompt import build_messages
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +52,12 @@ class Sweeper:
         after a failed or held-up pass, two calm passes go by before any lease counts again.
         """
         began, started = utcnow(), self.clock()
+        ended: list[Row] = []
         try:
             if self.reached is None or self.calming:
                 await exchanges.status(self.answering.db, 0)  # only learns that the database answers
             else:
-                await self._finish_lapsed(self.reached)
+                ended = await self._finish_lapsed(self.reached)
         except Exception:
             self._lose_track()
             raise
@@ -62,14 +65,18 @@ class Sweeper:
             self._lose_track()
         else:
             self.reached, self.calming = began, max(0, self.calming - 1)
+        # Outside the timed pass: the first count loads the tokenizer.
+        for exchange in ended:
+            await self.count_spent(exchange)
 
     def _lose_track(self) -> None:
         self.reached, self.calming = None, 2
 
-    async def _finish_lapsed(self, lapsed_before: str) -> None:
+    async def _finish_lapsed(self, lapsed_before: str) -> list[Row]:
+        """End the lapsed answers (returned, to be counted) and answer the questions nobody claimed."""
         answering = self.answering
         if ended := await exchanges.sweep(answering.db, lapsed_before):
-            log.warning("swept %d answer(s) whose process stopped renewing its lease", ended)
+            log.warning("swept %d answer(s) whose process stopped renewing its lease", len(ended))
         for exchange in await exchanges.unclaimed(answering.db, lapsed_before, SWEEP_BATCH):
             if exchange["id"] in answering.runs:
                 continue
@@ -77,3 +84,17 @@ class Sweeper:
             if claimed is not None:
                 log.warning("answering exchange %s, which no stream claimed in time", exchange["id"])
                 answering.run(exchange, *claimed, release=lambda: None)
+        return ended
+
+    async def count_spent(self, exchange: Row) -> None:
+        """Estimate what a swept answer spent (its process died before the server said): sent and written."""
+        answering = self.answering
+        context = await exchanges.context(answering.db, exchange["parent_id"], answering.config.context_size)
+        sent = build_messages(
+            exchange["instructions"] or answering.config.system_prompt, context, exchange["question"]
+        )
+        model = exchange["model"] or answering.config.llm_model
+        prompt, completion = await asyncio.to_thread(
+            lambda: (tokens.prompt(sent, model), tokens.count(exchange["answer"] or "", model))
+        )
+        await exchanges.estimate(answering.db, exchange["id"], prompt, completion)

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..config import Config
 
 
 class ModelError(Exception):
-    """The model could not answer; the message is meant for the person who asked."""
+    """The model could not answer; the message is meant for the person who asked.
+
+    `status` is the error status the model server answered with (None when it gave none),
+    and `timed_out` says it kept silent for as long as it may: what a program asking
+    through the API is told besides the sentence.
+    """
+
+    def __init__(self, message: str, status: int | None = None, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.timed_out = timed_out
 
 
 class Unlisted(Exception):
@@ -21,10 +31,33 @@ class Unlisted(Exception):
 
 @dataclass(slots=True)
 class Usage:
-    """Token counts reported by the model once the answer ends."""
+    """What the model reports besides the text: token counts, why it stopped, the tools it called."""
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    finish_reason: str | None = None
+    # Each call whole, joined from the pieces streamed: {"id", "type", "function": {"name", "arguments"}}.
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_tool_calls(self, deltas: Any) -> None:
+        """Join a chunk's pieces of tool calls to the calls so far (a piece names its call by index)."""
+        for delta in deltas if isinstance(deltas, list) else ():
+            if not isinstance(delta, dict) or not isinstance(index := delta.get("index", 0), int):
+                continue
+            while len(self.tool_calls) <= index:
+                self.tool_calls.append(
+                    {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+                )
+            call = self.tool_calls[index]
+            if isinstance(delta.get("id"), str):
+                call["id"] = delta["id"]
+            if isinstance(delta.get("type"), str):
+                call["type"] = delta["type"]
+            function = delta.get("function")
+            if isinstance(function, dict):
+                for name in ("name", "arguments"):
+                    if isinstance(function.get(name), str):
+                        call["function"][name] += function[name]
 
 
 class Model(Protocol):
@@ -39,12 +72,14 @@ class Model(Protocol):
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[str]:
         """Yield the answer to the chat messages `sent` as it arrives; fill `usage` at the end.
 
         `pace` says how long text may gather between two reads of a busy stream (the
         browser receives it in batches anyway); a model may read more eagerly. `model`
         names the server's model to ask (by default, `name`); `temperature` overrides TEMPERATURE.
+        `options` are further fields of the request (tools, stop, max_tokens…; None drops a field).
         """
         ...
 
@@ -100,12 +135,13 @@ class OnDemandModel:
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[str]:
         loading = self._loading
         if loading is not None and loading.done() and loading.exception() is None:
             # Once loaded, the client's own stream: no step of ours per token.
-            return loading.result().stream(sent, usage, pace, model, temperature)
-        return self._stream_once_loaded(sent, usage, pace, model, temperature)
+            return loading.result().stream(sent, usage, pace, model, temperature, options)
+        return self._stream_once_loaded(sent, usage, pace, model, temperature, options)
 
     async def _stream_once_loaded(
         self,
@@ -114,11 +150,12 @@ class OnDemandModel:
         pace: Callable[[], float] | None,
         model: str | None,
         temperature: float | None,
+        options: Mapping[str, Any] | None,
     ) -> AsyncIterator[str]:
         self.warm()
         assert self._loading is not None
         client = await self._loading
-        async for text in client.stream(sent, usage, pace, model, temperature):
+        async for text in client.stream(sent, usage, pace, model, temperature, options):
             yield text
 
     async def listed(self) -> list[str]:

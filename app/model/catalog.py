@@ -8,11 +8,14 @@ its answers (model/openai.py). Hidden models (LLM_HIDDEN_MODELS) are neither lis
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
+from .. import messages
 from ..config import Config, ConfigError
-from . import Model, OnDemandModel, Unlisted, make_model
+from . import Model, ModelError, OnDemandModel, Unlisted, Usage, make_model
 
 LIST_SECONDS = 300.0
 RETRY_SECONDS = 30.0
@@ -78,6 +81,22 @@ class Catalog:
     def is_hidden(self, choice: Choice) -> bool:
         return choice.model in self.hidden or choice.key in self.hidden
 
+    def withdrawn(self, choice: Choice) -> bool:
+        """Whether the operator took a model away: hidden, or left out of LLM_MODELS.
+
+        A model a server stops listing is not withdrawn: the server may only be away.
+        """
+        return self.is_hidden(choice) or bool(self.fixed) and choice not in self.fixed
+
+    def stored_choice(self, model: str | None, server: str | None) -> Choice:
+        """The choice an exchange was stored with (the default server when it was stored without one)."""
+        return Choice(model or self.default.model, server or self.default.server)
+
+    def answering(self, model: str | None, server: str | None) -> Model:
+        """The model that writes an answer stored for this model and server; a withdrawn one says so."""
+        choice = self.stored_choice(model, server)
+        return Withdrawn(choice.model) if self.withdrawn(choice) else self.model_for(server)
+
     async def choices(self) -> list[Choice]:
         """Every model a person may pick, the default first when it is one of them."""
         if self.fixed:
@@ -141,3 +160,33 @@ class Catalog:
             return []
         names = {name for name in listed if isinstance(name, str) and 0 < len(name) <= MAX_NAME_CHARS}
         return sorted(names)[:MAX_LISTED]
+
+
+class Withdrawn:
+    """A model the operator withdrew after questions were stored for it: it answers nothing, and says why."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def stream(
+        self,
+        sent: list[dict[str, Any]],
+        usage: Usage,
+        pace: Callable[[], float] | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[str]:
+        nothing: tuple[str, ...] = ()
+        for text in nothing:  # an async generator, like every model's stream, that yields nothing
+            yield text
+        raise ModelError(messages.model_gone(model or self.name))
+
+    async def listed(self) -> list[str]:
+        return []
+
+    def warm(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass

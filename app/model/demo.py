@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from . import Usage
@@ -52,18 +52,20 @@ class DemoModel:
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[str]:
-        question = _text(sent[-1]["content"])
+        question = _text(sent[-1].get("content"))
         tokens = _TOKENS.findall(DEMO_ANSWER.format(chars=len(question)))
         for token in tokens:
             await asyncio.sleep(self.delay)
             yield token
-        usage.prompt_tokens = sum(len(_text(m["content"]).split()) for m in sent)
+        usage.prompt_tokens = sum(len(_text(m.get("content")).split()) for m in sent)
         usage.completion_tokens = len(tokens)
+        usage.finish_reason = "stop"
 
 
-def _text(content: str | list[dict[str, Any]]) -> str:
-    """A message's text, whether it is a string or a list of parts (a question with images)."""
-    if isinstance(content, str):
-        return content
-    return " ".join(part.get("text", "") for part in content if part.get("type") == "text")
+def _text(content: Any) -> str:
+    """A message's text, whether its content is a string or a list of parts (the API's)."""
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content if isinstance(content, str) else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -128,6 +128,7 @@ class OpenAIModel:
         pace: Callable[[], float] | None = None,
         model: str | None = None,
         temperature: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[str]:
         name = model or self.name
         params: dict[str, Any] = {
@@ -141,6 +142,8 @@ class OpenAIModel:
             temperature = self.temperature
         if temperature is not None:
             params["temperature"] = temperature
+        if options:
+            params = {key: value for key, value in (params | dict(options)).items() if value is not None}
         body = orjson.dumps(params)
         finished = replied = False
         try:
@@ -164,9 +167,15 @@ class OpenAIModel:
                                         usage.prompt_tokens = counts.get("prompt_tokens")
                                         usage.completion_tokens = counts.get("completion_tokens")
                                     for choice in chunk.get("choices") or ():
-                                        if choice.get("finish_reason"):
+                                        if reason := choice.get("finish_reason"):
                                             finished = True
-                                        text = (choice.get("delta") or {}).get("content")
+                                            usage.finish_reason = reason
+                                        delta = choice.get("delta") or {}
+                                        if calls := delta.get("tool_calls"):
+                                            usage.add_tool_calls(calls)
+                                            if deadline.when() is not None:
+                                                deadline.reschedule(None)
+                                        text = delta.get("content")
                                         if text:
                                             if deadline.when() is not None:
                                                 deadline.reschedule(None)
@@ -179,13 +188,13 @@ class OpenAIModel:
         except ModelError:
             raise
         except TimeoutError:
-            raise ModelError(messages.model_did_not_answer(self.timeout)) from None
+            raise ModelError(messages.model_did_not_answer(self.timeout), timed_out=True) from None
         except _StatusError as error:
             # The person who asked reads plain words; the operator reads where and why.
             self._log_status(f"model {name}", error.status, error.detail)
-            raise ModelError(messages.model_refused(error.status, name)) from None
+            raise ModelError(messages.model_refused(error.status, name), status=error.status) from None
         except _Silent:
-            raise ModelError(messages.model_went_quiet(self.timeout)) from None
+            raise ModelError(messages.model_went_quiet(self.timeout), timed_out=True) from None
         except (aiohttp.ClientError, OSError):
             if not replied:
                 log.warning("model server at %s could not be reached (LLM_BASE_URL)", self.base_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 from quart import abort, current_app, g, request
 
 from ..config import current_config
-from . import identity, quotas
+from . import api_keys, identity, quotas
+from .passwords import digest
 
 ACCESS = "access"
 ASKS_MODEL = "asks_model"
@@ -23,10 +25,18 @@ class Access(StrEnum):
     PUBLIC = "public"  # anyone, signed in or not
     SIGNED_IN = "signed in"  # anyone with SIGN_IN=none; else a person signed in
     ADMIN = "admin"  # an admin; anyone else finds nothing there (404)
+    # The app's figures: METRICS_TOKEN as a bearer token, or an admin; with neither accounts
+    # nor METRICS_TOKEN there is nobody to keep them from, and they are as SIGNED_IN.
+    OPERATOR = "operator"
+    API_KEY = "api key"  # a program with a person's API key, never a browser's session (401 without)
 
 
 class SignInFirst(Exception):
     """The view needs someone signed in, and nobody is."""
+
+
+class BearerRefused(Exception):
+    """A machine's bearer token is missing or wrong."""
 
 
 def public[View: Callable[..., Any]](view: View) -> View:
@@ -42,6 +52,16 @@ def signed_in_only[View: Callable[..., Any]](view: View) -> View:
 def admin_only[View: Callable[..., Any]](view: View) -> View:
     """Declare a view for admins alone; an ordinary user learns nothing, not even that the page exists."""
     return _declare(view, Access.ADMIN)
+
+
+def operators_only[View: Callable[..., Any]](view: View) -> View:
+    """Declare a view for operators: a scraper with METRICS_TOKEN, or an admin."""
+    return _declare(view, Access.OPERATOR)
+
+
+def api_key_only[View: Callable[..., Any]](view: View) -> View:
+    """Declare a view of the API: reached with an API key alone, no session, no cookie, no CSRF token."""
+    return cookieless(_declare(view, Access.API_KEY))
 
 
 def cookieless[View: Callable[..., Any]](view: View) -> View:
@@ -80,11 +100,20 @@ def hands_identity(view: Callable[..., Any] | None) -> bool:
 async def admit() -> None:
     """Give the visitor an identity and let them reach the view only as far as its access allows."""
     view = current_app.view_functions.get(request.endpoint or "")
-    if hands_identity(view):
-        identity.ensure()
     # A view that declares nothing, or an address no view answers, stays behind the sign-in.
     access = access_of(view) or Access.SIGNED_IN
+    if access is Access.API_KEY:
+        await api_keys.admit()
+        return
+    if hands_identity(view):
+        identity.ensure()
     config = current_config()
+    if access is Access.OPERATOR:
+        if bearer_matches():
+            return
+        if request.headers.get("Authorization") or (config.metrics_token and not config.accounts):
+            raise BearerRefused()
+        access = Access.ADMIN if config.accounts else Access.SIGNED_IN
     # Public pages still learn who is signed in, to show it; probes and files are not looked up.
     if config.sign_in_mode != "none" and (access is not Access.PUBLIC or hands_identity(view)):
         g.signed_in = await identity.check_signed_in()
@@ -92,6 +121,29 @@ async def admit() -> None:
             raise SignInFirst()
     if access is Access.ADMIN and not (config.accounts and identity.is_admin()):
         abort(404)
+
+
+def bearer_matches() -> bool:
+    """Whether the request carries METRICS_TOKEN as its bearer token (compared in constant time)."""
+    expected = current_config().metrics_token
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(digest(given.strip()), digest(expected))
+    )
+
+
+async def operator() -> bool:
+    """Whether the request may read the app's figures in full (what OPERATOR views let in)."""
+    if bearer_matches():
+        return True
+    config = current_config()
+    if config.accounts:
+        return await identity.check_signed_in() and identity.is_admin()
+    if config.metrics_token:
+        return False
+    return config.sign_in_mode == "none" or await identity.check_signed_in()
 
 
 def _declare[View: Callable[..., Any]](view: View, access: Access) -> View:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .. import messages
 from ..config import current_config
 from ..storage import Executor, Row, audit, get_db, invitations, sessions, users
-from .passwords import hash_password, weakness
+from ..storage.users import username_key
+from . import throttle
+from .passwords import hash_password, verify, weakness
 
 NAME = re.compile(r"[a-z0-9._-]{3,32}")
 
@@ -17,9 +18,16 @@ class Refusal(Exception):
     """A form that cannot be accepted, with what to tell the person."""
 
 
-def username_key(name: str) -> str:
-    """A name as it is stored and looked up: compatibility-normalised and case-folded."""
-    return unicodedata.normalize("NFKC", name).strip().casefold()[:64]
+class Closed(Refusal):
+    """Nobody may make an account without a link here, and this sign-up had none."""
+
+
+class Wait(Exception):
+    """Too many wrong passwords lately: the next try is allowed in `seconds`."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def password_refusal(password: str, again: str) -> str | None:
@@ -29,9 +37,9 @@ def password_refusal(password: str, again: str) -> str | None:
     return weakness(password)
 
 
-async def sign_up_open() -> bool:
+async def sign_up_open(db: Executor | None = None) -> bool:
     """Whether anyone may make an account: SIGN_UP=open, or nobody has one yet (the first is the admin)."""
-    return current_config().sign_up == "open" or not await users.accounts_exist(get_db())
+    return current_config().sign_up == "open" or not await users.accounts_exist(db or get_db())
 
 
 async def usable_link(token: str) -> Row | None:
@@ -52,6 +60,10 @@ async def new_account(name: str, password: str, again: str, address: str, token:
     password_hash = await hash_password(password)
 
     async def store(tx: Executor) -> Row | None:
+        # Whether sign-up is open and who is the admin are decided here, alone, not by the form's page.
+        await users.decide_alone(tx)
+        if token is None and not await sign_up_open(tx):
+            raise Closed(messages.SIGN_UP_CLOSED)
         if await users.by_username(tx, username) is not None:
             return None
         if token is not None and not await invitations.use(tx, token):
@@ -74,16 +86,46 @@ async def reset_password(user_id: int, password: str, again: str, token: str, ad
     db = get_db()
 
     async def store(tx: Executor) -> Row | None:
+        # Spending the link checks that it is live, its maker an enabled admin and its person
+        # enabled, before anything changes.
         if not await invitations.use(tx, token):
             raise Refusal(messages.LINK_SPENT)
         await users.set_password(tx, user_id, password_hash)
+        await invitations.end_for(tx, user_id)
         await sessions.end_user(tx, user_id)
         return await users.by_id(tx, user_id)
 
     user = await db.transact(store)
-    if user is None or user["disabled_at"] is not None:
-        raise Refusal(messages.LINK_SPENT)
+    assert user is not None
     await audit.record(
         db, audit.PASSWORD_CHANGED, actor_id=user["id"], subject=user["username"] or "", address=address
     )
     return user
+
+
+async def change_password(
+    user: Row, current: str, password: str, again: str, keep: str | None, address: str
+) -> None:
+    """Change one's own password, the current one checked (a few wrong ones per account in a span);
+    the account's other sessions (all but `keep`) and its reset links end."""
+    db, rate = get_db(), current_config().login_account_rate
+    if (wait := await throttle.current_password_wait(db, user["username"], rate)) is not None:
+        raise Wait(wait)
+    stored = await users.by_username(db, user["username"])
+    assert stored is not None
+    if not await verify(stored["password_hash"], current):
+        await throttle.password_change_failed(db, user["id"], user["username"], address)
+        raise Refusal(messages.CURRENT_PASSWORD_WRONG)
+    if refusal := password_refusal(password, again):
+        raise Refusal(refusal)
+    password_hash = await hash_password(password)
+
+    async def store(tx: Executor) -> None:
+        await users.set_password(tx, user["id"], password_hash)
+        await invitations.end_for(tx, user["id"])
+        await sessions.end_user(tx, user["id"], keep=keep)
+
+    await db.transact(store)
+    await audit.record(
+        db, audit.PASSWORD_CHANGED, actor_id=user["id"], subject=user["username"], address=address
+    )

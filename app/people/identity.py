@@ -74,6 +74,9 @@ async def external_person(
 ) -> Row:
     """The person a provider or a sign-in proxy names, made on first sight; ADMIN_EMAILS makes admins."""
     admin = verified and email is not None and email in current_config().admin_emails
+    known = await users.by_subject(get_db(), kind, subject)
+    if known is not None and (known["role"] == "admin" or not admin):
+        return known
     return await get_db().transact(lambda tx: users.external(tx, kind, subject, name, email, admin))
 
 
@@ -117,8 +120,10 @@ async def check_signed_in() -> bool:
 async def _proxy_user() -> bool:
     """Sign in the person the trusted proxy names (made on first sight); a changed name signs in anew."""
     config = current_config()
-    name = request.headers.get(config.proxy_user_header, "").strip()[:255]
-    if not name:
+    # Compared as sign-up compares names: `OpsAdmin` and `opsadmin` are one person. A name too
+    # long to keep whole is nobody: cut, two people could become one.
+    name = users.normal_name(request.headers.get(config.proxy_user_header, ""))
+    if not name or len(name) > users.SUBJECT_CHARS:
         return False
     email = request.headers.get(config.proxy_email_header, "").strip().lower()[:254] or None
     user = await external_person("proxy", name, name, email)

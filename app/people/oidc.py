@@ -105,13 +105,15 @@ class Provider:
         if not isinstance(tokens.get("id_token"), str):
             raise SignInFailed(f"no id_token in the token response: {sorted(tokens)}")
         claims = await self._verified_claims(tokens["id_token"], attempt.nonce)
-        email = claims.get("email") if isinstance(claims.get("email"), str) else None
+        # Only the JSON true: a missing claim, "true", 1 or "false" say nothing the provider checked.
+        verified = claims.get("email_verified") is True
+        email = claims.get("email") if verified and isinstance(claims.get("email"), str) else None
         name = claims.get("preferred_username") or email or claims["sub"]
         return Identity(
             subject=str(claims["sub"]),
             name=str(name),
             email=email.lower() if email else None,
-            email_verified=claims.get("email_verified", True) is not False,
+            email_verified=verified,
         )
 
     def _basic_auth(self) -> str:
@@ -140,7 +142,15 @@ class Provider:
             registry.validate(token.claims)
         except JoseError as error:
             raise SignInFailed(f"the ID token does not hold: {error}") from None
+        self._check_party(token.claims)
         return token.claims
+
+    def _check_party(self, claims: dict[str, Any]) -> None:
+        """A token for several audiences, or naming its authorized party, must have been issued to us."""
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        party = claims.get("azp")
+        if (len(audiences) > 1 or party is not None) and party != self.client_id:
+            raise SignInFailed(f"the ID token was issued to {party!r} (audiences {audiences!r}), not to us")
 
     async def _discover(self, fresh: bool = False) -> dict[str, Any]:
         if fresh or not self._metadata or time.monotonic() - self._read_at > DISCOVERY_SECONDS:

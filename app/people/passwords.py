@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,19 +19,34 @@ _hasher = PasswordHasher()
 _STAND_IN = _hasher.hash("a password nobody has")
 
 
+def checks_at_once(cores: int | None) -> int:
+    """How many argon2 hashes may be worked out at once: half the cores, and at least one."""
+    return max(1, (cores or 1) // 2)
+
+
+CORES = os.process_cpu_count()
+CHECKS_AT_ONCE = checks_at_once(CORES)
+# Every hash and check runs on these threads alone (64 MiB and a core's worth of work each), so a
+# flood of them waits here in line instead of taking every core from everyone else's requests.
+_checks = ThreadPoolExecutor(max_workers=CHECKS_AT_ONCE, thread_name_prefix="argon2")
+
+
 async def hash_password(password: str) -> str:
     """The argon2id hash of a password (worked out off the event loop)."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await _in_turn(lambda: _hasher.hash(password))
 
 
 async def verify(stored_hash: str | None, password: str) -> bool:
     """Whether a password matches a stored hash; with no hash, spend the same time and say no."""
     try:
-        return await asyncio.to_thread(_hasher.verify, stored_hash or _STAND_IN, password) and bool(
-            stored_hash
-        )
+        matches = await _in_turn(lambda: _hasher.verify(stored_hash or _STAND_IN, password))
     except (VerificationError, InvalidHashError):
         return False
+    return matches and bool(stored_hash)
+
+
+async def _in_turn[T](work: Callable[[], T]) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_checks, work)
 
 
 def weakness(password: str) -> str | None:

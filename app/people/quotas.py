@@ -1,4 +1,4 @@
-"""Quotas per person: answers at once and tokens per day, counted per account when someone is signed in."""
+"""Quotas per person: tokens per day, counted per account when someone is signed in."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ async def check() -> None:
     """Refuse a question (Busy, with when it may be asked) once the person has reached a quota."""
     config, db = current_config(), get_db()
     user = current_user()
-    # Anonymous visitors are held to answers at once per address where they ask (chat.py).
-    if user is not None and await quotas.live_answers(db, user["owner"]) >= config.max_streams_per_client:
-        raise Busy(messages.answers_at_once(config.max_streams_per_client))
+    # Answers at once are counted, and a place taken, in the transaction that stores the question.
     if config.tokens_per_day:
         midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        used = await quotas.tokens_since(db, owner(), midnight.strftime(TIME_FORMAT))
+        # An API call has a person but no browser session.
+        mine = user["owner"] if user is not None else owner()
+        used = await quotas.tokens_since(db, mine, midnight.strftime(TIME_FORMAT))
         if used >= config.tokens_per_day:
-            raise Busy(messages.tokens_spent(config.tokens_per_day, midnight + timedelta(days=1)))
+            resets = midnight + timedelta(days=1)
+            left = (resets - datetime.now(UTC)).total_seconds()
+            raise Busy(messages.tokens_spent(config.tokens_per_day, resets), retry_after=left)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from markupsafe import Markup
@@ -65,6 +66,11 @@ async def markdown(text: str | None) -> Markup:
         html = Markup(await asyncio.get_running_loop().run_in_executor(_RENDERER, markdown_to_html, text))
     _RENDERED.put(text, html)
     return html
+
+
+async def in_markdown_thread[T](work: Callable[..., T], *args: object) -> T:
+    """Run other markdown work (reading a whole chat) in the thread where long answers render, in turn."""
+    return await asyncio.get_running_loop().run_in_executor(_RENDERER, work, *args)
 
 
 async def markdown_block(text: str, budget: Budget) -> Markup:

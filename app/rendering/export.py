@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from .. import messages
 from ..storage.base import Row
 from .times import iso_time
 
@@ -27,6 +28,9 @@ FIELDS = (
     "latency_ms",
     "error",
     "answered_at",
+    "tokens_estimated",
+    "deleted_by_owner_at",
+    "source",
     "files",
 )
 FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
@@ -47,6 +51,9 @@ def record(row: Row) -> dict[str, Any]:
         out = {"user": row["user"], **out}
     out["created_at"] = iso_time(row["created_at"]) or None
     out["answered_at"] = iso_time(row["answered_at"]) or None
+    # Only an admin's export holds rows their owner deleted.
+    out["deleted_by_owner_at"] = iso_time(row.get("deleted_at") or row.get("conversation_deleted_at")) or None
+    out["source"] = messages.source(row.get("key_name"))
     return out
 
 

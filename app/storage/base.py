@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -101,3 +101,9 @@ class Database(Executor):
             return await self.fetch_one("SELECT 1 AS ok") is not None
         except Exception:
             return False
+
+
+def one_of_these(name: str, values: Iterable[int]) -> tuple[str, dict[str, int]]:
+    """`IN (…)` over some ids, as SQL with named parameters and the parameters."""
+    params = {f"{name}_{number}": value for number, value in enumerate(values)}
+    return "(" + ", ".join(f":{key}" for key in params) + ")", params

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import Executor, Row
 from .dialects import utcnow
+from .exchanges import request_live_stop
 
 TITLE_CHARS = 80
 
@@ -24,13 +25,17 @@ async def create(
     now: str | None = None,
     model: str | None = None,
     server: str | None = None,
+    api: bool = False,
 ) -> int:
-    """Start a conversation (created and updated `now`, by default the current time) and return its id."""
+    """Start a conversation (created and updated `now`, by default the current time) and return its id.
+
+    An API call's conversation (`api`) stays out of the sidebar.
+    """
     now = now or utcnow()
     result = await db.execute(
-        "INSERT INTO conversations (owner, title, created_at, updated_at, model, server)"
-        " VALUES (:owner, :title, :now, :now, :model, :server)",
-        {"owner": owner, "title": title, "now": now, "model": model, "server": server},
+        "INSERT INTO conversations (owner, title, created_at, updated_at, model, server, api)"
+        " VALUES (:owner, :title, :now, :now, :model, :server, :api)",
+        {"owner": owner, "title": title, "now": now, "model": model, "server": server, "api": int(api)},
     )
     assert result.lastrowid is not None
     return result.lastrowid
@@ -60,11 +65,11 @@ def stored(
 
 
 async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
-    """Return the owner's conversation, or None if it is not theirs or does not exist."""
+    """Return the owner's conversation, or None if it is not theirs, does not exist, or they deleted it."""
     return await db.fetch_one(
         "SELECT id, owner, title, created_at, updated_at, keep, model, server, instructions, temperature"
         " FROM conversations"
-        " WHERE id = :id AND owner = :owner",
+        " WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
         {"id": conversation_id, "owner": owner},
     )
 
@@ -76,23 +81,24 @@ async def touch(db: Executor, conversation_id: int, owner: str, now: str) -> boo
     two questions asked in one conversation at once are stored one after the other.
     """
     result = await db.execute(
-        "UPDATE conversations SET updated_at = :now WHERE id = :id AND owner = :owner",
+        "UPDATE conversations SET updated_at = :now WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
         {"now": now, "id": conversation_id, "owner": owner},
     )
     return result.rowcount == 1
 
 
 async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: int) -> list[Row]:
-    """Return a page of the owner's conversations, most recently active first, older than `before`."""
+    """Return a page of the owner's chats, most recently active first, older than `before` (no API calls)."""
     if before is None:
         return await db.fetch_all(
             "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner"
-            " ORDER BY updated_at DESC, id DESC LIMIT :limit",
+            " AND deleted_at IS NULL AND api = 0 ORDER BY updated_at DESC, id DESC LIMIT :limit",
             {"owner": owner, "limit": limit},
         )
     updated_at, conversation_id = before
     return await db.fetch_all(
         "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner"
+        " AND deleted_at IS NULL AND api = 0"
         " AND (updated_at < :updated_at OR (updated_at = :updated_at AND id < :id))"
         " ORDER BY updated_at DESC, id DESC LIMIT :limit",
         {"owner": owner, "updated_at": updated_at, "id": conversation_id, "limit": limit},
@@ -113,7 +119,7 @@ async def instruct(
     """Give the owner's conversation its own instructions and temperature (None: the defaults)."""
     result = await db.execute(
         "UPDATE conversations SET instructions = :instructions, temperature = :temperature"
-        " WHERE id = :id AND owner = :owner",
+        " WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
         {"instructions": instructions, "temperature": temperature, "id": conversation_id, "owner": owner},
     )
     return result.rowcount == 1 or await get(db, conversation_id, owner) is not None
@@ -130,9 +136,24 @@ async def rename(db: Executor, conversation_id: int, owner: str, title: str) -> 
     return True
 
 
-async def delete(db: Executor, conversation_id: int, owner: str) -> bool:
-    """Delete the owner's conversation with its exchanges (the foreign key cascades); False if not theirs."""
+async def delete(db: Executor, conversation_id: int, owner: str, erase: bool = False) -> bool:
+    """Delete the owner's conversation: hidden from them, kept for the operator; False if not theirs.
+
+    Its answers still being written are stopped, and it is no longer kept from retention.
+    With `erase` it goes with its exchanges at once (the foreign key cascades). Either way
+    what it spent stays in the usage ledger.
+    """
+    if erase:
+        result = await db.execute(
+            "DELETE FROM conversations WHERE id = :id AND owner = :owner",
+            {"id": conversation_id, "owner": owner},
+        )
+        return result.rowcount == 1
     result = await db.execute(
-        "DELETE FROM conversations WHERE id = :id AND owner = :owner", {"id": conversation_id, "owner": owner}
+        "UPDATE conversations SET deleted_at = :now, keep = 0"
+        " WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
+        {"now": utcnow(), "id": conversation_id, "owner": owner},
     )
+    if result.rowcount == 1:
+        await request_live_stop(db, conversation_id, owner)
     return result.rowcount == 1

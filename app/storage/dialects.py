@@ -49,6 +49,20 @@ _SEARCH_INDEX = {
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
+def upsert(dialect: str, table: str, key: str, inserted: dict[str, str], updated: dict[str, str]) -> str:
+    """INSERT a row (column: SQL value), or where its key is taken SET the `updated` columns instead.
+
+    An updated value may read the stored row (`asks + 1`); the row stays locked until
+    the transaction ends.
+    """
+    columns, values = ", ".join(inserted), ", ".join(inserted.values())
+    changes = ", ".join(f"{column} = {value}" for column, value in updated.items())
+    insert = f"INSERT INTO {table} ({columns}) VALUES ({values})"
+    if dialect == "sqlite":
+        return f"{insert} ON CONFLICT ({key}) DO UPDATE SET {changes}"
+    return f"{insert} ON DUPLICATE KEY UPDATE {changes}"
+
+
 def ddl(dialect: str, template: str) -> str:
     """Fill a CREATE statement's type placeholders for one dialect."""
     return template.format(**_DDL[dialect])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import ledger
 from .base import Executor, Row
 from .dialects import utc_in, utcnow
 from .status import CONTEXT, LIVE, Status
@@ -29,8 +31,19 @@ COLUMNS = (
     "error",
     "created_at",
     "answered_at",
+    "tokens_estimated",
+    "deleted_at",
+    # Asked through the API: the name of the key that asked (None: asked in the browser), and
+    # the tools the model called, as JSON.
+    "key_name",
+    "tool_calls",
 )
 SELECT = ", ".join(COLUMNS)
+# An exchange its owner still sees: neither it nor its chat deleted by them.
+SHOWN = (
+    "e.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM conversations c"
+    " WHERE c.id = e.conversation_id AND c.deleted_at IS NOT NULL)"
+)
 
 
 @dataclass(slots=True)
@@ -45,6 +58,16 @@ class Outcome:
     latency_ms: int | None = None
     error: str | None = None
     answered_at: str = field(default_factory=utcnow)
+    # The tokens were counted here (the server reported none), not by the server.
+    estimated: bool = False
+    # The tools the model called instead of (or besides) answering, as JSON (an API call passes them on).
+    tool_calls: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The outcome as the exchange's columns hold it."""
+        values = dataclasses.asdict(self)
+        values["tokens_estimated"] = int(values.pop("estimated"))
+        return values
 
 
 def row(**values: Any) -> Row:
@@ -73,6 +96,8 @@ async def create(
     instructions: str | None = None,
     temperature: float | None = None,
     parent_id: int | None = None,
+    key_name: str | None = None,
+    api_request: str | None = None,
 ) -> Row:
     """Store a question as pending (asked `now`, by default the current time); return its row as `get` would.
 
@@ -80,7 +105,8 @@ async def create(
     was made so at this same `now` already (created, or touched by the asker). A question nobody claims
     within `claim_within` seconds is answered by the sweeper. It follows the exchange
     `parent_id` (0: it opens the conversation; None: the conversation's newest exchange);
-    exchanges with one parent are versions of one another.
+    exchanges with one parent are versions of one another. A question asked through the API
+    names its key (`key_name`) and keeps the whole request it came in (`api_request`, JSON).
     """
     now = now or utcnow()
     if parent_id is None:
@@ -95,13 +121,21 @@ async def create(
         "instructions": instructions,
         "temperature": temperature,
         "created_at": now,
+        "key_name": key_name,
     }
     result = await db.execute(
         "INSERT INTO exchanges"
         " (conversation_id, parent_id, owner, question, status, ask_key, created_at, lease_until, model,"
-        " server, instructions, temperature) VALUES (:conversation_id, :parent_id, :owner, :question,"
-        " :pending, :ask_key, :created_at, :claim_by, :model, :server, :instructions, :temperature)",
-        values | {"pending": Status.PENDING, "ask_key": ask_key, "claim_by": utc_in(claim_within)},
+        " server, instructions, temperature, key_name, api_request) VALUES (:conversation_id, :parent_id,"
+        " :owner, :question, :pending, :ask_key, :created_at, :claim_by, :model, :server, :instructions,"
+        " :temperature, :key_name, :api_request)",
+        values
+        | {
+            "pending": Status.PENDING,
+            "ask_key": ask_key,
+            "claim_by": utc_in(claim_within),
+            "api_request": api_request,
+        },
     )
     if not touched:
         await db.execute(
@@ -109,24 +143,26 @@ async def create(
             {"now": now, "id": conversation_id},
         )
     assert result.lastrowid is not None
-    return row(id=result.lastrowid, status=Status.PENDING.value, **values)
+    await ledger.record(db, result.lastrowid, owner, now, model, server, key_name)
+    return row(id=result.lastrowid, status=Status.PENDING.value, tokens_estimated=0, **values)
 
 
 async def get(db: Executor, exchange_id: int, owner: str) -> Row | None:
-    """Return the owner's exchange, or None."""
+    """Return the owner's exchange, or None (also when they deleted it or its chat)."""
     return await db.fetch_one(
-        f"SELECT {SELECT} FROM exchanges WHERE id = :id AND owner = :owner",
+        f"SELECT {SELECT} FROM exchanges e WHERE id = :id AND owner = :owner AND {SHOWN}",
         {"id": exchange_id, "owner": owner},
     )
 
 
-async def delete(db: Executor, exchange_id: int, owner: str) -> bool:
-    """Delete one of the owner's exchanges; False if it is not theirs or is gone.
+async def delete(db: Executor, exchange_id: int, owner: str, erase: bool = False) -> bool:
+    """Delete one of the owner's exchanges: hidden from them (erased when `erase`); False if not theirs.
 
     The exchanges that followed it follow the one it followed, so their branch stays whole.
+    An answer still being written is stopped. What it spent stays in the usage ledger.
     """
     found = await db.fetch_one(
-        "SELECT conversation_id, parent_id FROM exchanges WHERE id = :id AND owner = :owner",
+        f"SELECT conversation_id, parent_id FROM exchanges e WHERE id = :id AND owner = :owner AND {SHOWN}",
         {"id": exchange_id, "owner": owner},
     )
     if found is None:
@@ -136,8 +172,15 @@ async def delete(db: Executor, exchange_id: int, owner: str) -> bool:
         " AND parent_id = :id",
         {"id": exchange_id, **found},
     )
+    if erase:
+        result = await db.execute(
+            "DELETE FROM exchanges WHERE id = :id AND owner = :owner", {"id": exchange_id, "owner": owner}
+        )
+        return result.rowcount == 1
+    await request_stop(db, exchange_id, owner)
     result = await db.execute(
-        "DELETE FROM exchanges WHERE id = :id AND owner = :owner", {"id": exchange_id, "owner": owner}
+        "UPDATE exchanges SET deleted_at = :now WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
+        {"id": exchange_id, "owner": owner, "now": utcnow()},
     )
     return result.rowcount == 1
 
@@ -198,10 +241,11 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | 
     question was asked again meanwhile does not overwrite the new answer.
     """
     owned = "" if token is None else " AND lease_owner = :token"
-    await db.execute(
+    written = await db.execute(
         "UPDATE exchanges SET answer = :answer, status = :status, model = :model,"
         " prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
-        f" latency_ms = :latency_ms, error = :error, answered_at = :now WHERE id = :id{owned}",
+        " tokens_estimated = :estimated, latency_ms = :latency_ms, error = :error, answered_at = :now,"
+        f" tool_calls = :tool_calls WHERE id = :id{owned}",
         {
             "id": exchange_id,
             "token": token,
@@ -213,25 +257,59 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | 
             "latency_ms": outcome.latency_ms,
             "error": (outcome.error or "")[:1000] or None,
             "now": outcome.answered_at,
+            "estimated": int(outcome.estimated),
+            "tool_calls": outcome.tool_calls,
         },
     )
+    # What was spent is counted even when the exchange was erased meanwhile.
+    if written.rowcount == 1 or await status(db, exchange_id) is None:
+        await ledger.settle(
+            db,
+            exchange_id,
+            {
+                "status": outcome.status,
+                "model": outcome.model,
+                "prompt_tokens": outcome.prompt_tokens,
+                "completion_tokens": outcome.completion_tokens,
+                "estimated": outcome.estimated,
+                "latency_ms": outcome.latency_ms,
+            },
+        )
 
 
-async def sweep(db: Executor, lapsed_before: str) -> int:
+async def sweep(db: Executor, lapsed_before: str) -> list[Row]:
     """End the answers whose lease lapsed before a time: stopped if asked to stop, else interrupted.
 
-    The text saved so far stays. Returns how many were finished.
+    The text saved so far stays. Returns the exchanges this sweep finished, as they now are.
     """
     now = utcnow()
-    ended = 0
+    ended = []
     for live, ending in ((Status.STREAMING, Status.INTERRUPTED), (Status.STOPPING, Status.STOPPED)):
-        result = await db.execute(
-            "UPDATE exchanges SET status = :ending, answered_at = :now"
-            " WHERE status = :live AND lease_until < :lapsed_before",
-            {"live": live, "ending": ending, "now": now, "lapsed_before": lapsed_before},
+        params = {"live": live, "ending": ending, "now": now, "lapsed_before": lapsed_before}
+        lapsed = await db.fetch_all(
+            f"SELECT {SELECT} FROM exchanges WHERE status = :live AND lease_until < :lapsed_before", params
         )
-        ended += result.rowcount
+        for found in lapsed:
+            # One by one: of two sweepers at once, each exchange is ended (and counted) by one.
+            result = await db.execute(
+                "UPDATE exchanges SET status = :ending, answered_at = :now"
+                " WHERE id = :id AND status = :live AND lease_until < :lapsed_before",
+                params | {"id": found["id"]},
+            )
+            if result.rowcount == 1:
+                await ledger.ended(db, found["id"], ending)
+                ended.append(found | {"status": ending.value, "answered_at": now})
     return ended
+
+
+async def estimate(db: Executor, exchange_id: int, prompt_tokens: int, completion_tokens: int) -> None:
+    """Give an ended exchange that has no token counts an estimate of them (a count written since stays)."""
+    await db.execute(
+        "UPDATE exchanges SET prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens,"
+        " tokens_estimated = 1 WHERE id = :id AND prompt_tokens IS NULL AND completion_tokens IS NULL",
+        {"id": exchange_id, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
+    )
+    await ledger.estimate(db, exchange_id, prompt_tokens, completion_tokens)
 
 
 async def unclaimed(db: Executor, lapsed_before: str, limit: int) -> list[Row]:
@@ -265,30 +343,44 @@ async def request_stop(db: Executor, exchange_id: int, owner: str) -> None:
         "stopped": Status.STOPPED,
         "stopping": Status.STOPPING,
     }
-    await db.execute(
+    never_started = await db.execute(
         "UPDATE exchanges SET status = :stopped, answer = '', answered_at = :now"
         " WHERE id = :id AND owner = :owner AND status = :pending",
         params,
     )
+    if never_started.rowcount == 1:
+        await ledger.ended(db, exchange_id, Status.STOPPED)
     await db.execute(
         "UPDATE exchanges SET status = :stopping WHERE id = :id AND owner = :owner AND status = :streaming",
         params,
     )
 
 
+async def request_live_stop(db: Executor, conversation_id: int, owner: str) -> None:
+    """Stop every answer of the owner's conversation still waiting or being written."""
+    live, params = one_of("live", LIVE)
+    for found in await db.fetch_all(
+        f"SELECT id FROM exchanges WHERE conversation_id = :id AND owner = :owner AND status IN {live}",
+        {"id": conversation_id, "owner": owner, **params},
+    ):
+        await request_stop(db, found["id"], owner)
+
+
 async def in_conversation_has(db: Executor, conversation_id: int, exchange_id: int) -> bool:
     """Whether the exchange belongs to the conversation."""
     found = await db.fetch_one(
-        "SELECT id FROM exchanges WHERE id = :id AND conversation_id = :conversation_id",
+        "SELECT id FROM exchanges WHERE id = :id AND conversation_id = :conversation_id"
+        " AND deleted_at IS NULL",
         {"id": exchange_id, "conversation_id": conversation_id},
     )
     return found is not None
 
 
 async def last_in_conversation(db: Executor, conversation_id: int) -> int | None:
-    """Return the id of a conversation's latest exchange."""
+    """Return the id of a conversation's latest exchange (of those its owner has not deleted)."""
     found = await db.fetch_one(
-        "SELECT id FROM exchanges WHERE conversation_id = :id ORDER BY id DESC LIMIT 1",
+        "SELECT id FROM exchanges WHERE conversation_id = :id AND deleted_at IS NULL"
+        " ORDER BY id DESC LIMIT 1",
         {"id": conversation_id},
     )
     return found["id"] if found else None
@@ -324,9 +416,10 @@ async def context(db: Executor, parent_id: int, limit: int) -> list[Row]:
 
 
 async def tree(db: Executor, conversation_id: int) -> list[Row]:
-    """Every exchange of a conversation as its id and parent, oldest first: the shape of its branches."""
+    """Every exchange of a conversation its owner has not deleted, as its id and parent, oldest first."""
     return await db.fetch_all(
-        "SELECT id, parent_id FROM exchanges WHERE conversation_id = :id ORDER BY id", {"id": conversation_id}
+        "SELECT id, parent_id FROM exchanges WHERE conversation_id = :id AND deleted_at IS NULL ORDER BY id",
+        {"id": conversation_id},
     )
 
 
@@ -353,21 +446,29 @@ async def versions(db: Executor, exchanges: list[Row]) -> dict[int, list[int]]:
         params |= {f"c_{number}": conversation_id, f"p_{number}": parent_id}
         where.append(f"(conversation_id = :c_{number} AND parent_id = :p_{number})")
     found = await db.fetch_all(
-        f"SELECT id, conversation_id, parent_id FROM exchanges WHERE {' OR '.join(where)} ORDER BY id", params
+        "SELECT id, conversation_id, parent_id FROM exchanges"
+        f" WHERE ({' OR '.join(where)}) AND deleted_at IS NULL ORDER BY id",
+        params,
     )
     siblings: dict[tuple[int, int], list[int]] = {}
     for exchange in found:
         siblings.setdefault((exchange["conversation_id"], exchange["parent_id"]), []).append(exchange["id"])
-    return {
-        exchange["id"]: siblings.get((exchange["conversation_id"], exchange["parent_id"]), [exchange["id"]])
-        for exchange in exchanges
-    }
+    versions = {}
+    for exchange in exchanges:
+        same = siblings.get((exchange["conversation_id"], exchange["parent_id"]), [])
+        # One its owner deleted (shown to an admin) stands alone.
+        versions[exchange["id"]] = same if exchange["id"] in same else [exchange["id"]]
+    return versions
 
 
 async def in_conversation(db: Executor, conversation_id: int, before: int | None, limit: int) -> list[Row]:
-    """Return up to `limit` exchanges of a conversation older than `before` (any, when None), newest first."""
+    """Return up to `limit` exchanges of a conversation older than `before` (any, when None), newest first.
+
+    Those its owner deleted are left out.
+    """
     older = "" if before is None else " AND id < :before"
     return await db.fetch_all(
-        f"SELECT {SELECT} FROM exchanges WHERE conversation_id = :id{older} ORDER BY id DESC LIMIT :limit",
+        f"SELECT {SELECT} FROM exchanges WHERE conversation_id = :id AND deleted_at IS NULL{older}"
+        " ORDER BY id DESC LIMIT :limit",
         {"id": conversation_id, "before": before, "limit": limit},
     )

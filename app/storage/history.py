@@ -19,27 +19,35 @@ MAX_MODELS = 50
 # How many of the owner's newest rows a MySQL search reads in turn before it asks the index.
 RECENT_WINDOWS = (4_000, 40_000)
 
-_COLUMNS = ", ".join(f"e.{name}" for name in COLUMNS) + ", c.title AS conversation_title"
+_COLUMNS = (
+    ", ".join(f"e.{name}" for name in COLUMNS)
+    + ", c.title AS conversation_title, c.deleted_at AS conversation_deleted_at"
+)
+# A person's own history leaves out what they deleted; an admin's shows it, marked.
+_SHOWN = "e.deleted_at IS NULL AND c.deleted_at IS NULL"
 _mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """What the history is narrowed to: words to find, a status, a model, whose rows (empty means any).
+    """What the history is narrowed to: words to find, a status, a model, whose rows.
 
-    `user` is what the admin typed (a name or an owner id); `owner` is the owner id it names.
+    `owner` is the owner id of the rows to show (None: anyone's; '' names nobody, so no row);
+    `person` is how the address named them, as a query argument (`user`, `name` or `owner`).
+    `source` is where questions came from: `chat`, `api` (any key), or `api:NAME` (one key's name).
     """
 
     query: str = ""
     status: str = ""
     model: str = ""
-    user: str = ""
-    owner: str = ""
+    owner: str | None = None
+    person: tuple[str, str] = ("", "")
+    source: str = ""
 
     @property
     def active(self) -> bool:
         """Whether anything narrows the history."""
-        return bool(self.query.strip() or self.status or self.model or self.user)
+        return bool(self.query.strip() or self.status or self.model or self.owner is not None or self.source)
 
     def args(self) -> dict[str, str]:
         """The search as URL query arguments, leaving out the empty ones."""
@@ -49,9 +57,10 @@ class Search:
                 ("q", self.query),
                 ("status", self.status),
                 ("model", self.model),
-                ("user", self.user),
+                self.person,
+                ("source", self.source),
             )
-            if value
+            if name and value
         }
 
 
@@ -107,7 +116,7 @@ async def _mysql_search_page(
         recent = f"SELECT e.id FROM exchanges e WHERE {' AND '.join(where)} ORDER BY e.id DESC LIMIT :window"
         rows += await db.fetch_all(
             f"SELECT {_COLUMNS} FROM ({recent}) recent JOIN exchanges e ON e.id = recent.id"
-            f" JOIN conversations c ON c.id = e.conversation_id WHERE {' AND '.join(matches)}"
+            f" JOIN conversations c ON c.id = e.conversation_id WHERE {' AND '.join(_shown(owner, matches))}"
             " ORDER BY e.id DESC LIMIT :limit",
             params,
         )
@@ -133,6 +142,7 @@ async def _select(
         # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
         source, key = "exchanges_search f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
     where, params = _narrowing(owner, search, before, key)
+    where = _shown(owner, where)
     if terms and db.dialect == "sqlite":
         where.append("exchanges_search MATCH :match")
         params["match"] = fulltext.fts5_query(terms)
@@ -160,7 +170,7 @@ def _narrowing(
     """Conditions for the owner's (None: anyone's) rows of a status, model and user, older than `before`."""
     where = ["e.owner = :owner"] if owner is not None else ["1 = 1"]
     params: dict[str, Any] = {"owner": owner} if owner is not None else {}
-    if search.owner:
+    if search.owner is not None:
         where.append("e.owner = :user")
         params["user"] = search.owner
     if search.status:
@@ -169,10 +179,22 @@ def _narrowing(
     if search.model:
         where.append("e.model = :model")
         params["model"] = search.model
+    if search.source == "chat":
+        where.append("e.key_name IS NULL")
+    elif search.source == "api":
+        where.append("e.key_name IS NOT NULL")
+    elif search.source.startswith("api:"):
+        where.append("e.key_name = :key_name")
+        params["key_name"] = search.source.removeprefix("api:")
     if before is not None:
         where.append(f"{key} < :before")
         params["before"] = before
     return where, params
+
+
+def _shown(owner: str | None, where: list[str]) -> list[str]:
+    """The conditions, and for a person's own rows (not everyone's) that they did not delete them."""
+    return where if owner is None else [*where, _SHOWN]
 
 
 def _word_matches(terms: list[fulltext.Term]) -> tuple[list[str], dict[str, str]]:

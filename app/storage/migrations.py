@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from .base import Database, Executor
 from .dialects import TIME_FORMAT, ddl, search_index, utcnow
@@ -305,6 +309,273 @@ async def m022_instructions_and_preferences(db: Executor, dialect: str) -> None:
 
 
 @migration
+async def m030_links_end(db: Executor, dialect: str) -> None:
+    # A link can be revoked, and ends with its maker's rights: found by whom it is for and who made it.
+    await db.execute(ddl(dialect, "ALTER TABLE invitations ADD COLUMN revoked_at {datetime}"))
+    await db.execute("CREATE INDEX invitations_person ON invitations (user_id)")
+    await db.execute("CREATE INDEX invitations_maker ON invitations (created_by)")
+
+
+@migration
+async def m031_locks(db: Executor, dialect: str) -> None:
+    # A row to lock where a decision needs one writer at a time on every engine and instance:
+    # whether anyone has an account yet (so whether sign-up is open, and who is the admin).
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE locks (
+            name VARCHAR(32) NOT NULL PRIMARY KEY,
+            taken INTEGER NOT NULL DEFAULT 0
+        ) {table_options}""",
+        )
+    )
+    await db.execute("INSERT INTO locks (name, taken) VALUES ('accounts', 0)")
+
+
+@migration
+async def m032_audit_retention(db: Executor, dialect: str) -> None:
+    # AUDIT_RETENTION_DAYS deletes the trail's old lines, oldest first.
+    await db.execute("CREATE INDEX audit_at ON audit (at, id)")
+
+
+@migration
+async def m033_normal_names(db: Executor, dialect: str) -> None:
+    # Names a proxy or an OpenID provider gives are compared as sign-up compares names (NFKC,
+    # trimmed, case-folded): a proxy's `OpsAdmin` and `opsadmin` are one person from now on.
+    # A name whose normal form another account has already is left as it was, for an admin.
+    def normal(name: str) -> str:
+        return unicodedata.normalize("NFKC", name).strip().casefold()
+
+    rows = await db.fetch_all(
+        "SELECT id, kind, subject, username FROM users WHERE kind IN ('proxy', 'oidc') ORDER BY id"
+    )
+    for row in rows:
+        subject = normal(row["subject"] or "")[:255] if row["kind"] == "proxy" else row["subject"]
+        username = normal(row["username"] or "")[:64] or row["username"]
+        if subject != row["subject"] and await db.fetch_one(
+            "SELECT id FROM users WHERE kind = 'proxy' AND subject = :subject", {"subject": subject}
+        ):
+            log.warning("users: %s keeps its name; %s is another account's", row["subject"], subject)
+            continue
+        if username != row["username"] and await db.fetch_one(
+            "SELECT id FROM users WHERE username = :username AND id <> :id",
+            {"username": username, "id": row["id"]},
+        ):
+            log.warning("users: %s keeps its name; %s is another account's", row["username"], username)
+            username = row["username"]
+        await db.execute(
+            "UPDATE users SET subject = :subject, username = :username WHERE id = :id",
+            {"subject": subject, "username": username, "id": row["id"]},
+        )
+
+
+@migration
+async def m035_rate_limits(db: Executor, dialect: str) -> None:
+    # Rate-limit counts (a theoretical arrival time per key) while Redis is away.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE rate_limits (
+            name VARCHAR(255) NOT NULL PRIMARY KEY,
+            tat DOUBLE NOT NULL,
+            expires_at DOUBLE NOT NULL
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX rate_limits_expiry ON rate_limits (expires_at)")
+
+
+@migration
+async def m036_answer_places(db: Executor, dialect: str) -> None:
+    # One row per person who asks: locked while a question checks and takes a place.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE places (
+            owner VARCHAR(64) NOT NULL PRIMARY KEY,
+            asks BIGINT NOT NULL DEFAULT 0
+        ) {table_options}""",
+        )
+    )
+
+
+@migration
+async def m040_usage_ledger(db: Executor, dialect: str) -> None:
+    # What was spent, one line per question, kept apart from the exchanges: deleting a chat,
+    # or retention, leaves it, so usage and the day's quota count what was really spent.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE usage_ledger (
+            id {pk},
+            exchange_id {fk},
+            owner VARCHAR(64) NOT NULL,
+            day CHAR(10) NOT NULL,
+            model VARCHAR(100),
+            server VARCHAR(100),
+            status VARCHAR(16) NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            estimated INTEGER NOT NULL DEFAULT 0,
+            latency_ms INTEGER
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX usage_ledger_exchange ON usage_ledger (exchange_id)")
+    await db.execute("CREATE INDEX usage_ledger_owner_day ON usage_ledger (owner, day)")
+    await db.execute("CREATE INDEX usage_ledger_day ON usage_ledger (day)")
+    # The statement as it stood then (the ledger's source column came later, in m062).
+    await db.execute(
+        "INSERT INTO usage_ledger (exchange_id, owner, day, model, server, status, prompt_tokens,"
+        " completion_tokens, latency_ms) SELECT id, owner, SUBSTR(created_at, 1, 10), model, server,"
+        " status, prompt_tokens, completion_tokens, latency_ms FROM exchanges ORDER BY id"
+    )
+
+
+@migration
+async def m041_deleted_by_owner_and_estimated_tokens(db: Executor, dialect: str) -> None:
+    # A person's Delete hides a chat or an exchange from them; the operator keeps it, marked,
+    # until retention takes it. A count of tokens made here, not reported by the server, says so.
+    await db.execute(ddl(dialect, "ALTER TABLE conversations ADD COLUMN deleted_at {datetime}"))
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN deleted_at {datetime}"))
+    await db.execute("ALTER TABLE exchanges ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0")
+
+
+@migration
+async def m045_share_snapshots(db: Executor, dialect: str) -> None:
+    # A link opens a copy of a branch of a chat; links to the same state of the chat share
+    # one copy (found by its digest), and each link says who may open it. A copy's exchanges
+    # are rows of their own, so that retention sweeps them as it sweeps the chat's.
+    # On MySQL each table's indexes come with it: every DDL statement costs a round of locks.
+    mysql = dialect == "mysql"
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE share_snapshots (
+            id {pk},
+            conversation_id {fk} NOT NULL,
+            hash CHAR(64) UNIQUE,
+            title VARCHAR(200) NOT NULL DEFAULT '',
+            created_at {datetime} NOT NULL,
+            FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE
+        ) {table_options}""",
+        )
+    )
+    indexes = (
+        ", INDEX shared_exchanges_snapshot (snapshot_id, seq),"
+        " INDEX shared_exchanges_created (created_at, id)"
+        if mysql
+        else ""
+    )
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE shared_exchanges (
+            id {pk},
+            snapshot_id {fk} NOT NULL,
+            seq INTEGER NOT NULL,
+            question {text} NOT NULL,
+            answer {text},
+            status VARCHAR(16) NOT NULL,
+            error VARCHAR(1000),
+            model VARCHAR(200),
+            server VARCHAR(100),
+            created_at {datetime} NOT NULL,
+            answered_at {datetime},
+            FOREIGN KEY (snapshot_id) REFERENCES share_snapshots (id) ON DELETE CASCADE"""
+            + indexes
+            + """
+        ) {table_options}""",
+        )
+    )
+    audience = "ADD COLUMN audience VARCHAR(16) NOT NULL DEFAULT 'teammates'"
+    if mysql:
+        await db.execute(
+            f"ALTER TABLE shares {audience}, ADD COLUMN snapshot_id BIGINT, ADD CONSTRAINT shares_snapshot"
+            " FOREIGN KEY (snapshot_id) REFERENCES share_snapshots (id) ON DELETE CASCADE,"
+            " ADD INDEX shares_owner (owner, conversation_id)"
+        )
+        return
+    await db.execute("CREATE INDEX shared_exchanges_snapshot ON shared_exchanges (snapshot_id, seq)")
+    await db.execute("CREATE INDEX shared_exchanges_created ON shared_exchanges (created_at, id)")
+    await db.execute(f"ALTER TABLE shares {audience}")
+    await db.execute(
+        "ALTER TABLE shares ADD COLUMN snapshot_id INTEGER REFERENCES share_snapshots (id) ON DELETE CASCADE"
+    )
+    await db.execute("CREATE INDEX shares_owner ON shares (owner, conversation_id)")
+
+
+@migration
+async def m046_shares_into_snapshots(db: Executor, dialect: str) -> None:
+    # Links made before m045 each held a JSON copy: it becomes a copy of its own (identical
+    # ones become one), and revoked links, which only answered 404, go.
+    await db.execute("DELETE FROM shares WHERE revoked_at IS NOT NULL")
+    links = await db.fetch_all("SELECT id, conversation_id, title, snapshot, created_at FROM shares")
+    made: dict[str, int] = {}
+    for link in links:
+        key = hashlib.sha256(
+            f"{link['conversation_id']}\n{link['title']}\n{link['snapshot']}".encode()
+        ).hexdigest()
+        if key not in made:
+            created = await db.execute(
+                "INSERT INTO share_snapshots (conversation_id, hash, title, created_at)"
+                " VALUES (:conversation_id, :hash, :title, :created_at)",
+                {**link, "hash": key, "created_at": _time_text(link["created_at"])},
+            )
+            assert created.lastrowid is not None
+            made[key] = created.lastrowid
+            for seq, exchange in enumerate(orjson.loads(link["snapshot"])):
+                await db.execute(
+                    "INSERT INTO shared_exchanges (snapshot_id, seq, question, answer, status, model, server,"
+                    " created_at, answered_at) VALUES (:snapshot_id, :seq, :question, :answer, :status,"
+                    " :model, :server, :created_at, :answered_at)",
+                    {
+                        "snapshot_id": made[key],
+                        "seq": seq,
+                        "question": exchange.get("question") or "",
+                        "answer": exchange.get("answer"),
+                        "status": exchange.get("status") or "done",
+                        "model": exchange.get("model"),
+                        "server": exchange.get("server"),
+                        "created_at": _time_text(exchange.get("created_at"))
+                        or _time_text(link["created_at"]),
+                        "answered_at": _time_text(exchange.get("answered_at")),
+                    },
+                )
+        await db.execute(
+            "UPDATE shares SET snapshot_id = :snapshot WHERE id = :id",
+            {"snapshot": made[key], "id": link["id"]},
+        )
+    gone = ("snapshot", "title", "revoked_at")
+    if dialect == "mysql":
+        await db.execute("ALTER TABLE shares " + ", ".join(f"DROP COLUMN {column}" for column in gone))
+        return
+    for column in gone:
+        await db.execute(f"ALTER TABLE shares DROP COLUMN {column}")
+
+
+def _time_text(value: object) -> str | None:
+    """A time read back from either engine (or from a copy's JSON) in the stored text form."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.strftime(TIME_FORMAT)
+    text = str(value)
+    for form in (TIME_FORMAT, "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, form).strftime(TIME_FORMAT)
+        except ValueError:
+            continue
+    return None
+
+
+@migration
 async def m050_attachments(db: Executor, dialect: str) -> None:
     # Files asked about: each kept with the exchange it came with (NULL while it is being stored),
     # its text as read, and its bytes in chunks small enough for any MySQL packet or Galera write set.
@@ -351,6 +622,62 @@ async def m050_attachments(db: Executor, dialect: str) -> None:
             FOREIGN KEY (attachment_id) REFERENCES attachments (id) ON DELETE CASCADE
         ) {{table_options}}""",
         )
+    )
+
+
+@migration
+async def m051_shared_files(db: Executor, dialect: str) -> None:
+    # A shared copy names the files each question had (one name a line); the files are not shared.
+    await db.execute(ddl(dialect, "ALTER TABLE shared_exchanges ADD COLUMN files {text}"))
+
+
+@migration
+async def m060_api_keys(db: Executor, dialect: str) -> None:
+    # Personal keys for the OpenAI-compatible API: only a SHA-256 digest of each is kept, with
+    # its first characters to tell keys apart, its name, when it was last used and how often.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE api_keys (
+            id {pk},
+            user_id {fk} NOT NULL,
+            name VARCHAR(64) NOT NULL,
+            shown VARCHAR(16) NOT NULL,
+            digest CHAR(64) NOT NULL,
+            created_at {datetime} NOT NULL,
+            last_used_at {datetime},
+            uses BIGINT NOT NULL DEFAULT 0,
+            revoked_at {datetime}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX api_keys_digest ON api_keys (digest)")
+    await db.execute("CREATE INDEX api_keys_user ON api_keys (user_id, id)")
+
+
+@migration
+async def m061_api_calls(db: Executor, dialect: str) -> None:
+    # A question asked through the API names its key and keeps the request it came in (the
+    # messages, tools and settings, as JSON); its answer may be tool calls. Each call is a
+    # chat of its own, kept out of the sidebar: the history's source filter finds them.
+    await db.execute("ALTER TABLE exchanges ADD COLUMN key_name VARCHAR(64)")
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN api_request {text}"))
+    await db.execute(ddl(dialect, "ALTER TABLE exchanges ADD COLUMN tool_calls {text}"))
+    await db.execute("CREATE INDEX exchanges_owner_key ON exchanges (owner, key_name, id)")
+    await db.execute("CREATE INDEX exchanges_key ON exchanges (key_name, id)")
+    await db.execute("ALTER TABLE conversations ADD COLUMN api INTEGER NOT NULL DEFAULT 0")
+    await db.execute("CREATE INDEX conversations_owner_api ON conversations (owner, api, updated_at, id)")
+
+
+@migration
+async def m062_usage_by_source(db: Executor, dialect: str) -> None:
+    # The usage ledger counts by source too: the chat, or the API key that asked.
+    await db.execute("ALTER TABLE usage_ledger ADD COLUMN key_name VARCHAR(64)")
+    await db.execute(
+        "UPDATE usage_ledger SET key_name = (SELECT key_name FROM exchanges"
+        " WHERE exchanges.id = usage_ledger.exchange_id)"
+        " WHERE exchange_id IN (SELECT id FROM exchanges WHERE key_name IS NOT NULL)"
     )
 
 

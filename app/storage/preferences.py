@@ -32,3 +32,8 @@ async def save(db: Executor, owner: str, values: Row) -> None:
             " theme = :theme, time_zone = :time_zone, updated_at = :now WHERE owner = :owner",
             params,
         )
+
+
+async def forget(db: Executor, owner: str) -> None:
+    """Delete the owner's settings (their instructions among them)."""
+    await db.execute("DELETE FROM preferences WHERE owner = :owner", {"owner": owner})

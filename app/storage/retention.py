@@ -11,6 +11,7 @@ from functools import partial
 
 from quart import Quart
 
+from . import audit, ledger, shares, titles
 from .base import Database, Executor
 from .dialects import TIME_FORMAT
 
@@ -27,6 +28,7 @@ class Swept:
 
     exchanges: int = 0
     conversations: int = 0
+    copied: int = 0
 
 
 async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
@@ -49,26 +51,38 @@ async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
         doomed = [row["id"] for row in rows if not row["keep"]]
         if doomed:
             chats = {row["conversation_id"] for row in rows if not row["keep"]}
-            swept.exchanges += await db.transact(partial(_delete, table="exchanges", ids=doomed))
+            swept.exchanges += await db.transact(partial(_sweep_exchanges, ids=doomed, cutoff=cutoff))
             swept.conversations += await _empty_chats(db, chats, cutoff)
         if len(rows) < batch:
             break
+    # Shared copies hold the same exchanges: they go from every copy too.
+    swept.copied = await shares.sweep(db, cutoff, batch)
     log.info(
-        "retention: deleted %d exchanges and %d chats older than %d days",
+        "retention: deleted %d exchanges and %d chats older than %d days (and %d from shared copies)",
         swept.exchanges,
         swept.conversations,
         days,
+        swept.copied,
     )
     return swept
 
 
 async def erase_owner(db: Database, owner: str) -> int:
-    """Delete every chat (and so every exchange) and session of one owner; return how many exchanges went."""
+    """Delete every chat (so every exchange), session and API key of an owner; return the exchanges gone.
+
+    Their lines in the usage ledger stay, no longer theirs, so the totals stay true.
+    """
 
     async def erase(tx: Executor) -> int:
         gone = await tx.execute("DELETE FROM exchanges WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM conversations WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM sessions WHERE owner = :owner", {"owner": owner})
+        await tx.execute("DELETE FROM places WHERE owner = :owner", {"owner": owner})
+        await ledger.anonymise(tx, owner)
+        await tx.execute(
+            "DELETE FROM api_keys WHERE user_id IN (SELECT id FROM users WHERE owner = :owner)",
+            {"owner": owner},
+        )
         return gone.rowcount
 
     return await db.transact(erase)
@@ -88,6 +102,14 @@ async def _empty_chats(db: Database, chats: set[int], cutoff: str) -> int:
     return await db.transact(partial(_delete, table="conversations", ids=[row["id"] for row in empty]))
 
 
+async def _sweep_exchanges(tx: Executor, ids: list[int], cutoff: str) -> int:
+    """Delete these exchanges; a title made from one of their questions goes with them."""
+    made = await titles.made_from(tx, ids)
+    deleted = await _delete(tx, "exchanges", ids)
+    await titles.replace_swept(tx, made, cutoff)
+    return deleted
+
+
 async def _delete(tx: Executor, table: str, ids: list[int]) -> int:
     params = {f"i{number}": value for number, value in enumerate(ids)}
     result = await tx.execute(
@@ -101,14 +123,14 @@ def _stored(value: object) -> str:
 
 
 def init_app(app: Quart) -> None:
-    """With RETENTION_DAYS set, sweep at start-up and then every SWEEP_SECONDS while the app serves."""
-    days = app.config["ANSWERS"].retention_days
-    if not days:
+    """With RETENTION_DAYS or AUDIT_RETENTION_DAYS set, sweep at start-up and then every SWEEP_SECONDS."""
+    days, audit_days = app.config["ANSWERS"].retention_days, app.config["ANSWERS"].audit_retention_days
+    if not days and not audit_days:
         return
 
     @app.while_serving
     async def retention() -> AsyncGenerator[None]:
-        task = asyncio.create_task(_keep_sweeping(app, days))
+        task = asyncio.create_task(_keep_sweeping(app, days, audit_days))
         try:
             yield
         finally:
@@ -116,10 +138,13 @@ def init_app(app: Quart) -> None:
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def _keep_sweeping(app: Quart, days: int) -> None:
+async def _keep_sweeping(app: Quart, days: int, audit_days: int) -> None:
     while True:
         try:
-            await sweep(app.extensions["db"], days)
+            if days:
+                await sweep(app.extensions["db"], days)
+            if audit_days and (lines := await audit.sweep(app.extensions["db"], audit_days)):
+                log.info("retention: deleted %d audit lines older than %d days", lines, audit_days)
         except Exception:
             log.exception("retention sweep failed; trying again later")
         await asyncio.sleep(SWEEP_SECONDS)

@@ -1,4 +1,5 @@
-"""Usage over a span of days: questions and errors per day, tokens by model and owner, latency percentiles."""
+"""Usage over a span of days, read from the usage ledger: questions and errors per day, tokens by model
+and owner, latency percentiles. What a person deleted still counts: it was spent."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from typing import Any
 from .base import Executor, Row
 from .status import Status
 
-# The day of a stored time, read the same way on both engines (SQLite stores text, MySQL DATETIME).
-_DAY = "SUBSTR(created_at, 1, 10)"
+_DAY = "day"
 _TOKENS = (
     "SUM(COALESCE(prompt_tokens, 0)) AS prompt_tokens,"
-    " SUM(COALESCE(completion_tokens, 0)) AS completion_tokens"
+    " SUM(COALESCE(completion_tokens, 0)) AS completion_tokens, SUM(estimated) AS estimated"
 )
 
 
@@ -23,35 +23,42 @@ class Usage:
     days: list[Row] = field(default_factory=list)
     models: list[Row] = field(default_factory=list)
     owners: list[Row] = field(default_factory=list)
+    # By source: the chat (key_name None) and each API key's name.
+    sources: list[Row] = field(default_factory=list)
     answered: int = 0
     p50_ms: int | None = None
     p95_ms: int | None = None
 
 
 async def read(db: Executor, owner: str | None, since: str) -> Usage:
-    """Usage of one owner (None: everyone) since a stored time."""
+    """Usage of one owner (None: everyone) from the UTC day of a stored time on."""
     where, params = _where(owner, since)
     usage = Usage()
     usage.days = await db.fetch_all(
         f"SELECT {_DAY} AS day, COUNT(*) AS questions,"
         " SUM(CASE WHEN status = :error THEN 1 ELSE 0 END) AS errors,"
-        f" {_TOKENS} FROM exchanges WHERE {where} GROUP BY {_DAY} ORDER BY day",
+        f" {_TOKENS} FROM usage_ledger WHERE {where} GROUP BY {_DAY} ORDER BY day",
         {**params, "error": Status.ERROR},
     )
     usage.models = await db.fetch_all(
         f"SELECT model, COUNT(*) AS questions, {_TOKENS}"
-        f" FROM exchanges WHERE {where} GROUP BY model ORDER BY questions DESC",
+        f" FROM usage_ledger WHERE {where} GROUP BY model ORDER BY questions DESC",
+        params,
+    )
+    usage.sources = await db.fetch_all(
+        f"SELECT key_name, COUNT(*) AS questions, {_TOKENS}"
+        f" FROM usage_ledger WHERE {where} GROUP BY key_name ORDER BY questions DESC LIMIT 50",
         params,
     )
     if owner is None:
         usage.owners = await db.fetch_all(
             f"SELECT owner, COUNT(*) AS questions, {_TOKENS}"
-            f" FROM exchanges WHERE {where} GROUP BY owner ORDER BY questions DESC LIMIT 50",
+            f" FROM usage_ledger WHERE {where} GROUP BY owner ORDER BY questions DESC LIMIT 50",
             params,
         )
     timed = f"{where} AND status = :done AND latency_ms IS NOT NULL"
     params_done = {**params, "done": Status.DONE}
-    row = await db.fetch_one(f"SELECT COUNT(*) AS n FROM exchanges WHERE {timed}", params_done)
+    row = await db.fetch_one(f"SELECT COUNT(*) AS n FROM usage_ledger WHERE {timed}", params_done)
     usage.answered = int(row["n"]) if row else 0
     if usage.answered:
         usage.p50_ms = await _latency_at(db, timed, params_done, usage.answered * 50 // 100)
@@ -63,7 +70,8 @@ async def read(db: Executor, owner: str | None, since: str) -> Usage:
 
 async def _latency_at(db: Executor, where: str, params: dict[str, Any], position: int) -> int | None:
     row = await db.fetch_one(
-        f"SELECT latency_ms FROM exchanges WHERE {where} ORDER BY latency_ms LIMIT 1 OFFSET {int(position)}",
+        f"SELECT latency_ms FROM usage_ledger WHERE {where}"
+        f" ORDER BY latency_ms LIMIT 1 OFFSET {int(position)}",
         params,
     )
     return int(row["latency_ms"]) if row else None
@@ -71,5 +79,5 @@ async def _latency_at(db: Executor, where: str, params: dict[str, Any], position
 
 def _where(owner: str | None, since: str) -> tuple[str, dict[str, Any]]:
     if owner is None:
-        return "created_at >= :since", {"since": since}
-    return "owner = :owner AND created_at >= :since", {"owner": owner, "since": since}
+        return "day >= :since", {"since": since[:10]}
+    return "owner = :owner AND day >= :since", {"owner": owner, "since": since[:10]}

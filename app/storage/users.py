@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 
 from .base import Executor, Row
 from .dialects import utcnow
 
 ROLES = ("user", "admin")
+NAME_CHARS = 64
+SUBJECT_CHARS = 255
 _COLUMNS = "id, owner, username, kind, role, disabled_at, created_at, signed_in_at, email"
+
+
+def normal_name(name: str) -> str:
+    """A name compatibility-normalised, trimmed and case-folded: the form in which names are compared."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+def username_key(name: str) -> str:
+    """A name as it is stored and looked up: in normal form, cut to the column's size."""
+    return normal_name(name)[:NAME_CHARS]
 
 
 async def create_account(db: Executor, username: str, password_hash: str, role: str) -> Row:
@@ -27,17 +40,37 @@ async def create_account(db: Executor, username: str, password_hash: str, role: 
     return found
 
 
-async def external(db: Executor, kind: str, subject: str, name: str, email: str | None, admin: bool) -> Row:
-    """The user a provider or proxy vouches for, made on their first visit (an admin when listed)."""
-    found = await db.fetch_one(
+async def decide_alone(db: Executor) -> None:
+    """Take the accounts lock until the transaction ends: who is first, and whether sign-up is open,
+    is decided by one writer at a time. Call it first: on MySQL a read before it would fix the
+    snapshot that the rest of the transaction reads."""
+    taken = await db.execute("UPDATE locks SET taken = taken + 1 WHERE name = 'accounts'")
+    if taken.rowcount == 0:
+        # The row was deleted by hand: put it back (a second writer doing the same fails on its key).
+        await db.execute("INSERT INTO locks (name, taken) VALUES ('accounts', 1)")
+
+
+async def by_subject(db: Executor, kind: str, subject: str) -> Row | None:
+    """The user a provider or proxy knows by this subject, or None."""
+    return await db.fetch_one(
         f"SELECT {_COLUMNS} FROM users WHERE kind = :kind AND subject = :subject",
         {"kind": kind, "subject": subject},
     )
+
+
+async def external(db: Executor, kind: str, subject: str, name: str, email: str | None, admin: bool) -> Row:
+    """The user a provider or proxy vouches for, made on their first visit (an admin when listed or first),
+    named in the normal form of `name` (with a suffix when another account has that name).
+
+    Run it in a transaction of its own: it decides alone whether this is the first account.
+    """
+    await decide_alone(db)
+    found = await by_subject(db, kind, subject)
     if found is None:
         role = "admin" if admin or not await accounts_exist(db) else "user"
-        username = name[:64]
+        username = username_key(name) or username_key(subject)
         if await by_username(db, username) is not None:
-            username = f"{name[:55]}-{hashlib.sha256(subject.encode()).hexdigest()[:8]}"
+            username = f"{username[:55]}-{hashlib.sha256(subject.encode()).hexdigest()[:8]}"
         await db.execute(
             "INSERT INTO users (owner, username, kind, subject, email, role, created_at)"
             " VALUES (:owner, :username, :kind, :subject, :email, :role, :now)",
@@ -53,10 +86,7 @@ async def external(db: Executor, kind: str, subject: str, name: str, email: str 
         )
     elif admin and found["role"] != "admin":
         await set_role(db, found["id"], "admin")
-    user = await db.fetch_one(
-        f"SELECT {_COLUMNS} FROM users WHERE kind = :kind AND subject = :subject",
-        {"kind": kind, "subject": subject},
-    )
+    user = await by_subject(db, kind, subject)
     assert user is not None
     return user
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, abort, redirect, render_template, request, url_for
+from quart import Blueprint, Response, abort, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..config import current_config
-from ..people import accounts
+from ..people import accounts, api_keys
 from ..people.access import public, signed_in_only
 from ..people.identity import current_user, session_token, sign_in
-from ..people.passwords import hash_password, verify
-from ..storage import audit, get_db, sessions, users
-from ..web.limits import current_client, limited_by
+from ..storage import api_keys as stored_keys
+from ..storage import get_db, sessions
+from ..web.limits import TooMany, current_client, limited_by
 
 bp = Blueprint("accounts", __name__)
 
@@ -50,6 +50,8 @@ async def sign_up() -> ResponseReturnValue:
         user = await accounts.new_account(
             form.get("username", ""), form.get("password", ""), form.get("again", ""), current_client()
         )
+    except accounts.Closed:
+        return await _sign_up_page(False, messages.SIGN_UP_CLOSED), 403
     except accounts.Refusal as refusal:
         return await _sign_up_page(True, str(refusal), form.get("username", "")), 422
     await sign_in(user)
@@ -94,8 +96,35 @@ async def use_link(token: str) -> ResponseReturnValue:
 @bp.get("/account")
 @signed_in_only
 async def account() -> str:
-    """Show the signed-in person's account: their name, role, and a form to change the password."""
-    return await render_template("accounts/account.html", user=_me())
+    """Show the signed-in person's account: their name, role, password form and API keys."""
+    return await _account_page(_me())
+
+
+@bp.post("/account/keys")
+@signed_in_only
+async def make_key() -> Response | tuple[str, int]:
+    """Make an API key and show it, this once; only its digest is kept."""
+    me = _me()
+    try:
+        key = await api_keys.make(
+            get_db(), me, (await request.form).get("name", ""), me["id"], current_client()
+        )
+    except api_keys.Refusal as refusal:
+        return await _account_page(me, key_error=str(refusal)), 422
+    # Shown once: no cache, no history entry may keep it.
+    response = Response(await _account_page(me, new_key=key))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/account/keys/<int:key_id>/revoke")
+@signed_in_only
+async def revoke_key(key_id: int) -> ResponseReturnValue:
+    """Revoke one of the person's own API keys: it stops working at once."""
+    me = _me()
+    if not await api_keys.revoke(get_db(), key_id, me["id"], me["id"], current_client()):
+        return await _account_page(me, key_error=messages.API_KEY_GONE), 404
+    return redirect(url_for("accounts.account", _anchor="api-keys"), 303)
 
 
 @bp.post("/account/password")
@@ -103,23 +132,22 @@ async def account() -> str:
 async def change_password() -> ResponseReturnValue:
     """Change the password after checking the current one; every other session of the account ends."""
     _passwords_kept_here()
-    me, db = _me(), get_db()
+    me = _me()
     form = await request.form
-    stored = await users.by_username(db, me["username"])
-    assert stored is not None
-    refusal = None
-    if not await verify(stored["password_hash"], form.get("current", "")):
-        refusal = messages.CURRENT_PASSWORD_WRONG
-    else:
-        refusal = accounts.password_refusal(form.get("password", ""), form.get("again", ""))
-    if refusal:
-        return await render_template("accounts/account.html", user=me, error=refusal), 422
-    await users.set_password(db, me["id"], await hash_password(form["password"]))
-    await sessions.end_user(db, me["id"], keep=session_token())
-    await audit.record(
-        db, audit.PASSWORD_CHANGED, actor_id=me["id"], subject=me["username"], address=current_client()
-    )
-    return await render_template("accounts/account.html", user=me, done=messages.PASSWORD_CHANGED)
+    try:
+        await accounts.change_password(
+            me,
+            form.get("current", ""),
+            form.get("password", ""),
+            form.get("again", ""),
+            session_token(),
+            current_client(),
+        )
+    except accounts.Wait as wait:
+        raise TooMany(wait.seconds, "change the password") from None
+    except accounts.Refusal as refusal:
+        return await _account_page(me, error=str(refusal)), 422
+    return await _account_page(me, done=messages.PASSWORD_CHANGED)
 
 
 @bp.post("/account/sessions/end")
@@ -128,7 +156,12 @@ async def end_other_sessions() -> str:
     """Sign this account out of every other browser."""
     me = _me()
     await sessions.end_user(get_db(), me["id"], keep=session_token())
-    return await render_template("accounts/account.html", user=me, done=messages.OTHERS_SIGNED_OUT)
+    return await _account_page(me, done=messages.OTHERS_SIGNED_OUT)
+
+
+async def _account_page(me: dict, **shown: object) -> str:
+    keys = await stored_keys.of_user(get_db(), me["id"])
+    return await render_template("accounts/account.html", user=me, keys=keys, **shown)
 
 
 def _me() -> dict:

@@ -11,14 +11,14 @@ from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..config import current_config
-from ..people import oidc
+from ..people import oidc, throttle
 from ..people.access import public, signed_in_only
 from ..people.accounts import username_key
 from ..people.identity import external_person, password_matches, sign_in, sign_out, signed_in
 from ..people.passwords import verify
 from ..storage import audit, get_db, users
 from ..web.addresses import return_address
-from ..web.limits import current_client, limited_by
+from ..web.limits import TooMany, current_client, limited_by
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -120,17 +120,16 @@ async def logout() -> ResponseReturnValue:
 async def _account_login(name: str, password: str, target: str) -> ResponseReturnValue:
     """Sign in as an account; every refusal reads the same, whether or not the name exists."""
     db, config = get_db(), current_config()
-    username = username_key(name)
-    rate = config.login_account_rate
-    if await audit.failures(db, username, rate.seconds) >= rate.count:
-        abort(429, messages.too_many("sign in to this account", int(rate.seconds)))
+    username, address = username_key(name), current_client()
+    if wait := await throttle.sign_in_wait(db, username, address, config.login_account_rate):
+        raise TooMany(wait[1], wait[0])
     user = await users.by_username(db, username)
     matches = await verify(user["password_hash"] if user else None, password)
     if user is None or not matches or user["disabled_at"] is not None:
-        await audit.record(db, audit.SIGN_IN_FAILED, subject=username, address=current_client())
+        await throttle.sign_in_failed(db, username, address)
         return await _form(target, messages.WRONG_SIGN_IN, username=name), 401
     await sign_in(user)
-    await audit.record(db, audit.SIGNED_IN, actor_id=user["id"], subject=username, address=current_client())
+    await audit.record(db, audit.SIGNED_IN, actor_id=user["id"], subject=username, address=address)
     return redirect(target, 303)
 
 

@@ -15,7 +15,7 @@ from ..answers import Asked, Busy, Conflict, Ended, Grew, Invalid, NotFound, Unf
 from ..answers.branches import branch
 from ..config import current_config
 from ..people.access import asks_model, signed_in_only
-from ..people.identity import owner
+from ..people.identity import current_user, owner
 from ..storage import (
     DatabaseUnavailable,
     Executor,
@@ -108,6 +108,7 @@ async def ask() -> ResponseReturnValue:
             form.get("ask_key"),
             choice,
             after=parse_id(form.get("after")),
+            counted=current_user() is not None,
             files=stored,
         )
     except (Invalid, files.Refused) as refused:
@@ -202,13 +203,22 @@ async def _ask_again(exchange_id: int, question: str | None) -> ResponseReturnVa
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
     chosen = (await request.form).get("model")
-    choice = await answers.asking.choose(chosen) if chosen else None
-    vision = current_config().vision_models
-    if choice is not None and not files.sees_images(vision, choice.model, choice.server):
-        asked_with = await attachments.of_exchanges(get_db(), [exchange_id])
-        if any(file["kind"] == "image" for file in asked_with.get(exchange_id, [])):
-            raise Invalid(messages.cannot_see(choice.model))
-    exchange = await answers.asking.ask_again(owner(), exchange_id, question, choice)
+    try:
+        choice = await answers.asking.choose(chosen) if chosen else None
+        vision = current_config().vision_models
+        if choice is not None and not files.sees_images(vision, choice.model, choice.server):
+            asked_with = await attachments.of_exchanges(get_db(), [exchange_id])
+            if any(file["kind"] == "image" for file in asked_with.get(exchange_id, [])):
+                raise Invalid(messages.cannot_see(choice.model))
+        exchange = await answers.asking.ask_again(
+            owner(), exchange_id, question, choice, counted=current_user() is not None
+        )
+    except Invalid as refused:
+        # Under the composer, whose picker offers the models that may answer instead.
+        asked = await answers.get(owner(), exchange_id)
+        return await _composer_error(
+            str(refused), in_conversation=asked["conversation_id"], after=exchange_id
+        )
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange, "exchange")
@@ -315,21 +325,27 @@ def _back_to(exchange: Row, part: str = "answer") -> ResponseReturnValue:
     return redirect(f"{page}#{part}-{exchange['id']}", 303)
 
 
-async def _composer_error(message: str, status: int = 422) -> Response:
-    """Report a question that cannot be sent, keeping what the visitor typed."""
+async def _composer_error(
+    message: str, status: int = 422, in_conversation: int | None = None, after: int | None = None
+) -> Response:
+    """Report a question that cannot be sent, keeping what the visitor typed.
+
+    A form of an answer's controls names no conversation: `in_conversation` and `after` say where it was.
+    """
     if is_htmx():
         response = await render("chat/index.html", "composer_error", status=status, error=message)
         response.headers["HX-Retarget"] = "#composer-error"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
     form = await request.form
-    conversation_id = parse_id(form.get("conversation_id"))
+    conversation_id = in_conversation or parse_id(form.get("conversation_id"))
     conversation, page, chats = None, {}, {}
     with suppress(DatabaseUnavailable):
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
-            page = await _exchanges_page(get_db(), conversation["id"], None, parse_id(form.get("after")))
+            leaf = after or parse_id(form.get("after"))
+            page = await _exchanges_page(get_db(), conversation["id"], None, leaf)
         chats = await sidebar_page(conversation["id"] if conversation else None)
     chats |= await _picker(conversation, form.get("model"))
     return await render(

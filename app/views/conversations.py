@@ -9,9 +9,10 @@ from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..answers import NotFound
+from ..config import current_config
 from ..people.access import signed_in_only
-from ..people.identity import owner
-from ..storage import conversations, get_db
+from ..people.identity import current_user, owner
+from ..storage import api_keys, conversations, get_db
 from ..storage.dialects import TIME_FORMAT, as_datetime
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
@@ -42,7 +43,10 @@ async def sidebar_page(current: int | None, before: tuple[str, int] | None = Non
     if more:
         last = rows[-1]
         older = {"before": _moment(last["updated_at"]), "before_id": last["id"]}
-    return {"conversations": rows, "current": current, "older": older}
+    # A person's API calls stay out of the list; one link leads to them all.
+    user = current_user()
+    api_calls = user is not None and before is None and await api_keys.any_of(get_db(), user["id"])
+    return {"conversations": rows, "current": current, "older": older, "api_calls": api_calls}
 
 
 @bp.post("/c/<int:conversation_id>/rename")
@@ -71,14 +75,14 @@ async def rename(conversation_id: int) -> ResponseReturnValue:
 @bp.post("/c/<int:conversation_id>/delete")
 @signed_in_only
 async def delete(conversation_id: int) -> ResponseReturnValue:
-    """Delete a conversation with all its exchanges (without JavaScript, after a page asks to confirm)."""
+    """Delete a chat: hidden from its owner, or erased with DELETE_ERASES (confirmed first without JS)."""
     shown = url_for("chat.show", conversation_id=conversation_id)
     back = return_address((await request.form).get("back"))
     if back is None or back.partition("?")[0] == shown:
         back = url_for("chat.index")
     if asking := await unconfirmed("conversation", back):
         return asking
-    if not await conversations.delete(get_db(), conversation_id, owner()):
+    if not await conversations.delete(get_db(), conversation_id, owner(), current_config().delete_erases):
         raise NotFound(messages.NOT_YOURS)
     if not is_htmx():
         return redirect(back, 303)

@@ -1,4 +1,4 @@
-"""Health endpoints for load balancers and orchestrators."""
+"""Health endpoints for load balancers and orchestrators, and the figures for monitoring."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from quart import Blueprint, Response, jsonify
 
 from .. import metrics
 from ..config import current_config
-from ..people.access import cookieless, public, signed_in_only
+from ..people.access import cookieless, operator, operators_only, public
 from ..storage import get_db, get_spool
+from ..web.limits import check_redis
 
 bp = Blueprint("health", __name__)
 
@@ -21,25 +22,33 @@ async def alive() -> Response:
 
 
 @bp.get("/readyz")
-@signed_in_only
+@public
 @cookieless
 async def ready() -> tuple[Response, int]:
-    """Say whether the database answers, how many writes wait for it, and which model answers."""
+    """Say whether the app can serve (the database answers); operators also learn how each dependency is.
+
+    Redis away does not make the app unready: its rate limits are counted in the database meanwhile.
+    """
     database = await get_db().ping()
     if not database:
         metrics.database_errors.inc()
-    config = current_config()
+    redis = await check_redis()
+    status, code = ("ready", 200) if database else ("not ready", 503)
+    if not await operator():
+        return jsonify(status=status), code
     body = {
         "database": "up" if database else "down",
         "engine": get_db().dialect,
         "spooled_writes": await get_spool().count(),
-        "model": config.model_name,
+        "model": current_config().model_name,
     }
-    return jsonify(status="ready" if database else "not ready", **body), 200 if database else 503
+    if redis is not None:
+        body["redis"] = "up" if redis else "down"
+    return jsonify(status=status, **body), code
 
 
 @bp.get("/metrics")
-@signed_in_only
+@operators_only
 @cookieless
 async def export_metrics() -> Response:
     """Expose the app's counters and histograms in Prometheus text format."""

@@ -27,7 +27,7 @@ async def keep(conversation_id: int) -> ResponseReturnValue:
     kept = form.get("keep") == "1"
     db = get_db()
     result = await db.execute(
-        "UPDATE conversations SET keep = :keep WHERE id = :id AND owner = :owner",
+        "UPDATE conversations SET keep = :keep WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
         {"keep": int(kept), "id": conversation_id, "owner": owner()},
     )
     conversation = await conversations.get(db, conversation_id, owner())

@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from quart import Blueprint, Response, abort, request
 
+from .. import messages
 from ..config import current_config
 from ..people.access import signed_in_only
 from ..people.identity import is_admin, owner
 from ..rendering import charts
-from ..storage import Row, get_db, usage, users
+from ..storage import Row, get_db, ledger, usage, users
 from ..storage.dialects import TIME_FORMAT
 from ..web.htmx import render
+from ..web.whose import PARAMETERS, Whose, whose
 
 bp = Blueprint("usage", __name__)
 
@@ -31,6 +33,7 @@ async def page() -> Response:
     people = await users.names(get_db(), {row["owner"] for row in found.owners})
     by_person = [(_name(row["owner"], people), _tokens(row)) for row in found.owners]
     by_model = [(row["model"] or "none", _tokens(row)) for row in found.models]
+    by_source = [(messages.source(row["key_name"]), _tokens(row)) for row in found.sources]
     return await render(
         "usage/index.html",
         days=days,
@@ -42,6 +45,7 @@ async def page() -> Response:
         day_bars=charts.columns([(row["day"], row["questions"], row["errors"]) for row in daily]),
         model_bars=charts.rows(by_model),
         person_bars=charts.rows(by_person),
+        source_bars=charts.rows(by_source),
         chart=charts,
         costs=_costs(found.models),
         totals=_totals(found.models),
@@ -57,18 +61,44 @@ async def download() -> Response:
     prices = dict(current_config().prices)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["day", "questions", "errors", "prompt_tokens", "completion_tokens"])
+    # `estimated`: how many of the row's questions have token counts made here, not reported.
+    writer.writerow(["day", "questions", "errors", "prompt_tokens", "completion_tokens", "estimated"])
     for row in _every_day(found.days, days):
         writer.writerow(
-            [row["day"], row["questions"], row["errors"], row["prompt_tokens"], row["completion_tokens"]]
+            [
+                row["day"],
+                row["questions"],
+                row["errors"],
+                row["prompt_tokens"],
+                row["completion_tokens"],
+                row["estimated"],
+            ]
         )
     writer.writerow([])
-    writer.writerow(["model", "questions", "prompt_tokens", "completion_tokens", "cost"])
+    writer.writerow(["source", "questions", "prompt_tokens", "completion_tokens"])
+    for row in found.sources:
+        writer.writerow(
+            [
+                messages.source(row["key_name"]),
+                row["questions"],
+                row["prompt_tokens"],
+                row["completion_tokens"],
+            ]
+        )
+    writer.writerow([])
+    writer.writerow(["model", "questions", "prompt_tokens", "completion_tokens", "cost", "estimated"])
     for row in found.models:
         price = prices.get(row["model"])
         cost = f"{_tokens(row) / 1000 * price:.4f}" if price is not None else ""
         writer.writerow(
-            [row["model"], row["questions"], row["prompt_tokens"], row["completion_tokens"], cost]
+            [
+                row["model"],
+                row["questions"],
+                row["prompt_tokens"],
+                row["completion_tokens"],
+                cost,
+                int(row["estimated"] or 0),
+            ]
         )
     response = Response(out.getvalue(), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="answers-usage-{days}d.csv"'
@@ -76,20 +106,17 @@ async def download() -> Response:
     return response
 
 
-async def _choice() -> tuple[int, str | None, str]:
+async def _choice() -> tuple[int, str | None, Whose]:
     """The span asked for, whose rows (None: everyone's) and the person named; others' usage is not found."""
     days = request.args.get("days", type=int) or 30
     if days not in SPANS:
         days = 30
-    user = request.args.get("user", "").strip()[:64]
     if not is_admin():
-        if user:
+        if any(request.args.get(name) for name in PARAMETERS):
             abort(404)
-        return days, owner(), ""
-    if not user:
-        return days, None, ""
-    named = await users.by_username(get_db(), user.casefold())
-    return days, named["owner"] if named else user, user
+        return days, owner(), Whose()
+    person = await whose(get_db(), request.args)
+    return days, person.owner if person.parameter else None, person
 
 
 def _since(days: int) -> str:
@@ -112,6 +139,7 @@ def _every_day(found: list[Row], days: int) -> list[Row]:
                 "errors": int(row.get("errors") or 0),
                 "prompt_tokens": int(row.get("prompt_tokens") or 0),
                 "completion_tokens": int(row.get("completion_tokens") or 0),
+                "estimated": int(row.get("estimated") or 0),
             }
         )
     return every
@@ -122,6 +150,8 @@ def _tokens(row: Row) -> int:
 
 
 def _name(owner_id: str, people: dict[str, Row]) -> str:
+    if owner_id == ledger.ERASED:
+        return messages.ERASED_PEOPLE
     person = people.get(owner_id)
     return person["username"] if person and person["username"] else f"anonymous {owner_id[:6]}"
 
@@ -138,4 +168,5 @@ def _totals(models: list[Row]) -> dict[str, int]:
     return {
         "questions": sum(int(row["questions"]) for row in models),
         "tokens": sum(_tokens(row) for row in models),
+        "estimated": sum(int(row["estimated"] or 0) for row in models),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Response, render_template, request
 
+from ..config import current_config
 from .htmx import is_htmx
 
 
@@ -11,4 +12,5 @@ async def unconfirmed(kind: str, back: str) -> Response | None:
     """The page asking to confirm a deletion, unless htmx asked (it confirms in-page) or the form says yes."""
     if is_htmx() or (await request.form).get("confirmed") == "yes":
         return None
-    return Response(await render_template("confirm.html", kind=kind, back=back))
+    erases = current_config().delete_erases
+    return Response(await render_template("confirm.html", kind=kind, back=back, erases=erases))

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import messages, metrics
 from ..answers import Busy, Conflict, Invalid, NotFound, Refused
-from ..people.access import SignInFirst
+from ..people.access import BearerRefused, SignInFirst
 from ..storage import DatabaseUnavailable, is_database_failure
 from .htmx import is_htmx, render
 from .limits import TooMany
@@ -55,6 +55,13 @@ async def _sign_in_first(_: SignInFirst) -> ResponseReturnValue:
     if request.method == "GET" and "text/event-stream" not in request.headers.get("Accept", ""):
         return redirect(url_for("auth.login_form", next=request.full_path.rstrip("?")))
     return await _error_response(401, messages.SIGN_IN_FIRST)
+
+
+async def _bearer_refused(_: BearerRefused) -> Response:
+    """Tell a scraper its token is missing or wrong, and how to send one."""
+    response = Response(f"{messages.BEARER_NEEDED}\n", 401, content_type="text/plain; charset=utf-8")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return response
 
 
 async def _database_unavailable(error: DatabaseUnavailable) -> Response:
@@ -103,5 +110,6 @@ def init_app(app: Quart) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Refused, _refused)
     app.register_error_handler(SignInFirst, _sign_in_first)
+    app.register_error_handler(BearerRefused, _bearer_refused)
     app.register_error_handler(DatabaseUnavailable, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from quart import Quart
 
 from .. import asgi
-from ..logs import clip
+from ..logs import clip, masked, secrets_in_path
 from .request_log import LOGGED_PATH_CHARS
 from .security import SECURITY_HEADERS
 
@@ -120,7 +120,8 @@ async def _refuse_websocket(scope: dict[str, Any], send: Any) -> None:
         await send({"type": "websocket.http.response.body", "body": NOT_HERE, "more_body": False})
     else:
         await send({"type": "websocket.close", "code": 1000})
-    log.info("websocket refused", extra={"path": clip(scope.get("path", ""), LOGGED_PATH_CHARS)})
+    path = masked(scope.get("path", ""), secrets_in_path.get())
+    log.info("websocket refused", extra={"path": clip(path, LOGGED_PATH_CHARS)})
 
 
 async def _send_plain(send: Any, status: int, body: bytes) -> None:

@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask.sansio.blueprints import Blueprint
-from quart import Quart, request
-from quart_rate_limiter import RateLimit, RateLimitExceeded
+from quart import Quart, current_app, request
+from quart_rate_limiter import KeyCallable, RateLimit, RateLimitExceeded
 from quart_rate_limiter import RateLimiter as _RateLimiter
 from quart_rate_limiter.store import MemoryStore as _MemoryStore
 from quart_rate_limiter.store import RateLimiterStoreABC
 
+from .. import metrics
 from ..config import Rate, current_config
 from ..people.access import asks
+from ..people.api_keys import current_key
 from ..people.identity import current_user
+from ..storage import Database, limits
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# While Redis is away, it is tried again this often; each try waits at most REDIS_TIMEOUT_SECONDS.
+REDIS_RETRY_SECONDS = 5.0
+REDIS_TIMEOUT_SECONDS = 1.0
+# The database's expired counts are deleted once every this many writes.
+PRUNE_EVERY = 256
 # An IPv6 client is usually handed a whole /64: counting single addresses would let it rotate.
 IPV6_PREFIX = 64
 MAX_KEY_CHARS = 64
 # The attribute of a view listing the settings that limit it, with what each refuses.
 LIMITED_BY = "_answers_limited_by"
+KEYED_BY = "_answers_limited_per_key"
 
 
 def client_key(address: str | None) -> str:
@@ -71,14 +85,30 @@ class ConfiguredRate(RateLimit):
     doing: str = ""
 
     @classmethod
-    def now(cls, setting: str, doing: str = "") -> ConfiguredRate:
-        """The limit a setting (e.g. `login_rate`) names, as the running app is configured."""
+    def now(cls, setting: str, doing: str = "", by: KeyCallable | None = None) -> ConfiguredRate:
+        """The limit a setting (e.g. `login_rate`) names, as the app is configured, counted `by` whom."""
         rate: Rate = getattr(current_config(), setting)
-        return cls(rate.count, timedelta(seconds=rate.seconds), setting=setting, doing=doing)
+        return cls(rate.count, timedelta(seconds=rate.seconds), by, setting=setting, doing=doing)
 
     @property
     def key(self) -> str:
         return f"{self.setting}-{self.count}/{self.period.total_seconds():g}s"
+
+
+async def api_key_id() -> str:
+    """Whom a per-key limit counts: the API key the request came with (by its id, never the key)."""
+    key = current_key()
+    return f"api-key-{key['id']}" if key is not None else current_client()
+
+
+def limited_per_key[F: Callable[..., Any]](setting: str, doing: str = "") -> Callable[[F], F]:
+    """Limit an API view to the rate a setting names, counted per API key (besides the person's own)."""
+
+    def declare(view: F) -> F:
+        setattr(view, KEYED_BY, [*getattr(view, KEYED_BY, []), (setting, doing)])
+        return view
+
+    return declare
 
 
 def limited_by[F: Callable[..., Any]](setting: str, doing: str = "") -> Callable[[F], F]:
@@ -106,6 +136,10 @@ class RateLimiter(_RateLimiter):
     ) -> list[RateLimit]:
         declared = [*([ASKING] if asks(view_func) else []), *getattr(view_func, LIMITED_BY, [])]
         configured: list[RateLimit] = [ConfiguredRate.now(setting, doing) for setting, doing in declared]
+        configured += [
+            ConfiguredRate.now(setting, doing, api_key_id)
+            for setting, doing in getattr(view_func, KEYED_BY, [])
+        ]
         if view_func is None:
             return configured
         return configured + super()._get_limits_for_view_function(view_func, blueprint)
@@ -152,7 +186,13 @@ class RedisStore(RateLimiterStoreABC):
     async def before_serving(self) -> None:
         from redis import asyncio as aioredis
 
-        self.redis = aioredis.from_url(self.url)
+        self.redis = aioredis.from_url(
+            self.url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+        )
+
+    async def ping(self) -> bool:
+        """Whether Redis answers now (errors as when a count is read)."""
+        return bool(await self.redis.ping())  # type: ignore[union-attr]
 
     @property
     def client(self) -> Redis:
@@ -176,8 +216,119 @@ class RedisStore(RateLimiterStoreABC):
             self.redis = None
 
 
+class DatabaseStore(RateLimiterStoreABC):
+    """Rate-limit state in the database, which every instance shares: where counts go while Redis is away."""
+
+    def __init__(self, database: Callable[[], Database]) -> None:
+        self.database = database
+        self.writes = 0
+
+    async def before_serving(self) -> None:
+        pass
+
+    async def get(self, key: str, default: datetime) -> datetime:
+        found = await limits.tat(self.database(), key)
+        return default if found is None else datetime.fromtimestamp(found, default.tzinfo)
+
+    async def set(self, key: str, tat: datetime) -> None:
+        db = self.database()
+        await limits.set_tat(db, key, tat.timestamp(), tat.timestamp() + 1)
+        self.writes += 1
+        if self.writes % PRUNE_EVERY == 0:
+            await limits.forget_expired(db, time.time())
+
+    async def after_serving(self) -> None:
+        pass
+
+
+class SharedStore(RateLimiterStoreABC):
+    """Counts in Redis; while Redis does not answer, in the database, until Redis answers again.
+
+    An outage is logged once as it starts and once as it ends, and counted in
+    `answers_redis_outages_total`; each count it makes the database keep is counted in
+    `answers_limits_counted_in_database_total`. Counts kept in the database stay there:
+    once Redis is back, a client's count starts from what Redis last knew.
+    """
+
+    def __init__(
+        self, redis: RedisStore, fallback: RateLimiterStoreABC, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.redis = redis
+        self.fallback = fallback
+        self.clock = clock
+        self.down = False
+        self.retry_at = 0.0
+
+    async def before_serving(self) -> None:
+        await self.redis.before_serving()
+
+    async def get(self, key: str, default: datetime) -> datetime:
+        return await self._counted(lambda store: store.get(key, default))
+
+    async def set(self, key: str, tat: datetime) -> None:
+        await self._counted(lambda store: store.set(key, tat))
+
+    async def answers(self) -> bool:
+        """Whether Redis answers now; asking also ends or starts an outage."""
+        try:
+            await self.redis.ping()
+        except REDIS_ERRORS as error:
+            self._went_down(error)
+            return False
+        self._came_back()
+        return True
+
+    async def after_serving(self) -> None:
+        await self.redis.after_serving()
+
+    async def _counted(self, work: Callable[[RateLimiterStoreABC], Awaitable[T]]) -> T:
+        if not self.down or self.clock() >= self.retry_at:
+            try:
+                result = await work(self.redis)
+            except REDIS_ERRORS as error:
+                self._went_down(error)
+            else:
+                self._came_back()
+                return result
+        metrics.limits_in_database.inc()
+        return await work(self.fallback)
+
+    def _went_down(self, error: BaseException) -> None:
+        self.retry_at = self.clock() + REDIS_RETRY_SECONDS
+        if not self.down:
+            self.down = True
+            metrics.redis_outages.inc()
+            # The URL may hold a password: the error's kind, never the address.
+            log.warning(
+                "Redis is not answering (%s); rate limits are counted in the database until it is back",
+                type(error).__name__,
+            )
+
+    def _came_back(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("Redis answers again; rate limits are counted there again")
+
+
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError, TimeoutError)
+
+
+REDIS_ERRORS = _redis_errors()
+
+
+async def check_redis() -> bool | None:
+    """Ask Redis now whether it answers; None without REDIS_URL."""
+    store: Any = current_app.extensions["rate_limiter"].store
+    return await store.answers() if isinstance(store, SharedStore) else None
+
+
 def init_app(app: Quart) -> None:
-    """Count requests per client (in memory, or in Redis when REDIS_URL is set)."""
+    """Count requests per client: in memory, or with REDIS_URL in Redis (in the database while it is away)."""
     config = app.config["ANSWERS"]
-    store = RedisStore(config.redis_url) if config.redis_url else MemoryStore()
+    store: RateLimiterStoreABC = MemoryStore()
+    if config.redis_url:
+        store = SharedStore(RedisStore(config.redis_url), DatabaseStore(lambda: app.extensions["db"]))
     app.extensions["rate_limiter"] = RateLimiter(app, key_function=client_address, store=store)

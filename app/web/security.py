@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from quart import Quart, abort, has_request_context, request, session
+from quart import Quart, abort, current_app, has_request_context, request, session
 from quart.sessions import SecureCookieSessionInterface, SessionMixin
 
 from .. import asgi, messages
+from ..people.access import Access, access_of, hands_identity
 from ..people.passwords import digest
 from .htmx import is_htmx
 from .proxies import TrustedProxies
@@ -39,6 +42,9 @@ class SessionInterface(SecureCookieSessionInterface):
         )
 
     def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:
+        # Files, probes and the API are handed no cookie, not even a refreshed one.
+        if has_request_context() and not hands_identity(_view()):
+            return False
         # A changed session is always sent; an unchanged one only with whole pages, which is
         # enough to keep its expiry fresh without signing it again for every fragment and stream.
         page = (
@@ -70,8 +76,13 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+def _view() -> Callable[..., Any] | None:
+    return current_app.view_functions.get(request.endpoint or "")
+
+
 async def _check_csrf() -> None:
-    if request.method not in UNSAFE_METHODS:
+    # The API takes no cookie, only a key in a header another site cannot send: nothing to forge.
+    if request.method not in UNSAFE_METHODS or access_of(_view()) is Access.API_KEY:
         return
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         abort(403, messages.FOREIGN_SITE)

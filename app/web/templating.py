@@ -7,10 +7,11 @@ from quart import Quart, has_request_context, session
 
 from .. import messages
 from ..rendering.answers import markdown
-from ..rendering.counts import tokens
+from ..rendering.counts import tokens, total
 from ..rendering.live import live_answer
 from ..rendering.preview import preview
 from ..rendering.times import iso_time, seconds, short_time
+from ..rendering.transcript import label
 from ..storage.status import LIVE, Status
 
 
@@ -24,6 +25,8 @@ def init_app(app: Quart) -> None:
         short_time=_local_time,
         seconds=seconds,
         tokens=tokens,
+        answer_ending=label,
+        total_tokens=total,
     )
     app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages, theme=theme)
 

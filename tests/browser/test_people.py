@@ -138,7 +138,9 @@ def test_the_usage_page_draws_its_charts_within_the_csp(page, server):
     load(f"sqlite:///{database}", Plan(24_000, owners, [0.4, 0.3, 0.2, 0.1], seed=5))
     page.goto(f"{server.url}/usage")
     expect(page.get_by_role("heading", name="Everyone's usage")).to_be_visible()
-    expect(page.locator("svg.chart")).to_have_count(3)
+    # Questions per day; tokens by model, by source (the chat, each API key) and by person.
+    expect(page.locator("svg.chart")).to_have_count(4)
+    expect(page.locator("svg.chart text.chart-label", has_text="Chat")).to_have_count(1)
     expect(page.locator("svg.chart text.chart-label", has_text="dmitri")).to_have_count(1)
     assert page.locator("svg.chart rect.chart-bar").count() > 30
     OUTPUT.mkdir(exist_ok=True)
