@@ -229,14 +229,28 @@ async def test_an_upload_cut_short_stores_nothing(visitor, model, db):
     assert await count(db, "attachments") == 0 and await count(db, "exchanges") == 0
 
 
-async def test_deleting_the_chat_or_erasing_the_person_removes_the_bytes(visitor, model, db):
-    exchange_id = await asked(visitor, "Keep", [("a.txt", b"a" * 700_000)])
-    assert await count(db, "attachment_chunks") == 2
+async def delete_chat(visitor: Visitor, exchange_id: int) -> None:
     conversation = await conversation_of(visitor, exchange_id)
     response = await visitor.client.post(
         f"/c/{conversation}/delete", headers={"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
     )
     assert response.status_code == 200
+
+
+async def test_a_deleted_chats_files_are_hidden_from_its_owner_and_kept_for_the_operator(visitor, model, db):
+    exchange_id = await asked(visitor, "Keep", [("a.txt", b"a" * 700_000)])
+    address = "/files/" + FILE_LINK.search(await visitor.open("/list")).group(1)
+    assert (await visitor.client.get(address)).status_code == 200
+    await delete_chat(visitor, exchange_id)
+    assert (await visitor.client.get(address)).status_code == 404
+    assert await count(db, "attachment_chunks") == 2
+
+
+@pytest.mark.settings(delete_erases=True)
+async def test_erasing_the_chat_or_the_person_removes_the_bytes(visitor, model, db):
+    exchange_id = await asked(visitor, "Keep", [("a.txt", b"a" * 700_000)])
+    assert await count(db, "attachment_chunks") == 2
+    await delete_chat(visitor, exchange_id)
     assert await count(db, "attachments") == 0 and await count(db, "attachment_chunks") == 0
     await asked(visitor, "Again", [("b.txt", b"b")])
     owner = (await db.fetch_one("SELECT owner FROM attachments"))["owner"]

@@ -133,9 +133,15 @@ async def sweep_unattached(db: Executor, stored_before: str) -> int:
 
 
 async def get(db: Executor, attachment_id: int) -> Row | None:
-    """An attached file, with who asked with it; None when there is none (or it is not attached yet)."""
+    """An attached file, with who asked with it and whether they deleted its question or chat (`hidden`).
+
+    None when there is none (or it is not attached yet).
+    """
     return await db.fetch_one(
-        f"SELECT {SELECT}, a.chunks FROM attachments a WHERE a.id = :id AND a.exchange_id IS NOT NULL",
+        f"SELECT {SELECT}, a.chunks,"
+        " CASE WHEN x.deleted_at IS NULL AND c.deleted_at IS NULL THEN 0 ELSE 1 END AS hidden"
+        " FROM attachments a JOIN exchanges x ON x.id = a.exchange_id"
+        " JOIN conversations c ON c.id = x.conversation_id WHERE a.id = :id",
         {"id": attachment_id},
     )
 

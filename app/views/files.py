@@ -57,9 +57,9 @@ async def thumbnail(attachment_id: int) -> Response:
 
 
 async def _visible(attachment_id: int) -> Row:
-    """The file, if this visitor may see it: theirs, or anyone's for an admin."""
+    """The file, if this visitor may see it: theirs (unless they deleted it), or anyone's for an admin."""
     found = await attachments.get(get_db(), attachment_id)
-    if found is None or not (found["owner"] == owner() or is_admin()):
+    if found is None or not ((found["owner"] == owner() and not found["hidden"]) or is_admin()):
         abort(404, messages.PLAIN[404])
     return found
 
