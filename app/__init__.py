@@ -27,11 +27,7 @@ def create_app(config: Config | None = None) -> Quart:
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
-    app.jinja_env.globals.update(
-        model_name=config.model_name,
-        max_question_chars=config.max_question_chars,
-        max_upload_mb=config.max_upload_mb,
-    )
+    app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
     cors.init_app(app)
     web.init_app(app)
     storage.init_app(app)

@@ -116,41 +116,31 @@
     }
   });
 
-  // Files: the button's choice, a drop anywhere, a pasted screenshot. static/files.js (chips, progress)
-  // loads when first needed; a question alone goes as a small urlencoded form.
+  // Files chosen, dropped or pasted: files.js (chips, progress) loads when first needed.
   function attachInput() { return document.getElementById("attach"); }
-  var waiting = null;
-  function withFiles(then) {
-    if (window.answerFiles) return then(window.answerFiles);
-    if (!waiting) {
-      waiting = [];
-      var script = document.createElement("script");
-      script.src = document.getElementById("composer-files").dataset.script;
-      script.onload = function () { waiting.forEach(function (call) { call(window.answerFiles); }); };
-      document.head.appendChild(script);
-    }
-    waiting.push(then);
-  }
-  function carriesFiles(event) {
-    return attachInput() && event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") !== -1;
+  function withFiles(added) {
+    if (window.answerFiles) return window.answerFiles.add(added);
+    var script = document.createElement("script");
+    script.src = document.getElementById("composer-files").dataset.script;
+    script.onload = function () { window.answerFiles.add(added); };
+    document.head.appendChild(script);
   }
   document.addEventListener("change", function (event) {
-    if (event.target === attachInput()) withFiles(function (files) { files.show(); });
+    if (event.target === attachInput()) withFiles([]);
   });
   document.addEventListener("dragover", function (event) {
-    if (carriesFiles(event)) event.preventDefault();
+    if (attachInput() && event.dataTransfer.types.indexOf("Files") !== -1) event.preventDefault();
   });
   document.addEventListener("drop", function (event) {
-    if (!carriesFiles(event)) return;
+    if (!attachInput() || !event.dataTransfer.files.length) return;
     event.preventDefault();
-    var dropped = event.dataTransfer.files;
-    withFiles(function (files) { files.add(dropped); });
+    withFiles(event.dataTransfer.files);
   });
   document.addEventListener("paste", function (event) {
     var pasted = event.clipboardData && event.clipboardData.files;
     if (!attachInput() || !pasted || !pasted.length) return;
     if (!event.clipboardData.getData("text/plain")) event.preventDefault();
-    withFiles(function (files) { files.add(pasted); });
+    withFiles(pasted);
   });
 
   // Times come written in UTC; shown in the browser's own time zone when it can be read.

@@ -2,6 +2,21 @@
 // files joined to the form's own input so that htmx (or the browser) sends them, and the upload's progress.
 (function () {
   "use strict";
+  if (window.answerFiles) return;
+
+  // The chips, the progress bar and their look come with this script, not with every page.
+  var box = document.getElementById("composer-files");
+  var style = document.createElement("link");
+  style.rel = "stylesheet";
+  style.href = box.dataset.style;
+  document.head.appendChild(style);
+  var chips = document.createElement("ul");
+  chips.className = "chips";
+  chips.setAttribute("aria-label", box.querySelector("label").textContent);
+  var bar = document.createElement("progress");
+  bar.max = 100;
+  bar.hidden = true;
+  box.append(chips, bar);
 
   function input() { return document.getElementById("attach"); }
   function form() { return document.getElementById("composer"); }
@@ -18,9 +33,8 @@
   }
 
   function show() {
-    var list = document.getElementById("chips");
-    var remove = document.getElementById("composer-files").dataset.remove;
-    list.textContent = "";
+    var remove = box.dataset.remove;
+    chips.textContent = "";
     Array.prototype.forEach.call(input().files, function (file, index) {
       var chip = document.createElement("li");
       chip.className = "chip";
@@ -37,7 +51,7 @@
       button.setAttribute("aria-label", remove + " " + file.name);
       button.textContent = "×";
       chip.append(name, size, button);
-      list.appendChild(chip);
+      chips.appendChild(chip);
     });
     // Multipart only when files go with the question.
     if (input().files.length) form().setAttribute("enctype", "multipart/form-data");
@@ -61,7 +75,6 @@
   // A large upload shows how far it got (the request's upload, then its small reply).
   var PROGRESS_FROM = 256 * 1024;
   function progress(detail) {
-    var bar = document.getElementById("upload-progress");
     var going = detail && detail.lengthComputable && detail.total >= PROGRESS_FROM && detail.loaded < detail.total;
     bar.hidden = !going;
     if (going) bar.value = Math.round(100 * detail.loaded / detail.total);
@@ -75,7 +88,6 @@
 
   window.answerFiles = {
     add: add,
-    show: show,
     clear: function () {
       input().value = "";
       show();

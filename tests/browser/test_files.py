@@ -72,7 +72,7 @@ def test_files_by_button_drop_and_paste_reach_the_model_and_are_served_only_wher
             {"name": "wrong.txt", "mimeType": "text/plain", "buffer": b"not this one"},
         ],
     )
-    chips = page.locator("#chips .chip")
+    chips = page.locator(".chips .chip")
     expect(chips).to_have_count(3)
     expect(chips.nth(1)).to_contain_text("notes.txt")
     expect(chips.nth(1)).to_contain_text("24 bytes")
@@ -84,8 +84,8 @@ def test_files_by_button_drop_and_paste_reach_the_model_and_are_served_only_wher
     screenshot = samples.image("PNG", (64, 64), "purple")
     page.evaluate(PASTE, ["image.png", "image/png", encoded(screenshot)])
     expect(chips).to_have_count(4)
-    expect(page.locator("#chips")).to_contain_text("report.pdf")
-    expect(page.locator("#chips")).to_contain_text("image.png")
+    expect(page.locator(".chips")).to_contain_text("report.pdf")
+    expect(page.locator(".chips")).to_contain_text("image.png")
     # The caret left as it is: hiding it touches every element's style, which htmx would copy.
     page.screenshot(path=OUTPUT / "files-chips.png", caret="initial")
 
@@ -166,7 +166,7 @@ def test_a_large_upload_shows_its_progress_and_a_refusal_keeps_the_files(page: P
     page.set_input_files("#attach", files=[{"name": "big.log", "mimeType": "text/plain", "buffer": big}])
     page.get_by_label("Your question").fill("Anything odd in this log?")
     page.get_by_label("Your question").press("Enter")
-    progress = page.locator("#upload-progress")
+    progress = page.locator(".composer-files progress")
     expect(progress).to_be_visible()
     expect(progress).to_be_hidden(timeout=30_000)
     expect(page.locator("article.answer .answer-meta").last).to_contain_text("fake-model")
@@ -182,5 +182,5 @@ def test_a_large_upload_shows_its_progress_and_a_refusal_keeps_the_files(page: P
     page.get_by_label("Your question").fill("What is this?")
     page.get_by_label("Your question").press("Enter")
     expect(page.locator("#composer-error")).to_contain_text("cannot see images")
-    expect(page.locator("#chips .chip")).to_have_count(1)
+    expect(page.locator(".chips .chip")).to_have_count(1)
     assert len(model.requests) == sent
