@@ -6,13 +6,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-files profile seed audit
+.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-files bench-rendering profile seed audit
+
+# pytest-xdist workers: one per core, at least 2 and at most 4 (WORKERS=1 runs in one process).
+WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, min(4, len(os.sched_getaffinity(0)))))')
+PYTEST_PARALLEL = -n $(WORKERS) --dist loadgroup
 
 run: setup
 	$(BIN)/python -m app
 
+# Every suite, on SQLite and MariaDB, in Chromium and on a Galera cluster; prints the 25 slowest tests.
 test: setup test-setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --durations=25
+
+# The loop to run while working: SQLite only, no browser, no cluster, no MySQL (about a minute).
+test-quick: setup
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not mysql and not browser and not cluster" --ignore=tests/browser --ignore=tests/cluster
 
 # Ruff: the lint rules of pyproject.toml, and the code formatted as `make format` leaves it;
 # mypy: app/ type-checked as [tool.mypy] in pyproject.toml says.
@@ -54,9 +63,14 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 bench-weight: setup test-setup
 	$(BIN)/python -m bench.page_weight
 
-# Browser tests drive Debian's Chromium; install it when it is missing (needs root).
+# Chromium, MariaDB, Redis and the Galera suite's packages: installed and started when missing
+# (as root on Debian), else one line saying how to get them (their tests are then skipped).
 test-setup:
-	@test -x /usr/bin/chromium || { echo "installing chromium…"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@bash .ci/test-setup
+
+# How long highlighting, markdown and previews take on hostile input (the tests count work instead).
+bench-rendering: setup
+	$(BIN)/python -m bench.rendering
 
 # Inserts/s and chats/s at 50 concurrent chats on SQLite and MariaDB (not part of `make test`).
 bench-storage: setup
@@ -82,6 +96,7 @@ assets: $(VENDOR)/.copied
 # Speed and memory figures against their baselines; refreshes docs/BENCHMARKS.md.
 bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.api
 
 # The API: CPU per call beside a browser chat turn and the bare SDK; 1,000 API streams on one worker, p99.
 bench-api: setup

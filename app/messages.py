@@ -22,6 +22,10 @@ UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from 
 NOT_YOURS = "This conversation does not exist, or it is someone else’s."
 NOT_YOUR_ANSWER = "This answer does not exist, or it is someone else’s."
 NOT_YOUR_EXCHANGE = "This exchange is already gone, or it is someone else’s."
+NEWER_ELSEWHERE = (
+    "This chat went on in another tab or window: what was added is shown above. "
+    "Your question is kept here: send it again to ask after it."
+)
 ANSWER_STILL_RUNNING = (
     "The answer above is still being written. Your question is kept here: "
     "send it once the answer is finished, or stop the answer first."

@@ -29,7 +29,8 @@ from pygments.lexers import LEXERS, find_lexer_class
 
 from app.rendering import highlight
 from app.rendering.highlight import ALLOWED
-from tests.hostile import CODE_SHAPES, FLOOR_SECONDS, Shape, Steps, lex_steps
+from bench.timing import FLOOR_SECONDS, Steps, lex_steps
+from tests.hostile import CODE_SHAPES, Shape
 
 STEP_TIMEOUT = 1.0
 TRIES = 3

@@ -4,7 +4,6 @@
 
   function composer() { return document.getElementById("composer"); }
   function question() { return document.getElementById("question"); }
-  function sidebarToggle() { return document.querySelector(".sidebar-toggle"); }
 
   // Enter sends, Shift+Enter makes a new line (IME composition is left alone);
   // Escape stops the answer being written, or closes an open menu.
@@ -29,52 +28,75 @@
       stop.requestSubmit();
       return;
     }
+    if (isOpen("menu")) return toggle("menu", false);
     var open = document.querySelector("details[open]");
     if (open) {
       open.open = false;
       open.querySelector("summary").focus();
       return;
     }
-    if (document.body.classList.contains("sidebar-open")) toggleSidebar(false);
+    if (isOpen("sidebar")) toggle("sidebar", false);
   }
 
-  // On narrow screens the list of chats is a drawer behind the "Chats" button.
-  function toggleSidebar(open) {
-    var button = sidebarToggle();
-    document.body.classList.toggle("sidebar-open", open);
+  // Narrow, the chats are a drawer behind "Chats"; on a phone the top bar's links a list
+  // behind "Menu". Each opens on its first link and closes back to its button (or, by a
+  // click elsewhere, where that click went).
+  var PANELS = { sidebar: "#sidebar a", menu: "#menu-links a, #menu-links button" };
+  function isOpen(name) { return document.body.classList.contains(name + "-open"); }
+  function toggle(name, open, quietly) {
+    var button = document.querySelector("." + name + "-toggle");
+    document.body.classList.toggle(name + "-open", open);
     button.setAttribute("aria-expanded", String(open));
-    if (open) {
-      var first = document.querySelector("#sidebar a");
-      if (first) first.focus();
-    } else {
-      button.focus();
-    }
+    var next = open ? document.querySelector(PANELS[name]) : button;
+    if (next && !quietly) next.focus();
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  // What works only with this script is shown by it: the keyboard hints, the composer's Stop,
+  // Menu and the drawer's button. Again when htmx puts a page back from the history.
+  function start() {
+    document.body.classList.remove("menu-open", "sidebar-open");
+    // A link shown once (an invitation) can be copied with a button where a script runs.
+    var shown = "#composer-help, .composer-stop, .menu-toggle, button.copy-link";
+    if (document.getElementById("sidebar")) shown += ", .sidebar-toggle";
+    document.querySelectorAll(shown).forEach(function (elt) { elt.hidden = false; });
     if (question()) count(question());
+    // With a script, files go up by files.js (with progress); without one, as the form's multipart body.
     if (attachInput()) {
       composer().classList.add("enhanced");
       composer().removeAttribute("enctype");
     }
-    // A link shown once (an invitation) can be copied with a button where a script runs.
-    document.querySelectorAll("button.copy-link").forEach(function (copier) { copier.hidden = false; });
-    var composerStop = document.querySelector(".composer-stop");
-    if (composerStop) composerStop.hidden = false;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    start();
     // A conversation opens at its latest answer, unless the address names another place.
     if (!window.location.hash && document.querySelector("#messages .exchange")) follow(true);
-    var button = sidebarToggle();
-    if (!button || !document.getElementById("sidebar")) return;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      toggleSidebar(!document.body.classList.contains("sidebar-open"));
-    });
+  });
+  document.addEventListener("htmx:historyRestore", start);
+
+  // Another tab or device may have gone on with this chat: when this tab comes back (into
+  // view, or its window into focus), one light request asks; nothing changes if nothing did.
+  var away = false;
+  function recheck() {
+    var sync = document.getElementById("latest");
+    var chat = document.getElementById("conversation-id");
+    if (!away || !sync || !chat || !chat.value || !window.htmx) return;
+    away = false;
+    window.htmx.trigger(sync, "recheck");
+  }
+  window.addEventListener("blur", function () { away = true; });
+  window.addEventListener("focus", recheck);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") away = true;
+    else recheck();
   });
 
-  // The composer grows with its text, up to the CSS max-height.
+  // The composer grows with its text, up to the CSS max-height: by CSS (field-sizing) where
+  // the browser can, else here (a style htmx's history snapshot would then carry along).
+  var SIZED_BY_CSS = window.CSS && CSS.supports && CSS.supports("field-sizing", "content");
   document.addEventListener("input", function (event) {
     count(event.target);
-    if (event.target !== question()) return;
+    if (SIZED_BY_CSS || event.target !== question()) return;
     event.target.style.height = "auto";
     event.target.style.height = event.target.scrollHeight + "px";
   });
@@ -106,7 +128,7 @@
     if (status >= 200 && status < 300) {
       var field = question();
       field.value = "";
-      field.style.height = "";
+      if (!SIZED_BY_CSS) field.style.height = "";
       count(field);
       document.getElementById("composer-error").textContent = "";
       document.getElementById("flash").textContent = "";
@@ -167,8 +189,6 @@
     });
   }
 
-  document.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
-
   // Every code block in an answer gets a copy button.
   document.addEventListener("htmx:load", function (event) {
     var elt = event.detail.elt;
@@ -188,17 +208,24 @@
   });
 
   document.addEventListener("click", function (event) {
-    if (event.target.closest && event.target.closest("button.to-bottom")) {
+    if (!event.target.closest) return;
+    if (isOpen("menu") && !event.target.closest("#menu-links, .menu-toggle")) toggle("menu", false, true);
+    var panel = event.target.closest(".menu-toggle, .sidebar-toggle");
+    if (panel) {
+      var name = panel.classList.contains("menu-toggle") ? "menu" : "sidebar";
+      toggle(name, !isOpen(name));
+      return;
+    }
+    if (event.target.closest("button.to-bottom")) {
       follow(true);
       return;
     }
-    var stopper = event.target.closest ? event.target.closest("button.composer-stop") : null;
-    if (stopper) {
+    if (event.target.closest("button.composer-stop")) {
       var stop = liveStop();
       if (stop) stop.requestSubmit();
       return;
     }
-    var whole = event.target.closest ? event.target.closest("a.copy-answer") : null;
+    var whole = event.target.closest("a.copy-answer");
     if (whole) {
       // The answer's markdown, as stored; without JavaScript the link shows it.
       event.preventDefault();
@@ -210,7 +237,7 @@
       }).then(function () { say(whole, "Copied"); }, function () { say(whole, "Copy failed"); });
       return;
     }
-    var copier = event.target.closest ? event.target.closest("button.copy-link") : null;
+    var copier = event.target.closest("button.copy-link");
     if (copier) {
       var source = document.getElementById(copier.dataset.copy);
       navigator.clipboard.writeText(source.textContent.trim()).then(function () {
@@ -220,7 +247,7 @@
       });
       return;
     }
-    var button = event.target.closest ? event.target.closest("button.copy") : null;
+    var button = event.target.closest("button.copy");
     if (!button) return;
     var code = button.parentElement.querySelector("code");
     navigator.clipboard.writeText(code.textContent).then(function () {
@@ -247,6 +274,38 @@
   function follow(force) {
     if (force || pinned) window.scrollTo(0, document.body.scrollHeight);
   }
+
+  // Controls that replace themselves hand the focus on, rather than drop it on the page:
+  // Stop to the question box once the answer has ended, a chat's Rename and Keep to its menu button.
+  var stopping = false;
+  var focusNext = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.matches && elt.matches("form.stop")) stopping = true;
+    var item = elt.matches && elt.matches("form.rename, form.keep") ? elt.closest(".conversation") : null;
+    if (item) focusNext = "#" + item.id + " .menu > summary";
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (stopping && !liveStop()) {
+      stopping = false;
+      if (question()) question().focus();
+    }
+    if (focusNext) {
+      var target = document.querySelector(focusNext);
+      focusNext = null;
+      if (target) target.focus();
+    }
+  });
+
+  // Edit opens with the focus in its box, at the end of the question.
+  document.addEventListener("toggle", function (event) {
+    var edit = event.target;
+    if (!edit.matches || !edit.matches("details.edit") || !edit.open) return;
+    var field = edit.querySelector("textarea");
+    if (!field) return;
+    field.focus();
+    field.setSelectionRange(field.value.length, field.value.length);
+  }, true);
 
   // The chat on screen shares the branch on screen: its "Share or download…" names the last
   // exchange shown, kept in step as versions are switched, regenerated or asked.

@@ -1,20 +1,36 @@
-"""Fixtures shared by every suite: the fake model, the app, a client, the database."""
+"""Fixtures shared by every suite: the fake model, the app, a client, the database.
+
+Under pytest-xdist each worker has its own of everything a session holds: the fake
+model on a free port, the migrated SQLite template, the MySQL database (named after the
+worker), Chromium. The Galera suite and the tests that share the machine's Redis run in
+one worker each (`xdist_group`, with `--dist loadgroup`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
+import shutil
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
+from jinja2.bccache import Bucket, BytecodeCache
+from openai._vendor.httpx_aiohttp import transport as httpx_aiohttp
 from quart import Quart
 from quart.testing import QuartClient
 
 from app import create_app
 from app.config import Config
-from app.storage import Database
+from app.people import passwords
+from app.storage import Database, migrate, open_database
 from tests import figures
+from tests.cluster import figures as cluster_figures
 from tests.fake_llm import FakeLLM
 from tests.mysql_server import NoServer, ScratchDatabase
 
@@ -23,18 +39,81 @@ pytest_plugins = ["tests.outage", "tests.api_server"]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker, hand the figures to the controller, which prints them."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["figures"] = json.dumps(figures.exported())
+        session.config.workeroutput["galera_figures"] = json.dumps(cluster_figures.exported())
+
+
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the pytest-xdist controller, gather a finished worker's figures."""
+    output = getattr(node, "workeroutput", {})
+    if "figures" in output:
+        figures.merge(json.loads(output["figures"]))
+        cluster_figures.merge(json.loads(output["galera_figures"]))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the security suites' figures at the end of the run, whatever the capture mode."""
-    found = figures.lines()
-    if found:
-        terminalreporter.section("security figures")
-        for line in found:
-            terminalreporter.write_line(line)
+    """Print the security and Galera suites' figures at the end of the run, whatever the capture mode."""
+    for title, found in (("security figures", figures.lines()), ("galera figures", cluster_figures.lines())):
+        if found:
+            terminalreporter.section(title)
+            for line in found:
+                terminalreporter.write_line(line)
 
 
+# Tests that use the machine's Redis: counters of two workers must not mix.
+SHARE_REDIS = {
+    "test_questions_per_minute_are_shared_by_instances_through_redis",
+    "test_rate_limits_are_shared_through_redis",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run browser tests last: while sync Playwright runs, no other test may start an event loop."""
+    """Mark what needs MySQL or the cluster, group what must not run twice at once, run browser tests last.
+
+    Browser tests last: while sync Playwright runs, no other test may start an event loop.
+    The marks are what `make test-quick` leaves out (`-m "not mysql and not browser and not cluster"`).
+    """
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if "mysql" in item.fixturenames or (callspec and callspec.params.get("database_url") == "mysql"):
+            item.add_marker(pytest.mark.mysql)
+        if "/cluster/" in item.nodeid or item.nodeid.startswith("cluster/"):
+            item.add_marker(pytest.mark.cluster)
+            item.add_marker(pytest.mark.xdist_group("cluster"))
+        elif item.originalname in SHARE_REDIS:
+            item.add_marker(pytest.mark.xdist_group("redis"))
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at its cheapest in the tests' own apps: the same hashes and checks, a fraction of the work."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", hasher)
+        patch.setattr(passwords, "_STAND_IN", hasher.hash("a password nobody has"))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context() -> Iterator[None]:
+    """Certificate authorities loaded once a run, not for each app's model client (the fake model is HTTP)."""
+    made = httpx_aiohttp.httpx.create_ssl_context
+    contexts: dict[tuple[object, ...], ssl.SSLContext] = {}
+
+    def once(verify: object = True, cert: object = None, trust_env: bool = True) -> ssl.SSLContext:
+        key = (verify, cert, trust_env)
+        if key not in contexts:
+            contexts[key] = made(verify=verify, cert=cert, trust_env=trust_env)
+        return contexts[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_aiohttp.httpx, "create_ssl_context", once)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +133,9 @@ def model(fake_llm: FakeLLM) -> FakeLLM:
 
 @pytest.fixture(scope="session")
 def mysql() -> Iterator[ScratchDatabase]:
-    """A MariaDB/MySQL database for the whole run, migrated by the first app that opens it."""
+    """A MariaDB/MySQL database for the run (or this worker), migrated by the first app that opens it."""
     try:
-        database = ScratchDatabase.provide()
+        database = ScratchDatabase.provide(worker=os.environ.get("PYTEST_XDIST_WORKER", ""))
     except NoServer as error:
         if os.environ.get("CI"):
             pytest.fail(f"CI needs MySQL: {error}", pytrace=False)
@@ -65,10 +144,26 @@ def mysql() -> Iterator[ScratchDatabase]:
     database.remove()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database with every migration applied, made once per run (or worker) for tests to copy."""
+    path = tmp_path_factory.mktemp("template") / "answers.db"
+
+    async def make() -> None:
+        database = open_database(f"sqlite:///{path}")
+        await database.open()
+        await migrate(database)
+        await database.close()
+
+    asyncio.run(make())
+    return path
+
+
 @pytest.fixture(params=["sqlite", "mysql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where this test's empty database lives: a fresh SQLite file, or the run's MySQL database emptied."""
+    """This test's empty, migrated database: a copy of the SQLite template, or the run's MySQL one emptied."""
     if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), tmp_path / "answers.db")
         return f"sqlite:///{tmp_path / 'answers.db'}"
     mysql: ScratchDatabase = request.getfixturevalue("mysql")
     mysql.empty()
@@ -91,10 +186,28 @@ def config(tmp_path: Path, model: FakeLLM, database_url: str, request: pytest.Fi
     return Config(**settings | (marker.kwargs if marker else {}))
 
 
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once for all the apps of a run, kept in memory."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if (code := self.compiled.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 @pytest.fixture
 async def app(config: Config) -> AsyncIterator[Quart]:
     """The app, started (database open and migrated, model client made)."""
     app = create_app(config)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     async with app.test_app():
         yield app
 

@@ -13,9 +13,10 @@ _LINES = {
     "faults": "model faults: injected {injected} / handled {handled} (slowest error bubble {slowest_ms} ms)",
     "routes": "routes fuzzed: routes {routes} / requests {requests} / without security headers {unguarded} / "
     "tracebacks {tracebacks}",
-    "highlighting": "highlighting: lexers allowed {lexers} / fuzzed inputs {inputs}"
-    " / slowest {slowest_ms} ms",
-    "markdown": "markdown: hostile shapes {shapes} / slowest {slowest_ms} ms at {chars} characters",
+    "highlighting": "highlighting: lexers allowed {lexers} / hostile inputs {inputs}"
+    " (shown plain, out of work: {plain})",
+    "markdown": "markdown: hostile shapes {shapes} / at most {calls_per_char} calls a character"
+    " at {chars} characters",
     "files": "hostile files: tried {tried} / refused clearly {refused} / stored {stored}"
     " / half-stored {half_stored} / slowest {slowest_ms} ms"
     " (event loop: longest stall {stall_ms} ms, limit 100 ms)",
@@ -23,9 +24,13 @@ _LINES = {
     " (worked when they should not {leaked}, refused when they should work {lost})",
     "logs": "logs: tokens scanned {routes} routes / found {found}",
     "races": "races: runs {runs} / over the cap {over}",
-    "stall": "event loop: longest stall {stall_ms} ms while {answers} hostile answers rendered (limit 100 ms;"
-    " {wall_ms} ms by the wall clock, waits for other processes included)",
+    "stall": "event loop: hostile answers {answers} / rendered off the loop {off_loop}"
+    " / on it, each short enough to render at once {on_loop}",
 }
+
+
+# Counters that keep their largest value rather than a sum.
+_LARGEST: set[tuple[str, str]] = set()
 
 
 def add(suite: str, **counts: int) -> None:
@@ -36,7 +41,24 @@ def add(suite: str, **counts: int) -> None:
 
 def at_least(suite: str, name: str, value: int) -> None:
     """Keep the largest value seen for a counter (e.g. the slowest case)."""
+    _LARGEST.add((suite, name))
     _COUNTS[suite][name] = max(_COUNTS[suite][name], value)
+
+
+def exported() -> dict[str, object]:
+    """This process's counters, for a pytest-xdist worker to hand to the controller."""
+    return {"counts": {suite: dict(counts) for suite, counts in _COUNTS.items()}, "largest": sorted(_LARGEST)}
+
+
+def merge(figures: dict[str, object]) -> None:
+    """Add a worker's counters to this process's."""
+    largest = {tuple(pair) for pair in figures["largest"]}  # type: ignore[union-attr]
+    for suite, counts in figures["counts"].items():  # type: ignore[union-attr]
+        for name, value in counts.items():
+            if (suite, name) in largest:
+                at_least(suite, name, value)
+            else:
+                _COUNTS[suite][name] += value
 
 
 def lines() -> list[str]:

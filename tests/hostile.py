@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import string
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from pygments.lexer import Lexer
-
-from app.rendering import highlight
 
 
 @dataclass(frozen=True)
@@ -144,113 +138,23 @@ MARKDOWN_SHAPES = [
 ]
 
 
+# Answers that made the history preview's pattern backtrack cubically: 1,600 spaces took 4.5 s.
+PREVIEW_SHAPES = {
+    "spaces then a letter": lambda n: " " * n + "x",
+    "newlines": lambda n: "\n" * n,
+    "blank lines of spaces": lambda n: "  \n" * (n // 3) + "x",
+    "a rule that never ends": lambda n: "|" + "-" * n + "x",
+    "open brackets": lambda n: "[" * n,
+    "links that never close": lambda n: "[a](" * (n // 4),
+    "pipes and spaces": lambda n: "| " * (n // 2) + "x",
+}
+
+
 def alphabet(lexer: Lexer) -> str:
     """The punctuation a lexer's compiled rules mention, plus whitespace, a letter and a digit."""
     found: set[str] = set()
     for rules in getattr(lexer, "_tokens", {}).values():
         for match, *_ in rules:
-            found.update(char for char in match.__self__.pattern if char in string.punctuation)
+            pattern = getattr(match, "__wrapped__", match).__self__.pattern
+            found.update(char for char in pattern if char in string.punctuation)
     return "".join(sorted(found or string.punctuation)) + " \t\na0"
-
-
-def best_seconds(render: Callable[[str], object], text: str, tries: int) -> float:
-    """The least CPU time of `tries` renders: noise only ever adds time.
-
-    CPU time of this thread, not the wall clock: being descheduled is not the renderer's doing.
-    """
-    best = float("inf")
-    for _ in range(tries):
-        started = time.thread_time()
-        render(text)
-        best = min(best, time.thread_time() - started)
-    return best
-
-
-# Below this a time is mostly noise, so growth is judged against this floor.
-FLOOR_SECONDS = 0.0005
-
-
-@dataclass(frozen=True)
-class Timing:
-    """The best of a few runs: CPU seconds in all, and the longest wait for a single token."""
-
-    seconds: float
-    longest: float
-
-
-class TimedLexer:
-    """A lexer whose tokens are timed as they come, to find its longest single step."""
-
-    def __init__(self, lexer: Lexer) -> None:
-        self.lexer = lexer
-        self.longest = 0.0
-
-    def get_tokens(self, text: str) -> Iterator[tuple[Any, str]]:
-        """The lexer's tokens, noting the longest wait for one."""
-        last = time.thread_time()
-        for token in self.lexer.get_tokens(text):
-            now = time.thread_time()
-            self.longest, last = max(self.longest, now - last), now
-            yield token
-
-
-def colour_timing(lexer: Lexer, text: str, tries: int) -> Timing:
-    """How the app's colouring of `text` with `lexer` went, best of `tries`."""
-    runs = []
-    for _ in range(tries):
-        timed = TimedLexer(lexer)
-        started = time.thread_time()
-        highlight.colour(text, timed)  # type: ignore[arg-type]
-        runs.append(Timing(time.thread_time() - started, timed.longest))
-    return Timing(min(run.seconds for run in runs), min(run.longest for run in runs))
-
-
-@dataclass(frozen=True)
-class Growth:
-    """The best times of a shape at a small and a big size, and whether the big one stayed in proportion."""
-
-    quick: float
-    slow: float
-    linear: bool
-
-
-def growth(
-    render: Callable[[str], object], shape: Shape, small: int, big: int, budget: float, tries: int = 5
-) -> Growth:
-    """Time a shape at two sizes, again (best of `tries`) when over `budget` or out of proportion.
-
-    In proportion: `big` characters take at most twice their share of `small` ones.
-    """
-    limit = 2 * big / small
-    for attempt in (1, tries):
-        slow = best_seconds(render, shape.text(big), attempt)
-        quick = best_seconds(render, shape.text(small), attempt) if slow > limit * FLOOR_SECONDS else 0.0
-        linear = slow <= limit * max(quick, FLOOR_SECONDS)
-        if linear and slow <= budget:
-            break
-    return Growth(quick, slow, linear)
-
-
-@dataclass(frozen=True)
-class Steps:
-    """How lexing one text went: whether it ended within its time, how long it took, its slowest token."""
-
-    finished: bool
-    seconds: float
-    longest: float
-
-
-def lex_steps(lexer: Lexer, text: str, seconds: float) -> Steps:
-    """Lex `text` for at most `seconds` of CPU time, timing each token (the garbage collector paused)."""
-    gc.disable()
-    try:
-        started = last = time.thread_time()
-        longest = 0.0
-        for _ in lexer.get_tokens(text):
-            now = time.thread_time()
-            longest, last = max(longest, now - last), now
-            if now - started > seconds:
-                return Steps(False, now - started, longest)
-        return Steps(True, last - started, longest)
-    finally:
-        gc.enable()

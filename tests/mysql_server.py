@@ -1,9 +1,11 @@
 """A MariaDB/MySQL database for tests and benchmarks: given by TEST_MYSQL_URL, or made on the local server.
 
 With TEST_MYSQL_URL set (`mysql://user:pass@host:port/db`), that database is used and
-wiped: it must be one the tests own. Without it, a server that lets root in over its
-Unix socket gets a throwaway database and user with unique names (other people may
-share the server), dropped again at the end.
+wiped: it must be one the tests own. Under pytest-xdist each worker uses its own, the
+URL's name with the worker's after it (`db_gw0`, `db_gw1`…), which the URL's user must be
+allowed to create (`.ci/run` grants the run's user every database named after its own).
+Without it, a server that lets root in over its Unix socket gets a throwaway database and
+user with unique names (other people may share the server), dropped again at the end.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pymysql
 SOCKETS = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/tmp/mysql.sock")
 # Tables that hold no data, only rows the migrations put there.
 KEEP = {"migrations", "locks"}
+COLLATION = "COLLATE utf8mb4_unicode_ci"
 
 
 class NoServer(RuntimeError):
@@ -61,12 +64,22 @@ class ScratchDatabase:
     url: str
     _created: tuple[str, str] | None = None
     _connection: pymysql.Connection | None = field(default=None, repr=False)
+    _own_database: bool = False
 
     @classmethod
-    def provide(cls, prefix: str = "answers_test") -> ScratchDatabase:
-        """Use TEST_MYSQL_URL, or make a database and user on the local server."""
+    def provide(cls, prefix: str = "answers_test", worker: str = "") -> ScratchDatabase:
+        """Use TEST_MYSQL_URL (one database for each pytest-xdist worker), or make one on the local server."""
         if url := os.environ.get("TEST_MYSQL_URL", "").strip():
-            database = cls(url)
+            if worker:
+                parts = urlsplit(url)
+                name = f"{unquote(parts.path.lstrip('/'))}_{worker}"
+                with connect(parts._replace(path="/").geturl()) as server, server.cursor() as cursor:
+                    cursor.execute(
+                        f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 {COLLATION}"
+                    )
+                database = cls(parts._replace(path=f"/{name}").geturl(), _own_database=True)
+            else:
+                database = cls(url)
             database.drop_tables()
             return database
         root = _root()
@@ -103,9 +116,27 @@ class ScratchDatabase:
                 cursor.execute(statement.format(table=table))
             cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
 
+    def used_tables(self) -> list[str]:
+        """The tables holding a row, or whose next id is past 1."""
+        tables = [table for table in self.tables() if table not in KEEP]
+        if not tables:
+            return []
+        rows = " UNION ALL ".join(
+            f"SELECT '{table}' FROM DUAL WHERE EXISTS (SELECT 1 FROM `{table}`)" for table in tables
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(rows)
+            used = {row[0] for row in cursor.fetchall()}
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = DATABASE() AND auto_increment > 1"
+            )
+            used |= {row[0] for row in cursor.fetchall()}
+        return [table for table in tables if table in used]
+
     def empty(self) -> None:
-        """Delete every row (ids start from 1 again), keeping the migrated schema."""
-        self._wipe([table for table in self.tables() if table not in KEEP], "TRUNCATE TABLE `{table}`")
+        """Delete every row (ids start from 1 again), keeping the migrated schema: truncates what was used."""
+        self._wipe(self.used_tables(), "TRUNCATE TABLE `{table}`")
 
     def drop_tables(self) -> None:
         """Drop every table, so the next app start migrates from nothing."""
@@ -118,6 +149,10 @@ class ScratchDatabase:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        if self._own_database:
+            parts = urlsplit(self.url)
+            with connect(parts._replace(path="/").geturl()) as server, server.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{unquote(parts.path.lstrip('/'))}`")
         if self._created is None:
             return
         name, user = self._created

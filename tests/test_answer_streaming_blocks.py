@@ -85,7 +85,7 @@ async def test_events_carry_rendered_blocks_and_escaped_open_text():
     assert "<img" not in data and "onerror=alert(1)&gt;" in data and "<b>" not in data
 
 
-async def test_each_character_is_rendered_once_while_streaming(monkeypatch):
+async def test_each_character_is_rendered_once_while_streaming_a_tables_rows_twice(monkeypatch):
     rendered: list[str] = []
     real = live_module.markdown_block
 
@@ -97,8 +97,12 @@ async def test_each_character_is_rendered_once_while_streaming(monkeypatch):
     answer = LiveAnswer(1)
     for start in range(0, len(RICH), 4):
         await answer.event(RICH[start : start + 4])
-    # Every character once (blank lines between blocks need no rendering), the open block not yet.
-    assert len("".join(rendered)) <= len(RICH) and "".join(rendered).split() == RICH.split()[:-3]
+    # Every character once (blank lines between blocks need no rendering), the open block not yet;
+    # a table's rows once as each completes (under a blank header) and again with the whole table.
+    table = RICH[RICH.index("| step") : RICH.index("Enjoy")]
+    rest = [text for text in rendered if "|" not in text]
+    assert "".join(rest).split() == RICH.replace(table, "").split()[:-3]
+    assert len("".join(rendered)) - len("".join(rest)) <= 3 * len(table)
 
 
 async def test_the_stream_sends_formatted_blocks_before_the_end(visitor, model):
@@ -144,3 +148,46 @@ async def test_a_page_loaded_mid_answer_shows_its_blocks_and_the_stream_goes_on_
     blocks = "".join(data for name, data in rest if name in ("blocks", "delta"))
     assert "Sourdough in three steps" not in blocks
     assert "<table>" in blocks
+
+
+TABLE = "Compare:\n\n| name | hours |\n| :--- | ---: |\n| bulk | 5 |\n| proof | 12 |\n| bake | 1 |\n\nDone.\n"
+
+
+async def streamed(text: str, size: int) -> list[tuple[str, str]]:
+    answer = LiveAnswer(3)
+    events = []
+    for start in range(0, len(text), size):
+        if (event := await answer.event(text[start : start + size])) is not None:
+            events.append(event)
+    return events
+
+
+@pytest.mark.parametrize("size", [1, 3, 11])
+async def test_a_table_streams_as_a_table_its_rows_as_they_complete(size):
+    events = await streamed(TABLE, size)
+    # Never its raw text: no cell of it arrives as open text.
+    assert not any("|" in data or "bulk" in data for name, data in events if name == "delta")
+    shown = "".join(data for _, data in events)
+    assert '<tbody id="rows-3">' in shown and '<th class="align-right">hours</th>' in shown
+    rows = [data for _, data in events if 'hx-swap-oob="beforeend:#rows-3"' in data]
+    # Each row is appended alone as it completes, aligned as its column says.
+    assert "bulk</td>" in rows[0] and "proof" not in rows[0]
+    assert "proof</td>" in rows[1] and '<td class="align-right">12</td>' in rows[1]
+    # At its end the table is rendered whole, in the answer's finished blocks.
+    whole = next(
+        data
+        for name, data in events
+        if name == "blocks" and "<p>Compare:</p>" not in data and "<thead>" in data and "rows-3" not in data
+    )
+    assert all(f"{cell}</td>" in whole for cell in ("bulk", "proof", "bake"))
+
+
+async def test_a_page_loaded_mid_table_shows_its_complete_rows():
+    blocks, open_block = await LiveAnswer(4).parts(TABLE[: TABLE.index("| proof") + 4])
+    assert "<p>Compare:</p>" in blocks
+    assert '<tbody id="rows-4">' in open_block and "bulk</td>" in open_block and "proof" not in open_block
+
+
+async def test_a_line_that_only_looks_like_a_table_shows_as_text():
+    events = await streamed("| not a table\nbut a paragraph\n", 5)
+    assert "| not a table\nbut a paragraph" in "".join(data for _, data in events)

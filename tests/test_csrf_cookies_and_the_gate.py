@@ -39,7 +39,7 @@ async def test_a_wrong_or_foreign_token_is_refused_with_a_message_and_stores_not
         assert response.status_code == 403, (extra, headers)
         body = await response.get_data(as_text=True)
         assert "another site" in body or "Reload the page" in body
-        assert response.headers["HX-Retarget"] == "#flash"
+        assert response.headers["HX-Retarget"] == "#composer-error"
     assert await count(db) == 0 and await count(db, "conversations") == 0
 
 
@@ -90,13 +90,13 @@ async def test_the_session_cookie_is_secure_only_behind_https_from_a_trusted_pro
     assert "Secure" not in plain.headers["Set-Cookie"]
 
 
-async def test_asking_too_fast_gets_a_429_message_in_the_flash_and_stores_nothing(visitor, app, config, db):
+async def test_asking_too_fast_gets_a_429_under_the_composer_and_stores_nothing(visitor, app, config, db):
     app.config["ANSWERS"] = replace(config, ask_rate=Rate(2, 60))
     assert (await visitor.ask("one")).status_code == 200
     assert (await visitor.ask("two")).status_code == 200
     refused = await visitor.ask("three")
     assert refused.status_code == 429
-    assert refused.headers["HX-Retarget"] == "#flash"
+    assert refused.headers["HX-Retarget"] == "#composer-error"
     assert int(refused.headers["Retry-After"]) > 0
     assert "You are asking faster than this app allows. Wait" in await refused.get_data(as_text=True)
     assert await count(db) == 2

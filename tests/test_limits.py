@@ -67,6 +67,34 @@ async def test_answers_started_at_once_never_pass_the_stream_cap(visitor, app, c
     ]
 
 
+@pytest.mark.settings(max_streams_per_client=1)
+async def test_windows_opening_one_pending_answer_at_once_follow_it_and_start_it_once(
+    visitor, app, db, model, monkeypatch
+):
+    # Each window's stream would start the pending answer: while one claims it, the others follow.
+    exchange_id = await ask(visitor, "opened in five windows at once")
+    answering = app.extensions["answers"]
+    owner = (await db.fetch_one("SELECT owner FROM exchanges WHERE id = :id", {"id": exchange_id}))["owner"]
+    exchange = await exchanges.get(db, exchange_id, owner)
+    claim, claiming = answering.claim, asyncio.Event()
+
+    async def slow_claim(row):
+        await claiming.wait()  # the first window's claim is still on its way to the database
+        return await claim(row)
+
+    monkeypatch.setattr(answering, "claim", slow_claim)
+    first = asyncio.create_task(answering.start(exchange, "one-client"))
+    await asyncio.sleep(0)
+    others = await asyncio.gather(
+        *(answering.start(exchange, "one-client") for _ in range(4)), return_exceptions=True
+    )
+    claiming.set()
+    await first
+    assert [other for other in others if isinstance(other, Exception)] == []
+    await asyncio.gather(*(run.task for run in list(answering.runs.values()) if run.task))
+    assert len(model.requests) == 1
+
+
 async def test_followers_of_one_answer_are_bounded(visitor, app, model, client):
     model.configure(tokens=100, delay=0.02)
     exchange_id = await ask(visitor, "popular")

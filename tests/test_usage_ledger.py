@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -245,8 +246,11 @@ async def test_erasing_a_person_keeps_their_usage_without_their_name(app, db):
 
 
 async def test_the_upgrade_moves_the_usage_of_stored_exchanges_into_the_ledger(database_url, request):
+    # An empty database, not the migrated template the tests start from.
     if database_url.startswith("mysql://"):
         request.getfixturevalue("mysql").drop_tables()
+    else:
+        Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     db = open_database(database_url)
     await db.open()
     try:

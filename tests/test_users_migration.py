@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from app.storage import Database, migrate, open_database
 from app.storage.migrations import MIGRATIONS
@@ -14,6 +15,8 @@ async def migrated_before(database_url, request, monkeypatch, step: str) -> Asyn
     """An empty database migrated up to (not including) `step`; the later steps apply on `migrate` again."""
     if database_url.startswith("mysql://"):
         request.getfixturevalue("mysql").drop_tables()
+    else:
+        Path(database_url.removeprefix("sqlite:///")).unlink()
     db = open_database(database_url)
     await db.open()
     try:

@@ -19,12 +19,13 @@ from .answering import Answering
 from .asking import Asked, Asking
 from .calls import Calls
 from .following import Ended, Following, Grew, Unfollowed
-from .refusals import Busy, Conflict, Invalid, NotFound, Refused
+from .refusals import Behind, Busy, Conflict, Invalid, NotFound, Refused
 from .sweeping import Sweeper
 
 __all__ = [
     "Answers",
     "Asked",
+    "Behind",
     "Busy",
     "Conflict",
     "Ended",

@@ -43,6 +43,8 @@ class Answering:
         self.catalog = catalog
         self.config = config
         self.runs: dict[int, Run] = {}
+        # Pending exchanges a stream of this process is claiming: the other streams follow them.
+        self.claiming: set[int] = set()
         self.places = Places(config.max_streams_per_client)
         self.lease_seconds = config.answer_lease_seconds
         self.ended: OrderedDict[int, Row] = OrderedDict()
@@ -61,17 +63,20 @@ class Answering:
         is stored, so answers started at once cannot pass the limit, nor a closed stream
         free it. Busy when every place is taken and nobody else started the answer meanwhile.
         """
-        if exchange["id"] in self.runs:
-            return
+        if exchange["id"] in self.runs or exchange["id"] in self.claiming:
+            return  # started here already, or being started by another stream: followed, not started twice
         if not self.places.take(client):
             if await exchanges.status(self.db, exchange["id"]) == Status.PENDING:
                 raise Busy(messages.STREAMS_FULL)
             return
+        self.claiming.add(exchange["id"])
         try:
             claimed = await self.claim(exchange)
         except BaseException:
             self.places.release(client)
             raise
+        finally:
+            self.claiming.discard(exchange["id"])
         if claimed is None:
             self.places.release(client)  # another request claimed it first and answers it
             return

@@ -12,7 +12,7 @@ from ..model.catalog import Choice
 from ..storage import Executor, Row, attachments, conversations, exchanges, preferences, quotas
 from ..storage.dialects import utcnow
 from .answering import Answering
-from .refusals import Busy, Conflict, Invalid, NotFound
+from .refusals import Behind, Busy, Conflict, Invalid, NotFound
 
 T = TypeVar("T")
 
@@ -68,13 +68,17 @@ class Asking:
         form_key: str | None,
         choice: Choice | None = None,
         after: int | None = None,
+        newest: bool = False,
         counted: bool = False,
         files: Sequence[int] = (),
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
 
         `after` is the last exchange on the asker's screen: the new question continues that
-        branch (by default the conversation's newest exchange). `files` are the ids of the
+        branch (by default the conversation's newest exchange). `newest` says the screen shows
+        the conversation's newest branch. Behind when the screen is out of date: the
+        conversation went on after `after` (or, followed as the newest, anywhere) elsewhere;
+        the question is never stored as a branch the asker did not see. `files` are the ids of the
         question's stored files, attached to it in the same transaction.
 
         A form sent again with the same key after a reply that never arrived (the database
@@ -100,6 +104,8 @@ class Asking:
             parent_id = None
             if conversation_id is not None and after is not None:
                 if await exchanges.in_conversation_has(tx, conversation_id, after):
+                    if await _went_on(tx, conversation_id, after, newest):
+                        raise Behind(messages.NEWER_ELSEWHERE)
                     parent_id = after
             asked = await self._store(
                 tx, owner, question, conversation_id, parent_id, choice, now, key, counted=counted
@@ -217,6 +223,13 @@ class Asking:
         else:
             found = await conversations.get(self.answering.db, conversation_id, owner)
         return f"{found['model']}@{found['server']}" if found and found["server"] else None
+
+
+async def _went_on(tx: Executor, conversation_id: int, after: int, newest: bool) -> bool:
+    """Whether the conversation has exchanges a screen ending at `after` does not show."""
+    if newest:
+        return await exchanges.last_in_conversation(tx, conversation_id) != after
+    return await exchanges.followed(tx, conversation_id, after)
 
 
 async def sent_instructions(

@@ -15,6 +15,10 @@ class Conflict(Refused):
     """The exchange is not in a state that allows this."""
 
 
+class Behind(Conflict):
+    """The asker's screen is out of date: the conversation went on elsewhere (another tab, another device)."""
+
+
 class Busy(Refused):
     """Every answer place of this client is taken, or a quota is spent (`retry_after`: seconds it lasts)."""
 

@@ -38,6 +38,14 @@ class Choice:
         return f"{self.model}@{self.server}"
 
 
+def label(choice: Choice, choices: list[Choice]) -> str:
+    """How a picker names a model: alone on one server; else with its server's name, or an address's host."""
+    if len({other.server for other in choices}) <= 1:
+        return choice.model
+    host = urlsplit(f"//{choice.server}").hostname if ":" in choice.server else None
+    return f"{choice.model} · {host or choice.server}"
+
+
 def primary_server_name(config: Config) -> str:
     """The label of the server LLM_BASE_URL names: LLM_SERVER_NAME, else its host (OpenAI without one)."""
     if config.llm_server_name:

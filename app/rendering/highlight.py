@@ -1,26 +1,28 @@
-"""Code blocks of an answer, coloured with Pygments CSS classes, in time bounded by their size.
+"""Code blocks of an answer, coloured with Pygments CSS classes, within a count of work bounded by their size.
 
-Only lexers on an allow-list are used, and each block gets CPU time in proportion to its
-length. Many Pygments lexers backtrack badly on hostile text: a quote and forty
-backslashes froze the process for seconds with the Scala lexer, and even common ones
-lex an unterminated string once from every quote in it. A lexer is allowed when no
-single step of it (one regular-expression match, which nothing can cut short) grows
-faster than its input; the time budget then stops any lexer whose steps add up
-quadratically, and the block is shown as plain text. `python -m bench.scan_lexers`
-measures every Pygments lexer; `tests/test_highlighting_time.py` holds this list to it.
+Only lexers on an allow-list are used, and each block may take work in proportion to
+its length, counted in regular-expression matches (`windowed.py`), never in time: a
+stored answer is coloured the same way on every machine, however busy. Many Pygments
+lexers backtrack badly on hostile text: a quote and forty backslashes froze the process
+for seconds with the Scala lexer, and even common ones lex an unterminated string once
+from every quote in it. A lexer is allowed when no single step of it (one regular-
+expression match, which nothing can cut short) grows faster than its input; the window
+each step looks through, and the work it pays for, then stop any lexer whose steps add
+up quadratically, and the block is shown as plain text. `python -m bench.scan_lexers`
+measures every Pygments lexer, and `python -m bench.rendering` prints how long the
+allowed ones take on hostile code.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from html import escape
 from io import StringIO
-from typing import Any
 
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers._mapping import LEXERS
+
+from . import windowed
 
 # The allowed lexers, by class name: Pygments' own, or ours (app/rendering/lexers.py) where
 # the upstream one backtracks. Each is imported and built on first use: importing all of
@@ -108,14 +110,12 @@ EXTRA_NAMES: dict[str, tuple[str, ...]] = {
 _OPTIONS: dict[str, dict[str, object]] = {"MarkdownLexer": {"handlecodeblocks": False}}
 
 MAX_BLOCK_CHARS = 20_000
-ANSWER_BUDGET_CHARS = 100_000
-# A block costs at least this much of the budget: each one has a fixed cost besides its length.
-MIN_BLOCK_COST = 200
-# CPU time a block may take: legitimate code lexes at 1-2 µs a character.
-SECONDS_PER_CHAR = 5e-6
-MIN_BLOCK_SECONDS = 0.005
-# How many tokens pass between two looks at the clock (each look costs a system call).
-_TOKENS_PER_CHECK = 16
+# Work a block may take for each of its characters: ordinary code takes 3 to 18 units.
+WORK_PER_CHAR = 40
+# Work one answer may spend on colour: some 30,000 to 150,000 characters of ordinary code.
+ANSWER_WORK = 500_000
+# A block costs at least this much of the answer's work: each one has a fixed cost besides its length.
+MIN_BLOCK_WORK = 2_000
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 
@@ -141,22 +141,20 @@ _LEXERS: dict[str, Lexer] = {}
 
 
 class Budget:
-    """How much more code one answer may colour."""
+    """How much more work one answer may spend on colour."""
 
-    def __init__(self, chars: int = ANSWER_BUDGET_CHARS) -> None:
-        self.chars = chars
+    def __init__(self, work: int = ANSWER_WORK) -> None:
+        self.work = work
 
-    def spend(self, chars: int) -> bool:
-        """Take a block's share of the budget, if it is there."""
-        cost = max(chars, MIN_BLOCK_COST)
-        if cost > self.chars:
-            return False
-        self.chars -= cost
-        return True
+    def allowance(self, chars: int) -> int:
+        """The work a block of this many characters may take now (0: it stays plain)."""
+        if self.work < MIN_BLOCK_WORK:
+            return 0
+        return min(max(WORK_PER_CHAR * chars, MIN_BLOCK_WORK), self.work)
 
-
-class _OutOfTime(Exception):
-    """A block took more CPU time than its length allows."""
+    def spend(self, work: int) -> None:
+        """Take the work a block took (at least a block's minimum) from what the answer has left."""
+        self.work = max(self.work - max(work, MIN_BLOCK_WORK), 0)
 
 
 def lexer_for(language: str) -> Lexer | None:
@@ -174,31 +172,22 @@ def code_block(code: str, language: str, budget: Budget) -> str:
     name = language.lower()
     lexer = lexer_for(name)
     body = None
-    if lexer is not None and len(code) <= MAX_BLOCK_CHARS and budget.spend(len(code)):
-        body = colour(code, lexer)
+    if lexer is not None and len(code) <= MAX_BLOCK_CHARS and (allowance := budget.allowance(len(code))):
+        body, work = colour(code, lexer, allowance)
+        budget.spend(work)
     label = f' data-language="{escape(name)}"' if name else ""
     return f'<pre class="code"{label}><code class="highlight">{body or escape(code)}</code></pre>\n'
 
 
-def cpu_allowance(chars: int) -> float:
-    """The CPU seconds a block of this many characters may take to colour."""
-    return max(MIN_BLOCK_SECONDS, SECONDS_PER_CHAR * chars)
-
-
-def colour(code: str, lexer: Lexer) -> str | None:
-    """Pygments' HTML for the code, or None when lexing it runs past its allowance."""
-    deadline = time.thread_time() + cpu_allowance(len(code))
+def colour(code: str, lexer: Lexer, allowance: int) -> tuple[str | None, int]:
+    """Pygments' HTML for the code (None when lexing it needs more than `allowance`), and the work it took."""
     out = StringIO()
-    try:
-        _FORMATTER.format(_until(deadline, lexer.get_tokens(code)), out)
-    except _OutOfTime:
-        return None
-    return out.getvalue()
+    with windowed.counted(windowed.Work(allowance)) as work:
+        try:
+            _FORMATTER.format(lexer.get_tokens(code), out)
+        except windowed.OutOfWork:
+            return None, work.spent
+    return out.getvalue(), work.spent
 
 
-def _until(deadline: float, tokens: Iterator[tuple[Any, str]]) -> Iterator[tuple[Any, str]]:
-    """The tokens, stopping with `_OutOfTime` once this thread's CPU clock passes the deadline."""
-    for count, token in enumerate(tokens):
-        if count % _TOKENS_PER_CHECK == 0 and time.thread_time() > deadline:
-            raise _OutOfTime
-        yield token
+windowed.install()

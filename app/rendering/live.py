@@ -3,9 +3,10 @@
 `Blocks` cuts the markdown into blocks line by line as it arrives (a blank line ends a
 paragraph, a closing fence a code block, a new item a list item), so every character
 is read a bounded number of times and nothing is rendered twice while the answer
-streams. The cuts fall on complete lines only: the same text cut in other pieces is
-cut in the same places, so a stream that reconnects from an offset picks up the state
-the page shows.
+streams, but for a table: it shows as a table from its delimiter row, each row rendered
+as it completes, then the whole table once more when it ends. The cuts fall on complete
+lines only: the same text cut in other pieces is cut in the same places, so a stream
+that reconnects from an offset picks up the state the page shows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ FENCE = re.compile(r" *(`{3,}|~{3,})")
 HEADING = re.compile(r" {0,3}(#{1,6})(?: |$)")
 BULLET = re.compile(r" {0,3}[-*+](?: |$)")
 NUMBER = re.compile(r" {0,3}(\d{1,9})[.)](?: |$)")
+TABLE_START = re.compile(r" {0,3}\|")
+DELIMITER_ROW = re.compile(r" {0,3}\|?(?: *:?-+:? *\|)*(?: *:?-+:? *)?\|? *\n?$")
+CELL_EDGE = re.compile(r"(?<!\\)\|")
 # Enough of a block's first line to tell its kind.
 HEAD_CHARS = 80
 
@@ -33,6 +37,7 @@ class Step:
     done: str = ""
     reset: bool = False
     shown: str = ""
+    rows: str = ""  # a table's rows that completed (its container stays)
 
 
 class Blocks:
@@ -49,7 +54,7 @@ class Blocks:
     def feed(self, piece: str) -> Step:
         """Take the next piece of the answer; say what completed and what the open block shows now."""
         done: list[str] = []
-        size_before, shown_before = self.size, self.shown_as
+        size_before, shown_before, lines_before = self.size, self.shown_as, len(self.lines)
         rest = piece
         while (newline := rest.find("\n")) != -1:
             line = "".join(self.partial) + rest[: newline + 1]
@@ -66,6 +71,8 @@ class Blocks:
         if done or self.shown_as != shown_before:
             shown = "" if start is None else self.text()[start:]
             return Step("".join(done), True, shown)
+        if self.shown_as == ("table", "", None):
+            return Step(rows="".join(self.lines[lines_before:]))
         if start is None:
             return Step()
         return Step("", False, piece[max(0, start - size_before) :])
@@ -128,8 +135,16 @@ class Blocks:
         return head
 
     def _kind(self) -> tuple[str, str, int | None]:
-        """How the open block shows: its container, a detail (language, list start), where its text starts."""
+        """How the open block shows: its container, a detail (language, list start), where its text starts.
+
+        A table shows no text: its rows once complete, nothing while its first line may start one.
+        """
         head = self.lines[0] if self.lines else self._head()
+        if len(self.lines) >= 2 and _columns(self.lines[1]) and _columns(self.lines[1]) == _columns(head):
+            if DELIMITER_ROW.match(self.lines[1]) and "|" in self.lines[1]:
+                return ("table", "", None)
+        if len(self.lines) <= 1 and TABLE_START.match(head):
+            return ("table", "pending", None)
         if fence := FENCE.match(head):
             language = head[fence.end() :].strip().split(" ")[0] if self.lines else ""
             return ("code", language, len(self.lines[0]) if self.lines else None)
@@ -140,6 +155,14 @@ class Blocks:
         if number := NUMBER.match(head):
             return ("ol", number.group(1), number.end())
         return ("p", "", 0)
+
+
+def _columns(line: str) -> int:
+    """How many cells a table row has (pipes escaped with a backslash are text)."""
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return len(CELL_EDGE.split(inner)) if inner else 0
 
 
 def _closes(line: str, fence: tuple[str, int]) -> bool:
@@ -166,9 +189,14 @@ class LiveAnswer:
         if step.reset:
             rendered = await markdown_block(step.done, self.budget) if step.done.strip() else Markup()
             swap = Markup('<div id="open-{}" hx-swap-oob="innerHTML">{}</div>').format(
-                self.exchange_id, self.open_html(step.shown)
+                self.exchange_id, await self.open_block(step.shown)
             )
             return "blocks", rendered + swap
+        if step.rows:
+            rows = Markup('<tbody hx-swap-oob="beforeend:#rows-{}">{}</tbody>').format(
+                self.exchange_id, await self._rows(step.rows)
+            )
+            return "blocks", rows
         if step.shown:
             return "delta", str(escape(step.shown))
         return None
@@ -178,7 +206,29 @@ class LiveAnswer:
         step = self.blocks.feed(text)
         rendered = await markdown_block(step.done, self.budget) if step.done.strip() else Markup()
         # Fed from the start, the step's open text is all of it.
-        return rendered, self.open_html(step.shown)
+        return rendered, await self.open_block(step.shown)
+
+    async def open_block(self, shown: str) -> Markup:
+        """The open block's container: a table so far (its complete rows), else as `open_html`."""
+        kind, detail, _ = self.blocks.shown_as
+        if kind != "table":
+            return self.open_html(shown)
+        if detail == "pending":
+            return Markup()
+        html = await markdown_block("".join(self.blocks.lines), self.budget)
+        # Rows that complete later are appended to this body.
+        body = Markup('<tbody id="rows-{}">').format(self.exchange_id)
+        if "<tbody>" in html:
+            return Markup(html.replace("<tbody>", body, 1))
+        return Markup(html.replace("</table>", body + Markup("</tbody></table>"), 1))
+
+    async def _rows(self, rows: str) -> Markup:
+        """Complete rows of the open table, rendered with its alignment (under a blank header, not shown)."""
+        delimiter = self.blocks.lines[1]
+        blank = "|" + " |" * _columns(delimiter) + "\n"
+        html = await markdown_block(blank + delimiter + rows, self.budget)
+        start, end = html.find("<tbody>"), html.rfind("</tbody>")
+        return Markup(html[start + len("<tbody>") : end]) if start != -1 else Markup()
 
     def open_html(self, shown: str) -> Markup:
         """The open block's container holding its text so far."""

@@ -376,6 +376,15 @@ async def in_conversation_has(db: Executor, conversation_id: int, exchange_id: i
     return found is not None
 
 
+async def followed(db: Executor, conversation_id: int, exchange_id: int) -> bool:
+    """Whether any exchange follows this one in its conversation (a follow-up, in any branch)."""
+    found = await db.fetch_one(
+        "SELECT id FROM exchanges WHERE conversation_id = :conversation_id AND parent_id = :id LIMIT 1",
+        {"conversation_id": conversation_id, "id": exchange_id},
+    )
+    return found is not None
+
+
 async def last_in_conversation(db: Executor, conversation_id: int) -> int | None:
     """Return the id of a conversation's latest exchange (of those its owner has not deleted)."""
     found = await db.fetch_one(

@@ -13,7 +13,7 @@ from .. import messages
 from ..config import current_config
 from ..people import oidc, throttle
 from ..people.access import public, signed_in_only
-from ..people.accounts import username_key
+from ..people.accounts import sign_up_open, username_key
 from ..people.identity import external_person, password_matches, sign_in, sign_out, signed_in
 from ..people.passwords import verify
 from ..storage import audit, get_db, users
@@ -134,7 +134,10 @@ async def _account_login(name: str, password: str, target: str) -> ResponseRetur
 
 
 async def _form(target: str, error: str | None = None, username: str = "") -> str:
-    return await render_template("auth/login.html", next=target, error=error, username=username)
+    open_ = current_config().sign_in_mode == "accounts" and await sign_up_open()
+    return await render_template(
+        "auth/login.html", next=target, error=error, username=username, sign_up_open=open_
+    )
 
 
 def _callback_url() -> str:

@@ -9,12 +9,13 @@ from typing import Any
 
 from quart import Blueprint, Response, redirect, request, stream_with_context, url_for
 from quart.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from .. import files, messages
-from ..answers import Asked, Busy, Conflict, Ended, Grew, Invalid, NotFound, Unfollowed, get_answers
+from ..answers import Asked, Behind, Busy, Ended, Grew, Invalid, NotFound, Refused, Unfollowed, get_answers
 from ..answers.branches import branch
 from ..config import current_config
-from ..people.access import asks_model, signed_in_only
+from ..people.access import SignInFirst, asks_model, signed_in_only
 from ..people.identity import current_user, owner
 from ..storage import (
     DatabaseUnavailable,
@@ -27,7 +28,7 @@ from ..storage import (
     preferences,
 )
 from ..storage.status import Status
-from ..web import limits, sse
+from ..web import errors, limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
 from ..web.ids import parse_id
 from ..web.uploads import takes_files
@@ -39,6 +40,8 @@ bp = Blueprint("chat", __name__)
 STOP_SETTLE_SECONDS = 3.0
 # A conversation opens at this many of its newest exchanges; older ones load on demand.
 EXCHANGES_PER_PAGE = 30
+# The views that send a question to the model: whatever refuses them is said under the composer.
+ASKING = frozenset({"chat.ask", "chat.regenerate", "chat.edit"})
 
 
 @bp.context_processor
@@ -65,7 +68,8 @@ async def show(conversation_id: int) -> Response:
     before = request.args.get("before", type=parse_id)
     leaf = request.args.get("leaf", type=parse_id)
     page = await _exchanges_page(get_db(), conversation_id, before, leaf)
-    # Another version asked for: its branch replaces the messages, and the composer follows it.
+    # Another version asked for: its branch replaces the messages, and the composer follows it
+    # (out of band: a whole page, a history restore among them, holds its fields in place).
     blocks = ("earlier", "conversation_field") if leaf is not None and before is None else ("earlier",)
     # An htmx request wants only the earlier messages, not the sidebar nor the composer.
     chats = {} if is_htmx() else await sidebar_page(conversation_id) | await _picker(conversation)
@@ -74,7 +78,7 @@ async def show(conversation_id: int) -> Response:
         *blocks,
         conversation=conversation,
         before=before,
-        switched=len(blocks) > 1,
+        switched=len(blocks) > 1 and is_htmx(),
         **page,
         **chats,
     )
@@ -108,13 +112,14 @@ async def ask() -> ResponseReturnValue:
             form.get("ask_key"),
             choice,
             after=parse_id(form.get("after")),
+            newest=form.get("newest") == "1",
             counted=current_user() is not None,
             files=stored,
         )
-    except (Invalid, files.Refused) as refused:
+    except Behind as behind:
+        return await _behind(str(behind), conversation_id, form)
+    except files.Refused as refused:
         return await _composer_error(str(refused))
-    except Conflict as refused:
-        return await _composer_error(str(refused), status=409)
     except DatabaseUnavailable:
         return await _composer_error(messages.DATABASE_AWAY, status=503)
     finally:
@@ -136,6 +141,30 @@ async def _received(uploads: list[files.Upload], model: str, server: str) -> lis
     config = current_config()
     sees = files.sees_images(config.vision_models, model, server)
     return await files.receive(get_db(), owner(), uploads, config, sees, model)
+
+
+@bp.get("/latest")
+@signed_in_only
+async def latest() -> ResponseReturnValue:
+    """Bring a tab up to date with its chat: the branch anew when it went on elsewhere, else nothing (204).
+
+    The tab says what it shows: the chat, its last exchange (`after`), and whether that
+    is the chat's newest branch (`newest=1`) or a version chosen with ‹ ›.
+    """
+    conversation_id = parse_id(request.args.get("conversation_id"))
+    if conversation_id is None:
+        return Response(status=204)
+    if not is_htmx():
+        return redirect(url_for("chat.show", conversation_id=conversation_id), 303)
+    conversation = await _own_conversation(conversation_id)
+    after = parse_id(request.args.get("after"))
+    newest = request.args.get("newest") == "1"
+    page = await _exchanges_page(get_db(), conversation_id, None, None if newest else after)
+    if page["after"] == after:
+        return Response(status=204)
+    return await render(
+        "chat/index.html", "earlier", "conversation_field", conversation=conversation, switched=True, **page
+    )
 
 
 @bp.get("/answers/<int:exchange_id>/stream")
@@ -203,22 +232,17 @@ async def _ask_again(exchange_id: int, question: str | None) -> ResponseReturnVa
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
     chosen = (await request.form).get("model")
-    try:
-        choice = await answers.asking.choose(chosen) if chosen else None
-        vision = current_config().vision_models
-        if choice is not None and not files.sees_images(vision, choice.model, choice.server):
-            asked_with = await attachments.of_exchanges(get_db(), [exchange_id])
-            if any(file["kind"] == "image" for file in asked_with.get(exchange_id, [])):
-                raise Invalid(messages.cannot_see(choice.model))
-        exchange = await answers.asking.ask_again(
-            owner(), exchange_id, question, choice, counted=current_user() is not None
-        )
-    except Invalid as refused:
-        # Under the composer, whose picker offers the models that may answer instead.
-        asked = await answers.get(owner(), exchange_id)
-        return await _composer_error(
-            str(refused), in_conversation=asked["conversation_id"], after=exchange_id
-        )
+    # A refusal (a model no longer offered, or one blind to the question's images) is said
+    # under the composer, whose picker offers the models that may answer instead (`refused` below).
+    choice = await answers.asking.choose(chosen) if chosen else None
+    vision = current_config().vision_models
+    if choice is not None and not files.sees_images(vision, choice.model, choice.server):
+        asked_with = await attachments.of_exchanges(get_db(), [exchange_id])
+        if any(file["kind"] == "image" for file in asked_with.get(exchange_id, [])):
+            raise Invalid(messages.cannot_see(choice.model))
+    exchange = await answers.asking.ask_again(
+        owner(), exchange_id, question, choice, counted=current_user() is not None
+    )
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
         return _back_to(exchange, "exchange")
@@ -279,6 +303,7 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
         new_conversation=conversation,
         moved_conversation=moved,
         after=exchange["id"],
+        newest=True,
     )
     if new_conversation:
         response.headers["HX-Push-Url"] = url_for("chat.show", conversation_id=conversation_id)
@@ -297,10 +322,12 @@ async def _exchanges_page(
 ) -> dict[str, Any]:
     """A page of the branch through `leaf` (the newest by default), oldest first, each with its versions.
 
-    Also the id to page back from (None at the conversation's start), and the branch's
-    last exchange, which the composer's next question follows.
+    Also the id to page back from (None at the conversation's start), the branch's last
+    exchange, which the composer's next question follows, and whether that is the
+    conversation's newest (the branch a tab keeps up with) or an older version's.
     """
-    shown = branch(await exchanges.tree(db, conversation_id), leaf)
+    tree = await exchanges.tree(db, conversation_id)
+    shown = branch(tree, leaf)
     ids = shown.ids
     if before is not None and before in ids:
         ids = ids[: ids.index(before)]
@@ -316,6 +343,7 @@ async def _exchanges_page(
         "earlier": page[0] if len(ids) > len(page) else None,
         "after": last,
         "leaf": last,
+        "newest": last is None or last == tree[-1]["id"],
     }
 
 
@@ -325,26 +353,70 @@ def _back_to(exchange: Row, part: str = "answer") -> ResponseReturnValue:
     return redirect(f"{page}#{part}-{exchange['id']}", 303)
 
 
-async def _composer_error(
-    message: str, status: int = 422, in_conversation: int | None = None, after: int | None = None
-) -> Response:
+@bp.errorhandler(HTTPException)
+@bp.errorhandler(Refused)
+@bp.errorhandler(DatabaseUnavailable)
+@bp.errorhandler(Exception)
+async def refused(error: Exception) -> ResponseReturnValue:
+    """Say why a question was not sent under the composer, where the person looks; other errors as usual."""
+    if request.endpoint not in ASKING or isinstance(error, SignInFirst):
+        return await errors.respond(error)
+    status, message = errors.explain(error)
+    return errors.retry_after(await _composer_error(message, status), error)
+
+
+async def _behind(message: str, conversation_id: int | None, form: Any) -> Response:
+    """Refuse a question from a screen that is out of date, showing it what it missed (its text kept)."""
+    if not is_htmx() or conversation_id is None:
+        return await _composer_error(message, 409)
+    after = None if form.get("newest") == "1" else parse_id(form.get("after"))
+    page = await _exchanges_page(get_db(), conversation_id, None, after)
+    response = await render(
+        "chat/index.html",
+        "earlier",
+        "conversation_field",
+        "refusal",
+        status=409,
+        conversation={"id": conversation_id},
+        switched=True,
+        refusal=message,
+        **page,
+    )
+    response.headers["HX-Retarget"] = "#messages"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+async def _composer_error(message: str, status: int = 422) -> Response:
     """Report a question that cannot be sent, keeping what the visitor typed.
 
-    A form of an answer's controls names no conversation: `in_conversation` and `after` say where it was.
+    htmx swaps the sentence into the line under the composer; without JavaScript the chat
+    comes back with the sentence there and the question in its box (an edited one in its Edit box).
     """
     if is_htmx():
         response = await render("chat/index.html", "composer_error", status=status, error=message)
         response.headers["HX-Retarget"] = "#composer-error"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    form = await request.form
-    conversation_id = in_conversation or parse_id(form.get("conversation_id"))
+    form = await _form()
     conversation, page, chats = None, {}, {}
-    with suppress(DatabaseUnavailable):
+    exchange_id = (request.view_args or {}).get("exchange_id")
+    draft, editing = form.get("question", ""), None
+    if exchange_id is not None:
+        # Regenerate or Edit: the draft, if any, belongs in the Edit box of the question it changes.
+        if request.endpoint == "chat.edit":
+            editing = {"id": exchange_id, "question": draft}
+        draft = ""
+    with suppress(DatabaseUnavailable, Refused):
+        conversation_id = parse_id(form.get("conversation_id"))
+        # A screen following the newest branch is shown the newest, whatever was added meanwhile.
+        leaf = None if form.get("newest") == "1" else parse_id(form.get("after"))
+        if exchange_id is not None:
+            exchange = await get_answers().get(owner(), exchange_id)
+            conversation_id, leaf = exchange["conversation_id"], exchange_id
         if conversation_id is not None:
             conversation = await conversations.get(get_db(), conversation_id, owner())
         if conversation is not None:
-            leaf = after or parse_id(form.get("after"))
             page = await _exchanges_page(get_db(), conversation["id"], None, leaf)
         chats = await sidebar_page(conversation["id"] if conversation else None)
     chats |= await _picker(conversation, form.get("model"))
@@ -353,11 +425,20 @@ async def _composer_error(
         status=status,
         error=message,
         ask_key=form.get("ask_key", ""),
-        draft=form.get("question", ""),
+        draft=draft,
+        editing=editing,
         conversation=conversation,
         **{"exchanges": [], **page},
         **chats,
     )
+
+
+async def _form() -> dict[str, str]:
+    """The form sent, or nothing when it cannot be read (too large, or not a form)."""
+    try:
+        return dict((await request.form).items())
+    except HTTPException:
+        return {}
 
 
 async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[str, Any]:

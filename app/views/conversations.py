@@ -68,7 +68,7 @@ async def rename(conversation_id: int) -> ResponseReturnValue:
         )
     conversation = await conversations.get(db, conversation_id, owner())
     return await render(
-        "conversations/list.html", "renamed", conversation=conversation, current=_current_from_page()
+        "conversations/list.html", "renamed", conversation=conversation, current=current_from_page()
     )
 
 
@@ -88,12 +88,12 @@ async def delete(conversation_id: int) -> ResponseReturnValue:
         return redirect(back, 303)
     # Every item and row of it on the page goes; a page showing it starts a new chat.
     response = await render("conversations/list.html", "deleted", conversation_id=conversation_id)
-    if _current_from_page() == conversation_id:
+    if current_from_page() == conversation_id:
         response.headers["HX-Redirect"] = url_for("chat.index")
     return response
 
 
-def _current_from_page() -> int | None:
+def current_from_page() -> int | None:
     """The conversation the page that sent an htmx request shows, if any."""
     page = return_address(request.headers.get("HX-Current-URL")) or ""
     _, found, tail = page.partition("?")[0].rpartition("/c/")

@@ -13,6 +13,7 @@ from ..people.identity import owner
 from ..storage import conversations, get_db
 from ..web.addresses import return_address
 from ..web.htmx import is_htmx, render
+from .conversations import current_from_page
 
 bp = Blueprint("keeping", __name__)
 
@@ -37,4 +38,7 @@ async def keep(conversation_id: int) -> ResponseReturnValue:
         return redirect(
             return_address(form.get("back")) or url_for("chat.show", conversation_id=conversation_id), 303
         )
-    return await render("conversations/list.html", "renamed", conversation=conversation, current=None)
+    # The chat on screen stays marked as such.
+    return await render(
+        "conversations/list.html", "renamed", conversation=conversation, current=current_from_page()
+    )

@@ -10,6 +10,7 @@ request, so they carry no session, no cookie and no `Vary: Cookie`.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import mimetypes
@@ -42,6 +43,17 @@ class Asset:
     codings: dict[str, bytes] = field(default_factory=dict)
 
 
+# A process that makes several apps (the tests make hundreds) compresses each file once.
+@functools.cache
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, 9, mtime=0)
+
+
+@functools.cache
+def _brotli(body: bytes) -> bytes:
+    return brotli.compress(body, quality=11)
+
+
 class Assets:
     """Every file of a folder, by plain and by hashed name."""
 
@@ -61,7 +73,7 @@ class Assets:
         content_type = TYPES.get(f".{suffix}") or mimetypes.guess_type(name)[0] or "application/octet-stream"
         asset = Asset(body, content_type.encode(), f'"{digest}"'.encode(), hashed)
         if compressible(asset.content_type):
-            asset.codings["gzip"] = gzip.compress(body, 9, mtime=0)
+            asset.codings["gzip"] = _gzip(body)
         self.by_name[name] = asset
         self.by_hashed_name[hashed] = asset
 
@@ -69,7 +81,7 @@ class Assets:
         """Add brotli at its best quality to every compressible file (slow: run it in a thread)."""
         for asset in self.by_name.values():
             if asset.codings:
-                asset.codings["br"] = brotli.compress(asset.body, quality=11)
+                asset.codings["br"] = _brotli(asset.body)
 
     def hashed(self, name: str) -> str:
         """The content-hashed name of a file (a name that is no file is left as it is)."""

@@ -17,35 +17,56 @@ from .limits import TooMany
 
 log = logging.getLogger(__name__)
 
-# How each refusal of a question's life reads over HTTP.
+# How each refusal of a question's life reads over HTTP (a kind of refusal reads as its kind).
 _REFUSED = {NotFound: 404, Conflict: 409, Busy: 429, Invalid: 422}
 
 
-async def _http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    description = error.description or ""
-    # Werkzeug's stock descriptions are written for developers; keep ours, replace theirs.
-    if description == type(error).description:
-        description = messages.PLAIN.get(status, description)
-    if isinstance(error, RequestEntityTooLarge):
-        description = _too_large_message()
-    elif isinstance(error, TooMany):
-        description = messages.too_many(error.doing, error.seconds)
-    response = await _error_response(status, description or messages.NOT_HANDLED)
+def explain(error: Exception) -> tuple[int, str]:
+    """The status and the sentence a person reads for an error their request met (logged when unexpected)."""
+    if isinstance(error, HTTPException):
+        status = error.code or 500
+        description = error.description or ""
+        # Werkzeug's stock descriptions are written for developers; keep ours, replace theirs.
+        if description == type(error).description:
+            description = messages.PLAIN.get(status, description)
+        if isinstance(error, RequestEntityTooLarge):
+            description = _too_large_message()
+        elif isinstance(error, TooMany):
+            description = messages.too_many(error.doing, error.seconds)
+        return status, description or messages.NOT_HANDLED
+    if isinstance(error, Refused):
+        kind = next((kind for kind in type(error).__mro__ if kind in _REFUSED), None)
+        return _REFUSED[kind] if kind else 400, str(error)
+    if isinstance(error, DatabaseUnavailable):
+        log.warning("database unavailable: %s", error)
+        return 503, messages.DATABASE_DOWN
+    log.exception("unhandled error", exc_info=error)
+    if is_database_failure(error):
+        metrics.database_errors.inc()
+    return 500, messages.UNEXPECTED
+
+
+def retry_after(response: Response, error: Exception) -> Response:
+    """Say when a refused request may be made again, when a limit refused it."""
     if isinstance(error, TooMany):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
+
+
+async def respond(error: Exception) -> ResponseReturnValue:
+    """The page or fragment saying what went wrong (htmx: in the page's alert area), or the way to sign in."""
+    if isinstance(error, SignInFirst):
+        return await _sign_in_first()
+    if isinstance(error, BearerRefused):
+        return await _bearer_refused()
+    return retry_after(await _error_response(*explain(error)), error)
 
 
 def _too_large_message() -> str:
     return messages.too_large(request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"])
 
 
-async def _refused(refusal: Refused) -> Response:
-    return await _error_response(_REFUSED.get(type(refusal), 400), str(refusal))
-
-
-async def _sign_in_first(_: SignInFirst) -> ResponseReturnValue:
+async def _sign_in_first() -> ResponseReturnValue:
     """Send the visitor to sign in: htmx by a header, a page there and back again; refuse anything else."""
     login = url_for("auth.login_form")
     if is_htmx():
@@ -57,23 +78,11 @@ async def _sign_in_first(_: SignInFirst) -> ResponseReturnValue:
     return await _error_response(401, messages.SIGN_IN_FIRST)
 
 
-async def _bearer_refused(_: BearerRefused) -> Response:
+async def _bearer_refused() -> Response:
     """Tell a scraper its token is missing or wrong, and how to send one."""
     response = Response(f"{messages.BEARER_NEEDED}\n", 401, content_type="text/plain; charset=utf-8")
     response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
     return response
-
-
-async def _database_unavailable(error: DatabaseUnavailable) -> Response:
-    log.warning("database unavailable: %s", error)
-    return await _error_response(503, messages.DATABASE_DOWN)
-
-
-async def _unexpected_error(error: Exception) -> Response:
-    log.exception("unhandled error", exc_info=error)
-    if is_database_failure(error):
-        metrics.database_errors.inc()
-    return await _error_response(500, messages.UNEXPECTED)
 
 
 async def _error_response(status: int, message: str) -> Response:
@@ -107,9 +116,5 @@ def _plain(status: int) -> Response:
 
 def init_app(app: Quart) -> None:
     """Register the handlers."""
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Refused, _refused)
-    app.register_error_handler(SignInFirst, _sign_in_first)
-    app.register_error_handler(BearerRefused, _bearer_refused)
-    app.register_error_handler(DatabaseUnavailable, _database_unavailable)
-    app.register_error_handler(Exception, _unexpected_error)
+    for kind in (HTTPException, Refused, SignInFirst, BearerRefused, DatabaseUnavailable, Exception):
+        app.register_error_handler(kind, respond)

@@ -24,7 +24,9 @@ async def render(template: str, *blocks: str, status: int = 200, **context: Any)
     else:
         body = await render_template(template, **context)
     response = current_app.response_class(body, status)
+    # Both headers decide between page and fragment.
     response.vary.add("HX-Request")
+    response.vary.add("HX-History-Restore-Request")
     return response
 
 

@@ -6,6 +6,7 @@ from flask.templating import _default_template_ctx_processor as _flask_processor
 from quart import Quart, has_request_context, session
 
 from .. import messages
+from ..model.catalog import label as model_label
 from ..rendering.answers import markdown
 from ..rendering.counts import tokens, total
 from ..rendering.live import live_answer
@@ -25,6 +26,7 @@ def init_app(app: Quart) -> None:
         short_time=_local_time,
         seconds=seconds,
         tokens=tokens,
+        model_label=model_label,
         answer_ending=label,
         total_tokens=total,
     )

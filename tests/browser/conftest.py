@@ -90,9 +90,10 @@ class AppServer:
             self.process.kill()
 
 
-@pytest.fixture(scope="module")
+# One per run (per worker): browser tests run last, and sync Playwright owns the loop while alive.
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium from Debian's package (per module: sync Playwright owns the loop while alive)."""
+    """Headless Chromium from Debian's package; each test gets a context of its own."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make test does it)")
     with sync_playwright() as playwright:

@@ -49,3 +49,29 @@ def test_blocks_are_formatted_as_they_stream_and_the_end_does_not_jump(page, ser
     print(f"\nfinal swap: {before} px -> {after} px ({change:.1%})")
     assert change <= 0.02, (before, after)
     expect(page.locator("article.answer h2")).to_have_count(3)
+
+
+WIDE_TABLE = (
+    "Here is the plan:\n\n| Owner | Backend | Duration | Everyone |\n| --- | --- | ---: | --- |\n"
+    + "".join(f"| Owner {n} | Backend service {n} | {n} h | Everyone reads row {n} |\n" for n in range(40))
+    + "\nThat is all.\n"
+)
+
+
+def test_a_table_streams_as_rows_never_as_raw_text(page, server, model):
+    model.configure(answer=WIDE_TABLE, delay=0.02)
+    page.goto(server.url)
+    field = page.get_by_label("Your question")
+    field.fill("A table please")
+    field.press("Enter")
+    live = page.locator("article.answer.live")
+    rows = live.locator("table tbody tr")
+    expect(rows.nth(2)).to_be_visible()
+    # While the table is written: its complete rows in the table, none of it as `| … |` text.
+    assert rows.count() < 40
+    assert "|" not in live.inner_text()
+    expect(rows.nth(5).locator("td").nth(2)).to_have_text("5 h")
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=OUTPUT / "streaming-table.png", caret="initial")
+    expect(page.locator("article.answer .answer-meta")).to_be_visible(timeout=30_000)
+    expect(page.locator("article.answer table tbody tr")).to_have_count(40)

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import figures
-from tests.browser.conftest import WATCH_CSP, AppServer, browser  # noqa: F401  (fixture)
+from tests.browser.conftest import WATCH_CSP, AppServer
 from tests.payloads import payloads
 
 pytestmark = pytest.mark.browser

@@ -45,12 +45,3 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServ
     server = ModelServer(tmp_path_factory.mktemp("model"))
     yield server
     server.stop()
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print each scenario's figures, whatever the capture mode."""
-    found = figures.lines()
-    if found:
-        terminalreporter.section("galera figures")
-        for line in found:
-            terminalreporter.write_line(line)
