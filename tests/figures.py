@@ -19,7 +19,7 @@ _LINES = {
     " at {chars} characters",
     "files": "hostile files: tried {tried} / refused clearly {refused} / stored {stored}"
     " / half-stored {half_stored} / slowest {slowest_ms} ms"
-    " (event loop: longest stall {stall_ms} ms, limit 100 ms)",
+    " (images prepared off the event loop {off_loop}, on it {on_loop})",
     "links": "links: tried {tried} / refused {refused} / worked {worked}"
     " (worked when they should not {leaked}, refused when they should work {lost})",
     "logs": "logs: tokens scanned {routes} routes / found {found}",
