@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-rendering profile seed audit
+.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-files bench-rendering profile seed audit
 
 # pytest-xdist workers: one per core, at least 2 and at most 4 (WORKERS=1 runs in one process).
 WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, min(4, len(os.sched_getaffinity(0)))))')
@@ -86,6 +86,10 @@ seed: setup
 # The history page at 1,000 and 1,000,000 rows on SQLite and MySQL; prints figures (minutes).
 bench-history: setup
 	$(BIN)/python -m bench.history
+
+# Files: a 100-page PDF asked about, a 50 MB upload's peak memory, /list at 1,000,000 rows with files (minutes).
+bench-files: setup $(VENV)/.bench-installed
+	$(BIN)/python -m bench.files
 
 assets: $(VENDOR)/.copied
 

@@ -7,6 +7,7 @@ from quart import Quart
 from . import answers, storage, web
 from .api import cors
 from .config import ROOT, Config
+from .files import init_app as init_files
 from .storage import retention
 from .web import templating
 
@@ -33,6 +34,7 @@ def create_app(config: Config | None = None) -> Quart:
     retention.init_app(app)
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
+    init_files(app)
 
     from .views import (
         accounts,
@@ -41,6 +43,7 @@ def create_app(config: Config | None = None) -> Quart:
         auth,
         chat,
         conversations,
+        files,
         health,
         history,
         keeping,
@@ -52,7 +55,7 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp):
+    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp, files.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

@@ -26,6 +26,28 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+# Models known to see images, by name (VISION_MODELS replaces the list).
+DEFAULT_VISION_MODELS = (
+    "gpt-4o*",
+    "gpt-4.1*",
+    "gpt-4-turbo*",
+    "gpt-5*",
+    "o1*",
+    "o3*",
+    "o4*",
+    "*vision*",
+    "llava*",
+    "*-vl*",
+    "*vl:*",
+    "gemma3*",
+    "minicpm-v*",
+    "moondream*",
+    "pixtral*",
+    "claude-*",
+    "gemini-*",
+)
+
+
 class ConfigError(ValueError):
     """A setting has a value the app cannot run with; the message names the variable."""
 
@@ -254,6 +276,13 @@ class Config:
     temperature_min: float = _setting(0.0, _temperature, "TEMPERATURE_MIN")
     temperature_max: float = _setting(2.0, _temperature, "TEMPERATURE_MAX")
     instance_path: Path = _setting(INSTANCE, Path, "INSTANCE_PATH")
+    max_upload_mb: int = _setting(50, _positive_int, "MAX_UPLOAD_MB")
+    max_upload_mb_per_question: int = _setting(100, _positive_int, "MAX_UPLOAD_MB_PER_QUESTION")
+    max_files_per_question: int = _setting(10, _positive_int, "MAX_FILES_PER_QUESTION")
+    upload_mb_per_day: int = _setting(500, _count, "UPLOAD_MB_PER_DAY")
+    vision_models: tuple[str, ...] = _setting(DEFAULT_VISION_MODELS, _names, "VISION_MODELS")
+    file_text_chars: int = _setting(100_000, _positive_int, "FILE_TEXT_CHARS")
+    files_context_chars: int = _setting(200_000, _count, "FILES_CONTEXT_CHARS")
     api_key_rate: Rate = _setting(Rate(20, 60), _rate, "API_KEY_RATE_LIMIT")
     api_cors_origins: tuple[str, ...] = _setting((), _origins, "API_CORS_ORIGINS")
     # The settings whose variable is set, so that a settings page can show them as fixed.

@@ -216,7 +216,7 @@ PLAIN = {
 def too_large(limit_bytes: int) -> str:
     """A request body over the size limit."""
     return (
-        f"What you sent is larger than the {limit_bytes // 1024:,} KB this app accepts, "
+        f"What you sent is larger than the {megabytes(limit_bytes)} this app accepts, "
         "so nothing was stored. Shorten it and send it again."
     )
 
@@ -263,6 +263,95 @@ def instructions_too_long(limit: int) -> str:
 def temperature_between(low: float, high: float) -> str:
     """A temperature outside the operator's bounds, or not a number."""
     return f"The temperature must be a number from {low:g} to {high:g} (or empty, for the default)."
+
+
+# Files in a question
+FILE_KINDS = "images (PNG, JPEG, WebP, the first frame of a GIF), PDF, Word (.docx) and plain text"
+IMAGE_UNREADABLE = "this image could not be read: it is damaged, or not the image its first bytes say."
+IMAGE_BOMB = "this image unpacks to far more pixels than its size suggests (a decompression bomb)."
+PDF_LOCKED = "this PDF is protected by a password. Remove the password and attach it again."
+DOCUMENT_BROKEN = "this file is damaged, or not what its first bytes say, so it could not be read."
+DOCUMENT_TOO_HUNGRY = "reading it needed more memory than this app gives one file."
+DOCX_BOMB = "this Word document unpacks to far more than its size (a zip bomb), so it was not opened."
+NOT_A_DOCX = "this is a zip archive but not a Word document (.docx)."
+NO_TEXT_IN_FILE = "No text could be read from it (it may be scanned pages)."
+UPLOAD_CUT = "The upload was cut off before it ended, so nothing was stored. Attach the files again."
+FILES_NOT_SHARED = "Files are not shared; the person who shared this chat attached:"
+FILE_ATTACHED = "attached"
+
+
+def about_file(name: str, reason: str) -> str:
+    """Why one attached file was refused; nothing of the question was sent or kept."""
+    return f"“{name}”: {reason} Nothing was sent."
+
+
+def file_empty(name: str) -> str:
+    """An attached file with nothing in it."""
+    return about_file(name, "this file is empty.")
+
+
+def file_unsupported(name: str) -> str:
+    """An attached file whose bytes are none of the kinds the app reads."""
+    return about_file(name, f"this is not a kind of file this app reads: {FILE_KINDS}.")
+
+
+def file_too_large(name: str, size: int, limit_mb: int) -> str:
+    """One file over MAX_UPLOAD_MB."""
+    return about_file(name, f"it is {megabytes(size)}; each file may be {limit_mb:,} MB at most.")
+
+
+def files_too_large(size: int, limit_mb: int) -> str:
+    """A question's files together over MAX_UPLOAD_MB_PER_QUESTION."""
+    return (
+        f"These files are {megabytes(size)} together; one question's files may be {limit_mb:,} MB at most. "
+        "Nothing was sent."
+    )
+
+
+def too_many_files(count: int, limit: int) -> str:
+    """More files than MAX_FILES_PER_QUESTION."""
+    return f"{count} files are attached; one question takes {limit} at most. Nothing was sent."
+
+
+def upload_day_spent(limit_mb: int, resets: datetime) -> str:
+    """A person past UPLOAD_MB_PER_DAY."""
+    return (
+        f"These files would take you past today's {limit_mb:,} MB of files. "
+        f"The count starts again at {resets:%H:%M} UTC. Nothing was sent."
+    )
+
+
+def cannot_see(model: str) -> str:
+    """An image asked about a model the operator did not name in VISION_MODELS."""
+    return f"The model “{model}” cannot see images. Pick one that can, or remove the image. Nothing was sent."
+
+
+def image_too_large(width: int, height: int, limit: int) -> str:
+    """An image with more pixels than the app opens."""
+    return f"this image is {width:,} × {height:,} pixels; the limit is {limit / 1_000_000:g} million pixels."
+
+
+def document_too_slow(seconds: float) -> str:
+    """A document whose reading was stopped at its time limit."""
+    return f"reading it took longer than {seconds:g} s, so it was stopped."
+
+
+def file_note(pages: int | None, read_pages: int | None, chars: int, cut: bool) -> str:
+    """How much of a file was read, when not all of it."""
+    if not cut:
+        return ""
+    if pages and read_pages is not None and read_pages < pages:
+        return f"Only the first {read_pages:,} of {pages:,} pages were read."
+    return f"Only the first {chars:,} characters were read."
+
+
+def megabytes(size: int) -> str:
+    """A size in bytes as people read it."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 # The API (read by whoever writes the program that calls it)

@@ -258,15 +258,23 @@ def databases(engine: str) -> Iterator[Callable[[], str]]:
             database.remove()
 
 
-def bench(engine: str, small: int, big: int, repeats: int) -> None:
-    """Seed, measure and print one engine's figures."""
-    print(f"\n== {engine}  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
+@contextmanager
+def seeded(engine: str, small: int, big: int) -> Iterator[list[str]]:
+    """A small and a big database of an engine, seeded for the measured owner; removed afterwards."""
     sizes = [round(small * EXTRA), round(big * EXTRA)]
     with databases(engine) as fresh:
         urls = [fresh() for _ in sizes]
         for url, rows in zip(urls, sizes, strict=True):
             made, seconds = seed(url, Plan(rows, [OWNER, *OTHERS], SHARES, seed=7))
             print(f"seeded {made:,} exchanges in {seconds:.1f} s ({made / seconds:,.0f} rows/s)")
+        yield urls
+
+
+def bench(engine: str, small: int, big: int, repeats: int) -> None:
+    """Seed, measure and print one engine's figures."""
+    print(f"\n== {engine}  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
+    sizes = [round(small * EXTRA), round(big * EXTRA)]
+    with seeded(engine, small, big) as urls:
         low, high = asyncio.run(measure(urls, repeats))
     print(
         f"{'':26}{'table ' + format(sizes[0], ','):>16}"

@@ -60,6 +60,11 @@
     if (document.getElementById("sidebar")) shown += ", .sidebar-toggle";
     document.querySelectorAll(shown).forEach(function (elt) { elt.hidden = false; });
     if (question()) count(question());
+    // With a script, files go up by files.js (with progress); without one, as the form's multipart body.
+    if (attachInput()) {
+      composer().classList.add("enhanced");
+      composer().removeAttribute("enctype");
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -127,9 +132,37 @@
       count(field);
       document.getElementById("composer-error").textContent = "";
       document.getElementById("flash").textContent = "";
+      if (window.answerFiles) window.answerFiles.clear();
       field.focus();
       follow(true);
     }
+  });
+
+  // Files chosen, dropped or pasted: files.js (chips, progress) loads when first needed.
+  function attachInput() { return document.getElementById("attach"); }
+  function withFiles(added) {
+    if (window.answerFiles) return window.answerFiles.add(added);
+    var script = document.createElement("script");
+    script.src = document.getElementById("composer-files").dataset.script;
+    script.onload = function () { window.answerFiles.add(added); };
+    document.head.appendChild(script);
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target === attachInput()) withFiles([]);
+  });
+  document.addEventListener("dragover", function (event) {
+    if (attachInput() && event.dataTransfer.types.indexOf("Files") !== -1) event.preventDefault();
+  });
+  document.addEventListener("drop", function (event) {
+    if (!attachInput() || !event.dataTransfer.files.length) return;
+    event.preventDefault();
+    withFiles(event.dataTransfer.files);
+  });
+  document.addEventListener("paste", function (event) {
+    var pasted = event.clipboardData && event.clipboardData.files;
+    if (!attachInput() || !pasted || !pasted.length) return;
+    if (!event.clipboardData.getData("text/plain")) event.preventDefault();
+    withFiles(pasted);
   });
 
   // Times come written in UTC; shown in the browser's own time zone when it can be read.

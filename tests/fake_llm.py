@@ -312,6 +312,14 @@ class FakeLLM:
         self.requests.clear()
         self._reset_stats()
 
+    def parts(self, request: int = -1, message: int = -1) -> list[dict[str, Any]]:
+        """The content parts of a recorded request's message (the last user message of the last, by default).
+
+        A message whose content is a string is one text part.
+        """
+        content = self.requests[request]["messages"][message]["content"]
+        return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
     def _reset_stats(self) -> None:
         """Zero the counters except open connections."""
         open_now = self.stats.get("open_connections", 0)

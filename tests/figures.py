@@ -17,6 +17,9 @@ _LINES = {
     " (shown plain, out of work: {plain})",
     "markdown": "markdown: hostile shapes {shapes} / at most {calls_per_char} calls a character"
     " at {chars} characters",
+    "files": "hostile files: tried {tried} / refused clearly {refused} / stored {stored}"
+    " / half-stored {half_stored} / slowest {slowest_ms} ms"
+    " (images prepared off the event loop {off_loop}, on it {on_loop})",
     "links": "links: tried {tried} / refused {refused} / worked {worked}"
     " (worked when they should not {leaked}, refused when they should work {lost})",
     "logs": "logs: tokens scanned {routes} routes / found {found}",

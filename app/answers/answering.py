@@ -17,14 +17,15 @@ from typing import Any
 
 from .. import messages
 from ..config import Config
+from ..files import sees_images
 from ..model.catalog import Catalog
 from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Row, Spool, exchanges, quotas
 from ..storage.dialects import utc_in
 from ..storage.status import FINISHED, Status
 from .places import Places
-from .prompt import build_messages
+from .prompt import Message, read_files, with_files
 from .refusals import Busy, NotFound
-from .run import BATCH_SECONDS, Run
+from .run import BATCH_SECONDS, Run, Sent
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ class Answering:
         settled by reading who holds the lease, never by guessing; if even that cannot be
         read yet, the answer starts on the claim's own context and its first save settles
         it (a run whose claim did not land matches no row, stops, and writes nothing).
+        The files of the context and of the question (their text) are read in the same
+        transaction: an answer needs the database again only for the bytes of its images.
         """
         token = secrets.token_hex(12)
         read: list[list[Row] | None] = []
@@ -127,6 +130,7 @@ class Answering:
             context = None
             if await exchanges.claim(tx, exchange["id"], token, utc_in(self.lease_seconds)):
                 context = await exchanges.context(tx, exchange["parent_id"], self.config.context_size)
+                await read_files(tx, context, exchange)
             read.append(context)
             return context
 
@@ -144,17 +148,22 @@ class Answering:
     def run(self, exchange: Row, context: list[Row], token: str, release: Callable[[], None]) -> Run:
         """Write a claimed exchange's answer as a task of its own; `release` frees its place at the end."""
         system = exchange["instructions"] or self.config.system_prompt
-        return self.launch(exchange, build_messages(system, context, exchange["question"]), token, release)
+        sees = sees_images(self.config.vision_models, exchange["model"], exchange["server"])
+
+        async def sent() -> list[Message]:
+            return await with_files(self.db, system, context, exchange, sees, self.config.files_context_chars)
+
+        return self.launch(exchange, sent, token, release)
 
     def launch(
         self,
         exchange: Row,
-        sent: list[dict[str, Any]],
+        sent: Sent,
         token: str,
         release: Callable[[], None],
         options: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Write a claimed exchange's answer to the messages `sent` as a task of its own (see `run`)."""
+        """Write a claimed exchange's answer to the messages `sent` (or what reads them) as a task."""
         run = Run(exchange["id"], self.runs, token, self.lease_seconds)
         self.runs[run.exchange_id] = run
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from .. import messages
 from ..config import Config
 from ..model.catalog import Choice
-from ..storage import Executor, Row, conversations, exchanges, preferences, quotas
+from ..storage import Executor, Row, attachments, conversations, exchanges, preferences, quotas
 from ..storage.dialects import utcnow
 from .answering import Answering
 from .refusals import Behind, Busy, Conflict, Invalid, NotFound
@@ -53,6 +54,12 @@ class Asking:
             return found
         return await catalog.first(*fallbacks) or catalog.default
 
+    async def choice_for(self, owner: str, conversation_id: int | None, key: str | None) -> Choice:
+        """The model a question goes to: the form's, else the conversation's (a new chat: the person's)."""
+        if key:
+            return await self.choose(key)
+        return await self.choose(None, await self._remembered(owner, conversation_id))
+
     async def ask(
         self,
         owner: str,
@@ -63,6 +70,7 @@ class Asking:
         after: int | None = None,
         newest: bool = False,
         counted: bool = False,
+        files: Sequence[int] = (),
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
 
@@ -70,7 +78,8 @@ class Asking:
         branch (by default the conversation's newest exchange). `newest` says the screen shows
         the conversation's newest branch. Behind when the screen is out of date: the
         conversation went on after `after` (or, followed as the newest, anywhere) elsewhere;
-        the question is never stored as a branch the asker did not see.
+        the question is never stored as a branch the asker did not see. `files` are the ids of the
+        question's stored files, attached to it in the same transaction.
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
@@ -98,9 +107,11 @@ class Asking:
                     if await _went_on(tx, conversation_id, after, newest):
                         raise Behind(messages.NEWER_ELSEWHERE)
                     parent_id = after
-            return await self._store(
+            asked = await self._store(
                 tx, owner, question, conversation_id, parent_id, choice, now, key, counted=counted
             )
+            await attachments.attach(tx, files, asked.exchange["id"], owner)
+            return asked
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
         return await quotas.placed(self.answering.db, owner, store, idempotent=key is not None)

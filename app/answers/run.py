@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -29,6 +29,9 @@ BUSY_BATCH_SECONDS = 0.5
 BUSY_RUNS = 50
 # How often a running answer is saved, and a stop asked through another process noticed.
 SAVE_SECONDS = 1.0
+
+# What the model is sent, or how to read it (files are read from the database as the answer starts).
+Sent = list[dict[str, Any]] | Callable[[], Awaitable[list[dict[str, Any]]]]
 
 
 def batch_seconds(running: int) -> float:
@@ -58,6 +61,8 @@ class Run:
         self._text = ""
         self._joined = 0
         self._changed = asyncio.Event()
+        # The messages the model was sent, once read (a question's files are read as it starts).
+        self.sent: list[dict[str, Any]] = []
         self.halted = asyncio.Event()
 
     def text(self) -> str:
@@ -102,7 +107,7 @@ class Run:
         spool: Spool,
         model: Model,
         exchange: Row,
-        sent: list[dict[str, Any]],
+        sent: Sent,
         options: Mapping[str, Any] | None = None,
     ) -> None:
         """Stream the model into this run, saving as it goes, and store how the answer ended.
@@ -153,21 +158,22 @@ class Run:
                 tool_calls=orjson.dumps(usage.tool_calls).decode() if usage.tool_calls else None,
             )
             # Shielded: the outcome must land even if this task is cancelled.
-            await asyncio.shield(self._wrap_up(spool, producer, outcome, started, sent))
+            await asyncio.shield(self._wrap_up(spool, producer, outcome, started, self.sent))
 
     async def _produce(
         self,
         model: Model,
-        sent: list[dict[str, Any]],
+        sent: Sent,
         usage: Usage,
         started: float,
         name: str,
         temperature: float | None,
         options: Mapping[str, Any] | None,
     ) -> None:
+        messages = self.sent = await sent() if callable(sent) else sent
         # Only an API call has options: a chat's answer asks any model as it always did.
         extra = {"options": options} if options else {}
-        async for text in model.stream(sent, usage, self.pace, name, temperature, **extra):
+        async for text in model.stream(messages, usage, self.pace, name, temperature, **extra):
             if not self.parts:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)
@@ -206,7 +212,7 @@ class Run:
         producer: asyncio.Task[None],
         outcome: Outcome,
         started: float,
-        sent: list[dict[str, str]],
+        sent: list[dict[str, Any]],
     ) -> None:
         if not producer.done():
             producer.cancel()
@@ -233,7 +239,7 @@ class Run:
         )
 
 
-async def count_unreported(outcome: Outcome, sent: list[dict[str, str]]) -> None:
+async def count_unreported(outcome: Outcome, sent: list[dict[str, Any]]) -> None:
     """Count the tokens the server did not report (a stopped or cut answer), marking the count estimated.
 
     An answer that failed before its first word was refused by the server: it spent nothing.

@@ -40,6 +40,10 @@ def is_openai(model: str) -> bool:
     return True
 
 
+# What OpenAI counts for an image at high detail, shrunk to 2,048 pixels (four tiles and the base).
+IMAGE_TOKENS = 765
+
+
 def count(text: str, model: str) -> int:
     """The tokens of a text: tiktoken's count for OpenAI's models, else about one per four characters."""
     if not text:
@@ -50,9 +54,18 @@ def count(text: str, model: str) -> int:
     return len(encoding.encode(text, disallowed_special=()))
 
 
-def prompt(sent: list[dict[str, str]], model: str) -> int:
-    """The tokens of the chat messages a model was sent."""
-    return sum(count(message["content"], model) + PER_MESSAGE for message in sent) + PER_REPLY
+def prompt(sent: list[dict[str, Any]], model: str) -> int:
+    """The tokens of the chat messages a model was sent (an image part as a large image costs)."""
+    return sum(_content(message.get("content"), model) + PER_MESSAGE for message in sent) + PER_REPLY
+
+
+def _content(content: Any, model: str) -> int:
+    if not isinstance(content, list):
+        return count(content if isinstance(content, str) else "", model)
+    parts = [part for part in content if isinstance(part, dict)]
+    return sum(
+        count(part.get("text") or "", model) if part.get("type") == "text" else IMAGE_TOKENS for part in parts
+    )
 
 
 def _openai_encoding() -> Any:

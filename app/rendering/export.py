@@ -31,6 +31,7 @@ FIELDS = (
     "tokens_estimated",
     "deleted_by_owner_at",
     "source",
+    "files",
 )
 FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 CHUNK_BYTES = 64 * 1024

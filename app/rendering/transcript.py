@@ -32,6 +32,8 @@ def markdown(title: str, exchanges: Iterable[Row]) -> str:
     for exchange in exchanges:
         question = nested(exchange["question"].strip())
         parts.append(f"## You · {short_time(exchange['created_at'])}\n\n{question}\n")
+        if files := exchange.get("files"):
+            parts.append("".join(f"- Attached: {_named(file)}\n" for file in files))
         answered_by = exchange["model"] or "the model"
         if exchange.get("server"):
             answered_by += f" on {exchange['server']}"
@@ -84,3 +86,9 @@ def nested(text: str) -> str:
             words = " ".join(line.strip() for line in lines[start : end - 1])
             lines[start:end] = [f"{marks} {words}"]
     return "\n".join(lines)
+
+
+def _named(file: Row) -> str:
+    """A file as the transcript names it: its name (escaped for Markdown), kind and size."""
+    name = _SPECIAL.sub(r"\\\1", " ".join(file["name"].split()))
+    return f"{name} ({file['media_type'].partition(';')[0]}, {file['size']:,} bytes)"

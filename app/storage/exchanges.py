@@ -416,7 +416,7 @@ async def context(db: Executor, parent_id: int, limit: int) -> list[Row]:
         " SELECT id, parent_id, 1 FROM exchanges WHERE id = :parent_id"
         " UNION ALL SELECT e.id, e.parent_id, branch.depth + 1 FROM exchanges e"
         " JOIN branch ON e.id = branch.parent_id WHERE branch.depth < :depth)"
-        " SELECT e.question, e.answer FROM branch JOIN exchanges e ON e.id = branch.id"
+        " SELECT e.id, e.question, e.answer FROM branch JOIN exchanges e ON e.id = branch.id"
         f" WHERE e.status IN {answered} AND e.answer IS NOT NULL ORDER BY branch.depth LIMIT :limit",
         {"parent_id": parent_id, "depth": 2 * limit, "limit": limit, **params},
     )

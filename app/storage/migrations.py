@@ -576,6 +576,62 @@ def _time_text(value: object) -> str | None:
 
 
 @migration
+async def m050_attachments(db: Executor, dialect: str) -> None:
+    # Files asked about: each kept with the exchange it came with (NULL while it is being stored),
+    # its text as read, and its bytes in chunks small enough for any MySQL packet or Galera write set.
+    blob = "MEDIUMBLOB" if dialect == "mysql" else "BLOB"
+    await db.execute(
+        ddl(
+            dialect,
+            f"""
+        CREATE TABLE attachments (
+            id {{pk}},
+            owner VARCHAR(64) NOT NULL,
+            exchange_id {{fk}},
+            name VARCHAR(255) NOT NULL,
+            kind VARCHAR(16) NOT NULL,
+            media_type VARCHAR(100) NOT NULL,
+            size BIGINT NOT NULL,
+            chunks INTEGER NOT NULL DEFAULT 0,
+            sha256 CHAR(64) NOT NULL DEFAULT '',
+            text {{text}},
+            chars INTEGER,
+            pages INTEGER,
+            read_pages INTEGER,
+            cut INTEGER NOT NULL DEFAULT 0,
+            width INTEGER,
+            height INTEGER,
+            thumbnail {blob},
+            created_at {{datetime}} NOT NULL,
+            FOREIGN KEY (exchange_id) REFERENCES exchanges (id) ON DELETE CASCADE
+        ) {{table_options}}""",
+        )
+    )
+    await db.execute("CREATE INDEX attachments_exchange ON attachments (exchange_id, id)")
+    await db.execute("CREATE INDEX attachments_owner_created ON attachments (owner, created_at)")
+    await db.execute("CREATE INDEX attachments_created ON attachments (created_at)")
+    await db.execute(
+        ddl(
+            dialect,
+            f"""
+        CREATE TABLE attachment_chunks (
+            attachment_id {{fk}} NOT NULL,
+            seq INTEGER NOT NULL,
+            data {blob} NOT NULL,
+            PRIMARY KEY (attachment_id, seq),
+            FOREIGN KEY (attachment_id) REFERENCES attachments (id) ON DELETE CASCADE
+        ) {{table_options}}""",
+        )
+    )
+
+
+@migration
+async def m051_shared_files(db: Executor, dialect: str) -> None:
+    # A shared copy names the files each question had (one name a line); the files are not shared.
+    await db.execute(ddl(dialect, "ALTER TABLE shared_exchanges ADD COLUMN files {text}"))
+
+
+@migration
 async def m060_api_keys(db: Executor, dialect: str) -> None:
     # Personal keys for the OpenAI-compatible API: only a SHA-256 digest of each is kept, with
     # its first characters to tell keys apart, its name, when it was last used and how often.

@@ -44,6 +44,25 @@ _TRANSIENT_CODES = frozenset({1047, 1180, 1205, 1213})
 RETRY_PAUSE_SECONDS = 0.25
 
 
+class _Hex:
+    """Bytes bound as a hexadecimal literal: aiomysql cannot escape bytes with this PyMySQL's converters."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+pymysql.converters.encoders[_Hex] = lambda value, mapping=None: f"X'{value.data.hex()}'"
+
+
+def bound(params: Params) -> Params:
+    """The parameters as the driver can escape them (bytes as hexadecimal literals)."""
+    if not params or not any(isinstance(value, bytes) for value in params.values()):
+        return params or {}
+    return {name: _Hex(value) if isinstance(value, bytes) else value for name, value in params.items()}
+
+
 class _Waited(DatabaseUnavailable):
     """No connection came free in time: the pool is busy (or its server too slow to answer)."""
 
@@ -248,7 +267,7 @@ class MySQLDatabase(Database):
             cursor = await connection.cursor(aiomysql.SSDictCursor)
             finished = False
             try:
-                await cursor.execute(translate(sql), params or {})
+                await cursor.execute(translate(sql), bound(params))
                 while rows := await cursor.fetchmany(batch):
                     for row in rows:
                         yield row
@@ -300,7 +319,7 @@ class _Statements(Executor):
 
     async def _cursor(self, sql: str, params: Params) -> aiomysql.DictCursor:
         cursor = await self.connection.cursor(aiomysql.DictCursor)
-        await self.run(cursor.execute(translate(sql), params or {}))
+        await self.run(cursor.execute(translate(sql), bound(params)))
         return cursor
 
     async def fetch_all(self, sql: str, params: Params = None) -> list[Row]:

@@ -19,13 +19,13 @@ TEAMMATES = "teammates"
 ANYONE = "anyone"
 AUDIENCES = (TEAMMATES, ANYONE)
 # What a copy keeps of each exchange: nothing about its owner, nothing of the other versions.
-KEPT = ("question", "answer", "status", "error", "model", "server", "created_at", "answered_at")
+KEPT = ("question", "answer", "status", "error", "model", "server", "created_at", "answered_at", "files")
 _COLUMNS = ", ".join(KEPT)
 
 
 def copied(exchange: Row) -> Row:
-    """The part of an exchange a copy keeps, times as stored text."""
-    return {name: _stored(exchange[name]) if name.endswith("_at") else exchange[name] for name in KEPT}
+    """The part of an exchange a copy keeps, times as stored text (its files' names, not the files)."""
+    return {name: _stored(exchange[name]) if name.endswith("_at") else exchange.get(name) for name in KEPT}
 
 
 def digest(conversation_id: int, title: str, exchanges: Iterable[Row]) -> str:

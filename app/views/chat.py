@@ -11,16 +11,27 @@ from quart import Blueprint, Response, redirect, request, stream_with_context, u
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from .. import messages
-from ..answers import Asked, Behind, Busy, Ended, Grew, NotFound, Refused, Unfollowed, get_answers
+from .. import files, messages
+from ..answers import Asked, Behind, Busy, Ended, Grew, Invalid, NotFound, Refused, Unfollowed, get_answers
 from ..answers.branches import branch
+from ..config import current_config
 from ..people.access import SignInFirst, asks_model, signed_in_only
 from ..people.identity import current_user, owner
-from ..storage import DatabaseUnavailable, Executor, Row, conversations, exchanges, get_db, preferences
+from ..storage import (
+    DatabaseUnavailable,
+    Executor,
+    Row,
+    attachments,
+    conversations,
+    exchanges,
+    get_db,
+    preferences,
+)
 from ..storage.status import Status
 from ..web import errors, limits, sse
 from ..web.htmx import is_htmx, render, render_blocks
 from ..web.ids import parse_id
+from ..web.uploads import takes_files
 from .conversations import sidebar_page
 
 bp = Blueprint("chat", __name__)
@@ -76,34 +87,60 @@ async def show(conversation_id: int) -> Response:
 @bp.post("/ask")
 @signed_in_only
 @asks_model
+@takes_files
 async def ask() -> ResponseReturnValue:
-    """Store a question, then hand back its bubble and a live answer (or, without htmx, the answer)."""
+    """Store a question and its files; hand back its bubble and a live answer (without htmx, the answer)."""
     answers = get_answers()
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
+    stored: list[int] = []
     try:
         chosen = form.get("model")
         choice = await answers.asking.choose(chosen) if chosen else None
+        question = _question(form.get("question"))
+        if uploads := files.uploads_in((await request.files).getlist("files")):
+            if problem := answers.asking.problem(question):
+                raise Invalid(problem)
+            choice = choice or await answers.asking.choice_for(owner(), conversation_id, None)
+            stored = await _received(uploads, choice.model, choice.server)
         asked = await answers.asking.ask(
             owner(),
-            _question(form.get("question")),
+            question,
             conversation_id,
             form.get("ask_key"),
             choice,
             after=parse_id(form.get("after")),
             newest=form.get("newest") == "1",
             counted=current_user() is not None,
+            files=stored,
         )
     except Behind as behind:
         return await _behind(str(behind), conversation_id, form)
+    except files.Refused as refused:
+        return await _composer_error(str(refused))
     except DatabaseUnavailable:
         return await _composer_error(messages.DATABASE_AWAY, status=503)
+    finally:
+        if stored:
+            # Files of a question that was not stored (or was stored already, by a form sent twice).
+            with suppress(DatabaseUnavailable):
+                await attachments.discard_unattached(get_db(), stored)
+    if stored:
+        found = await attachments.of_exchanges(get_db(), [asked.exchange["id"]])
+        asked.exchange["files"] = found.get(asked.exchange["id"], [])
     if not is_htmx():
         await answers.answer_in_full(asked.exchange, limits.current_client())
         return _back_to(asked.exchange, "exchange")
     return await _asked_html(asked, new_conversation=conversation_id is None)
+
+
+async def _received(uploads: list[files.Upload], model: str, server: str) -> list[int]:
+    """Store a question's files, refused as a whole when one cannot be taken (a model blind to images too)."""
+    config = current_config()
+    sees = files.sees_images(config.vision_models, model, server)
+    return await files.receive(get_db(), owner(), uploads, config, sees, model)
 
 
 @bp.get("/latest")
@@ -195,9 +232,14 @@ async def _ask_again(exchange_id: int, question: str | None) -> ResponseReturnVa
     if answers.places.full(limits.current_client()):
         raise Busy(messages.STREAMS_FULL)
     chosen = (await request.form).get("model")
-    # A refusal (a model no longer offered among them) is said under the composer, whose
-    # picker offers the models that may answer instead (`refused` below).
+    # A refusal (a model no longer offered, or one blind to the question's images) is said
+    # under the composer, whose picker offers the models that may answer instead (`refused` below).
     choice = await answers.asking.choose(chosen) if chosen else None
+    vision = current_config().vision_models
+    if choice is not None and not files.sees_images(vision, choice.model, choice.server):
+        asked_with = await attachments.of_exchanges(get_db(), [exchange_id])
+        if any(file["kind"] == "image" for file in asked_with.get(exchange_id, [])):
+            raise Invalid(messages.cannot_see(choice.model))
     exchange = await answers.asking.ask_again(
         owner(), exchange_id, question, choice, counted=current_user() is not None
     )
@@ -291,8 +333,10 @@ async def _exchanges_page(
         ids = ids[: ids.index(before)]
     page = ids[-EXCHANGES_PER_PAGE:]
     rows = await exchanges.by_ids(db, page)
+    attached = await attachments.of_exchanges(db, page)
     for row in rows:
         row["versions"] = shown.versions[row["id"]]
+        row["files"] = attached.get(row["id"], [])
     last = shown.ids[-1] if shown.ids else None
     return {
         "exchanges": rows,

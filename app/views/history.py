@@ -15,7 +15,7 @@ from ..config import current_config
 from ..people.access import signed_in_only
 from ..people.identity import current_user, is_admin, owner
 from ..rendering import export
-from ..storage import Database, Row, api_keys, exchanges, get_db, history, users
+from ..storage import Database, Row, api_keys, attachments, exchanges, get_db, history, users
 from ..storage.history import STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
@@ -39,8 +39,10 @@ async def list_exchanges() -> Response:
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     versions = await exchanges.versions(db, rows)
+    attached = await attachments.of_exchanges(db, [row["id"] for row in rows])
     for row in rows:
         row["versions"] = versions[row["id"]]
+        row["files"] = attached.get(row["id"], [])
     context: dict[str, Any] = {
         "exchanges": rows,
         "everyone": is_admin(),
@@ -68,7 +70,7 @@ async def export_exchanges(fmt: str) -> Response:
     if fmt not in export.FORMATS:
         abort(404, messages.EXPORT_FORMATS)
     search, _ = await _search()
-    rows = history.stream(get_db(), _scope(), search)
+    rows = _with_files(history.stream(get_db(), _scope(), search), get_db())
     if is_admin():
         rows = _with_names(rows, get_db())
     response = Response(export.encode(rows, fmt), content_type=export.FORMATS[fmt])
@@ -112,6 +114,24 @@ async def _with_names(rows: AsyncIterator[Row], db: Database) -> AsyncIterator[R
             person = await users.by_owner(db, row["owner"])
             names[row["owner"]] = person["username"] if person and person["username"] else "anonymous"
         yield {**row, "user": names[row["owner"]]}
+
+
+async def _with_files(rows: AsyncIterator[Row], db: Database, batch: int = 500) -> AsyncIterator[Row]:
+    """The rows, each naming the files it was asked with (looked up a batch of rows at a time)."""
+    waiting: list[Row] = []
+    async for row in rows:
+        waiting.append(row)
+        if len(waiting) >= batch:
+            for named in await _named_files(waiting, db):
+                yield named
+            waiting = []
+    for named in await _named_files(waiting, db):
+        yield named
+
+
+async def _named_files(rows: list[Row], db: Database) -> list[Row]:
+    attached = await attachments.of_exchanges(db, [row["id"] for row in rows])
+    return [{**row, "files": "; ".join(file["name"] for file in attached.get(row["id"], []))} for row in rows]
 
 
 async def _sources(search: Search) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from ..config import current_config
 from ..people.access import SignInFirst, public, signed_in_only
 from ..people.identity import current_user, owner, signed_in
 from ..rendering import transcript
-from ..storage import Executor, Row, audit, conversations, exchanges, get_db, shares
+from ..storage import Executor, Row, attachments, audit, conversations, exchanges, get_db, shares
 from ..storage.status import FINISHED
 from ..web.htmx import render
 from ..web.ids import parse_id
@@ -52,7 +52,12 @@ async def share(conversation_id: int) -> ResponseReturnValue:
     form = await request.form
     leaf = parse_id(form.get("leaf"))
     audience = form.get("audience") or shares.TEAMMATES
-    copy = [row for row in await _branch(conversation_id, leaf) if row["status"] in FINISHED]
+    copy = [
+        # Files are not shared: the copy names them only.
+        row | {"files": "\n".join(file["name"] for file in row["files"])}
+        for row in await _branch(conversation_id, leaf)
+        if row["status"] in FINISHED
+    ]
     try:
         if audience not in shares.AUDIENCES or (audience == shares.ANYONE and not _public_allowed()):
             raise Refusal(messages.PUBLIC_SHARES_OFF, 422)
@@ -177,7 +182,11 @@ async def _branch(conversation_id: int, leaf: int | None) -> list[Row]:
     """The exchanges on screen with `leaf` last (by default, as the chat opens), oldest first."""
     db = get_db()
     shown = branch(await exchanges.tree(db, conversation_id), leaf)
-    return await exchanges.by_ids(db, shown.ids[-MOST_EXCHANGES:])
+    rows = await exchanges.by_ids(db, shown.ids[-MOST_EXCHANGES:])
+    attached = await attachments.of_exchanges(db, [row["id"] for row in rows])
+    for row in rows:
+        row["files"] = attached.get(row["id"], [])
+    return rows
 
 
 async def _shared_title(conversation: Row, copy: list[Row]) -> str:

@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotFound
 from .. import people
 from ..people import proxy_user
 from ..people.access import cookieless, public
-from . import assets, compression, errors, guard, limits, request_log, security, templating
+from . import assets, compression, errors, guard, limits, request_log, security, templating, uploads
 from .ids import IdConverter
 from .proxies import trusted
 
@@ -25,6 +25,8 @@ def init_app(app: Quart) -> None:
     request_log.init_app(app)
     app.url_map.converters["int"] = IdConverter
     app.view_functions["static"] = _static_file
+    # Bodies counted as they arrive, and the views that take files given their larger limit.
+    uploads.init_app(app)
     # Before any other check: who the visitor is, and whether the view lets them in.
     people.init_app(app)
     security.init_app(app)

@@ -63,7 +63,7 @@ async def respond(error: Exception) -> ResponseReturnValue:
 
 
 def _too_large_message() -> str:
-    return messages.too_large(current_app.config["MAX_CONTENT_LENGTH"])
+    return messages.too_large(request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"])
 
 
 async def _sign_in_first() -> ResponseReturnValue:

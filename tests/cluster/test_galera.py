@@ -9,6 +9,7 @@ saw, what each node stores, and that the nodes agree, and reports its figures.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -275,3 +276,40 @@ def wait_for_saved_text(deployment: Deployment, at_least: int) -> int:
 
     wait_for(f"{at_least} answers with saved text", enough, timeout=60, interval=0.05)
     return count
+
+
+def test_a_file_stored_through_one_instance_is_served_by_the_other_and_kept_on_every_node(
+    deployment: Deployment,
+) -> None:
+    import httpx2
+
+    from tests import samples
+    from tests.conftest import CSRF
+
+    first, second = deployment.apps.a, deployment.apps.b
+    data = secrets.token_bytes(700_000).hex().encode()  # 1.4 MB of text: three chunks
+    with httpx2.Client(timeout=30) as browser:
+        token = CSRF.search(browser.get(f"{first.url}/").text).group(1)
+        form = {"question": "Read this log", "conversation_id": "", "csrf_token": token}
+        body, kind = samples.multipart(form, [("big.log", data)])
+        asked = browser.post(
+            f"{first.url}/ask",
+            content=body,
+            headers={"Content-Type": kind, "HX-Request": "true", "X-CSRF-Token": token},
+        )
+        assert asked.status_code == 200, asked.text
+        address = re.search(r'href="(/files/\d+)"', asked.text).group(1)
+        served = browser.get(f"{second.url}{address}")
+        assert served.status_code == 200 and served.content == data
+    database = deployment.account.database
+    kept = {
+        node.name: node.query(
+            f"SELECT COUNT(*), SUM(LENGTH(data)), MD5(GROUP_CONCAT(MD5(data) ORDER BY seq))"
+            f" FROM `{database}`.attachment_chunks",
+            causal=True,
+        )[0]
+        for node in deployment.cluster.nodes
+    }
+    print(f"galera figures: a file of {len(data):,} bytes in chunks, per node {kept}")
+    assert len(set(kept.values())) == 1
+    assert next(iter(kept.values()))[:2] == (3, len(data))
