@@ -78,6 +78,7 @@ def test_the_console_stays_clean_on_every_page_and_control(page, server, model, 
 
     # Edit, Stop (from the composer), Retry, Copy, the refused follow-up.
     page.locator(".exchange").last.get_by_text("Edit", exact=True).click()
+    expect(page.get_by_label("Change the question").last).to_be_focused()
     page.get_by_label("Change the question").last.fill("second question, edited")
     page.get_by_label("Change the question").last.press("Enter")
     expect(page.locator(".version-count")).to_have_text("3/3")

@@ -71,6 +71,7 @@ def test_regenerate_and_edit_keep_every_version(page, server, model):
     page.locator(".exchange").nth(1).get_by_text("Edit", exact=True).click()
     field = page.locator(".exchange").nth(1).get_by_label("Change the question")
     expect(field).to_have_value("secnd question")
+    expect(field).to_be_focused()  # the caret lands at the end first; filling before it would append
     field.fill("second question")
     field.press("Enter")
     expect(page.locator(".exchange").nth(1).locator(".bubble")).to_have_text("second question")

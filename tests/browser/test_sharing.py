@@ -89,6 +89,8 @@ def test_a_share_and_a_download_hold_exactly_the_branch_on_screen(browser, page,
     model.configure(answer="A1 edited answer.")
     first = page.locator(".exchange").first
     first.get_by_text("Edit", exact=True).click()
+    # Opening Edit puts the caret at the end of the box: filling before it lands would append.
+    expect(first.get_by_label("Change the question")).to_be_focused()
     first.get_by_label("Change the question").fill("Q1 edited question")
     first.get_by_role("button", name="Send again").click()
     expect(page.locator(".bubble")).to_have_text(["Q1 edited question"])

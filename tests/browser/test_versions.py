@@ -28,6 +28,7 @@ def test_editing_an_earlier_question_starts_a_branch_the_model_follows(page, ser
     model.configure(answer="Answer 2, edited.")
     first_answer = page.locator(".exchange").nth(1)
     first_answer.get_by_text("Edit", exact=True).click()
+    expect(first_answer.get_by_label("Change the question")).to_be_focused()
     first_answer.get_by_label("Change the question").fill("Question 2, edited")
     first_answer.get_by_role("button", name="Send again").click()
     expect(page.locator(".bubble")).to_have_text(["Question 1", "Question 2, edited"])
