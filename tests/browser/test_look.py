@@ -48,6 +48,7 @@ def conversation(browser: Browser, server, model) -> str:
     ):
         model.configure(answer=answer)
         page.get_by_role("link", name="New chat").first.click()
+        page.wait_for_load_state()  # Enter sends only once app.js has run
         page.get_by_label("Your question").fill(question)
         page.get_by_label("Your question").press("Enter")
         expect(page.locator(".answer-meta")).to_have_count(1)
@@ -134,6 +135,7 @@ def test_the_phone_layout_fits_without_sideways_scrolling(browser, server, conve
         expect(page.locator(".bubble")).to_have_text("How do I count words in a file?")
         # A chat started before the drawer ever opened is listed once when it does.
         page.get_by_role("link", name="New chat").first.click()
+        page.wait_for_load_state()  # Enter sends only once app.js has run
         page.get_by_label("Your question").fill("A third chat")
         page.get_by_label("Your question").press("Enter")
         expect(page.locator(".answer-meta")).to_have_count(1)

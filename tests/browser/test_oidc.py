@@ -45,6 +45,7 @@ def test_signing_in_at_the_provider_and_coming_back_signed_in(page, server, prob
     expect(page).to_have_url(f"{server.url}/list")
     expect(page.get_by_role("link", name="alice@example.com")).to_be_visible()
     page.get_by_role("link", name="New chat").first.click()
+    page.wait_for_load_state()  # Enter sends only once app.js has run
     page.get_by_label("Your question").fill("Who am I here?")
     page.get_by_label("Your question").press("Enter")
     expect(page.locator("article.answer .answer-meta")).to_contain_text("fake-model")

@@ -53,6 +53,7 @@ def invitation(admin: Page, server: AppServer) -> str:
 
 def ask(page: Page, question: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New chat").click()
+    page.wait_for_load_state()  # Enter sends only once app.js has run
     page.get_by_label("Your question").fill(question)
     page.get_by_label("Your question").press("Enter")
     expect(page.locator("article.answer .answer-meta").last).to_contain_text("fake-model")

@@ -29,6 +29,7 @@ def test_a_shared_chat_opens_in_a_fresh_browser_until_revoked(browser, page, ser
 
     model.configure(answer="Not for strangers.")
     page.get_by_role("link", name="Back to the chat").click()
+    page.wait_for_load_state()  # Enter sends only once app.js has run
     page.get_by_label("Your question").fill("A later, private question?")
     page.get_by_label("Your question").press("Enter")
     expect(page.locator("article.answer").last).to_contain_text("Not for strangers.")
