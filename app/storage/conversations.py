@@ -97,17 +97,17 @@ _LISTED = "owner = :owner AND api = 0 AND deleted_at IS NULL"
 # page of chats in no folder by recency (conversations_sidebar), and the folders by name.
 _SIDEBAR = (
     f"SELECT * FROM (SELECT 'pinned' AS part, {SIDEBAR_COLUMNS} FROM conversations"
-    f" WHERE {_LISTED} AND pinned_at IS NOT NULL ORDER BY pinned_at DESC LIMIT :pins) pinned"
+    f" WHERE {_LISTED} AND pinned_at IS NOT NULL ORDER BY pinned_at DESC LIMIT :pins) pinned_chats"
     f" UNION ALL SELECT * FROM (SELECT 'opened' AS part, {SIDEBAR_COLUMNS} FROM conversations"
     f" WHERE {_LISTED} AND pinned_at IS NULL"
     " AND folder_id = (SELECT folder_id FROM conversations WHERE id = :current AND owner = :owner)"
-    " ORDER BY updated_at DESC, id DESC LIMIT :in_folder) opened"
+    " ORDER BY updated_at DESC, id DESC LIMIT :in_folder) opened_chats"
     f" UNION ALL SELECT * FROM (SELECT 'recent' AS part, {SIDEBAR_COLUMNS} FROM conversations"
     f" WHERE {_LISTED} AND folder_id IS NULL AND pinned_at IS NULL"
-    " ORDER BY updated_at DESC, id DESC LIMIT :limit) recent"
+    " ORDER BY updated_at DESC, id DESC LIMIT :limit) recent_chats"
     " UNION ALL SELECT * FROM (SELECT 'folder' AS part, id, name AS title, created_at AS updated_at,"
     " 0 AS keep, id AS folder_id, NULL AS pinned_at FROM folders WHERE owner = :owner"
-    " ORDER BY name, id LIMIT :folders) folders"
+    " ORDER BY name, id LIMIT :folders) folder_rows"
 )
 
 
