@@ -6,7 +6,7 @@ import re
 
 from app.config import DEFAULT_SYSTEM_PROMPT
 from app.messages import FOLDER_EMPTY, NO_CHAT_MATCHES, NOT_YOUR_FOLDER, TYPE_A_FOLDER_NAME
-from app.storage import conversations, exchanges, folders
+from app.storage import conversations, exchanges, folders, retention
 from app.storage.conversations import _SIDEBAR
 from app.views import conversations as sidebar_views
 from tests.conftest import Visitor
@@ -313,3 +313,11 @@ async def test_each_part_of_the_sidebar_reads_an_index(db):
         tables = [row for row in rows if row["table"] in ("conversations", "folders")]
         assert tables and all(row["type"] != "ALL" for row in tables), rows
         assert not any("filesort" in (row["Extra"] or "") for row in tables), rows
+
+
+async def test_erasing_a_person_takes_their_folders_and_instructions(visitor, db):
+    owner = await owner_of(visitor)
+    folder = await make_folder(visitor, "Secrets")
+    await post(visitor, f"/folders/{folder}/instructions", instructions="Remember my address.")
+    await retention.erase_owner(db, owner)
+    assert await folders.get(db, folder, owner) is None
