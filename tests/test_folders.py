@@ -188,22 +188,20 @@ async def test_the_search_finds_titles_and_text_of_ones_own_chats(visitor, db, a
     await conversations.delete(db, gone, owner)
     await conversations.create(db, "someone else", "Sourdough of a stranger")
 
-    typed = await visitor.client.get("/conversations/search?q=sourd", headers={"HX-Request": "true"})
+    typed = await visitor.client.get("/chats/search?q=sourd", headers={"HX-Request": "true"})
     fragment = await typed.get_data(as_text=True)
     assert "<html" not in fragment and listed(fragment, "conversation-list") == [bread]
-    found = await visitor.client.get("/conversations/search?q=photosynthesis", headers={"HX-Request": "true"})
+    found = await visitor.client.get("/chats/search?q=photosynthesis", headers={"HX-Request": "true"})
     assert listed(await found.get_data(as_text=True), "conversation-list") == [leaves]
-    question = await visitor.client.get(
-        "/conversations/search?q=leaves+sugar", headers={"HX-Request": "true"}
-    )
+    question = await visitor.client.get("/chats/search?q=leaves+sugar", headers={"HX-Request": "true"})
     assert listed(await question.get_data(as_text=True), "conversation-list") == [leaves]
-    nothing = await visitor.client.get("/conversations/search?q=stranger", headers={"HX-Request": "true"})
+    nothing = await visitor.client.get("/chats/search?q=stranger", headers={"HX-Request": "true"})
     assert NO_CHAT_MATCHES in await nothing.get_data(as_text=True)
     # An emptied box brings the sidebar back.
-    cleared = await visitor.client.get("/conversations/search?q=", headers={"HX-Request": "true"})
+    cleared = await visitor.client.get("/chats/search?q=", headers={"HX-Request": "true"})
     assert listed(await cleared.get_data(as_text=True), "conversation-list") == [leaves, bread]
     # Without JavaScript the search is a page with the form, the words kept in it.
-    page = await (await visitor.client.get("/conversations/search?q=Sourdough")).get_data(as_text=True)
+    page = await (await visitor.client.get("/chats/search?q=Sourdough")).get_data(as_text=True)
     assert "<html" in page and 'value="Sourdough"' in page and listed(page, "conversation-list") == [bread]
 
 
@@ -211,9 +209,9 @@ async def test_a_renamed_chat_is_found_by_its_new_title(visitor, db):
     owner = await owner_of(visitor)
     chat = await conversations.create(db, owner, "Untitled thoughts")
     await post(visitor, f"/c/{chat}/rename", title="Marathon training plan")
-    found = await visitor.client.get("/conversations/search?q=marathon", headers={"HX-Request": "true"})
+    found = await visitor.client.get("/chats/search?q=marathon", headers={"HX-Request": "true"})
     assert listed(await found.get_data(as_text=True), "conversation-list") == [chat]
-    old = await visitor.client.get("/conversations/search?q=untitled", headers={"HX-Request": "true"})
+    old = await visitor.client.get("/chats/search?q=untitled", headers={"HX-Request": "true"})
     assert NO_CHAT_MATCHES in await old.get_data(as_text=True)
 
 
@@ -245,7 +243,7 @@ async def test_folders_and_chats_are_their_owners_alone(app, visitor, db):
     assert (found["name"], found["instructions"]) == ("Private", None)
     assert (await conversations.get(db, mine, owner))["folder_id"] == folder
     assert (await conversations.get(db, theirs, await owner_of(stranger)))["folder_id"] is None
-    search = await stranger.client.get("/conversations/search?q=mine", headers={"HX-Request": "true"})
+    search = await stranger.client.get("/chats/search?q=mine", headers={"HX-Request": "true"})
     assert mine not in listed(await search.get_data(as_text=True), "conversation-list")
 
 
@@ -321,3 +319,15 @@ async def test_erasing_a_person_takes_their_folders_and_instructions(visitor, db
     await post(visitor, f"/folders/{folder}/instructions", instructions="Remember my address.")
     await retention.erase_owner(db, owner)
     assert await folders.get(db, folder, owner) is None
+
+
+async def test_asking_in_a_pinned_or_filed_chat_leaves_it_in_its_place(visitor):
+    pinned, filed, loose = [await answered(visitor, f"Chat number {n}") for n in range(3)]
+    await post(visitor, f"/c/{pinned}/pin", pin="1")
+    folder = await make_folder(visitor, "Shelf")
+    await post(visitor, f"/c/{filed}/folder", folder=str(folder))
+    for chat in (pinned, filed):
+        body = await (await visitor.ask("Still in place?", chat)).get_data(as_text=True)
+        assert "answer-" in body and "#conversation-list" not in body
+    body = await (await visitor.ask("To the top?", loose)).get_data(as_text=True)
+    assert 'hx-swap-oob="afterbegin:#conversation-list"' in body

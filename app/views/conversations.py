@@ -40,16 +40,16 @@ async def list_conversations() -> Response:
     return await render("conversations/list.html", "items", **page)
 
 
-@bp.get("/conversations/search")
+@bp.get("/chats/search")
 @signed_in_only
 async def search() -> Response:
     """The visitor's chats whose title or text holds the words typed, as the sidebar; empty: the sidebar."""
     query = (request.args.get("q") or "").strip()
     current = request.args.get("current", type=parse_id)
-    page = await sidebar_page(current)
-    if query:
-        page["found"] = await chat_search.find(get_db(), owner(), query, SEARCH_RESULTS)
-    return await render("conversations/list.html", "sidebar", query=query, **page)
+    if not query:
+        return await render("conversations/list.html", "sidebar", **await sidebar_page(current))
+    found = await chat_search.find(get_db(), owner(), query, SEARCH_RESULTS)
+    return await render("conversations/list.html", "sidebar", query=query, found=found, current=current)
 
 
 async def sidebar_page(current: int | None, before: tuple[str, int] | None = None) -> dict[str, Any]:
@@ -98,10 +98,10 @@ def _folder(folder_id: int, name: str, chats: list[Row] | None) -> Row:
     return {"id": folder_id, "name": name, "chats": chats[:IN_FOLDER] if chats else chats, "more": more}
 
 
-async def folder_items(folder_id: int, name: str, current: int | None) -> Row:
+async def folder_items(folder_id: int, name: str) -> Row:
     """A folder of the sidebar, opened: its unpinned chats, most recent first."""
     chats = await conversations.listed(get_db(), owner(), folder_id, None, IN_FOLDER + 1)
-    return _folder(folder_id, name, chats) | {"current": current}
+    return _folder(folder_id, name, chats)
 
 
 @bp.post("/c/<int:conversation_id>/pin")

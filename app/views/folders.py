@@ -52,8 +52,8 @@ async def chats(folder_id: int) -> Response:
     found = await _own(folder_id)
     if not is_htmx():
         return await _folder_page(found, found["instructions"])
-    folder = await folder_items(folder_id, found["name"], current_from_page())
-    return await render("folders/show.html", "sidebar_chats", folder=folder, current=folder["current"])
+    folder = await folder_items(folder_id, found["name"])
+    return await render("folders/show.html", "sidebar_chats", folder=folder, current=current_from_page())
 
 
 @bp.post("/folders/<int:folder_id>/rename")

@@ -124,7 +124,7 @@ def test_without_javascript_folders_pins_and_search_are_forms(browser, server, m
         expect(page.locator("#pinned-list .conversation > a")).to_have_text(["A question about lighthouses"])
         page.get_by_label("Search your chats").fill("lighthouses")
         page.get_by_role("button", name="Search").click()
-        expect(page).to_have_url(re.compile(r"/conversations/search\?q=lighthouses"))
+        expect(page).to_have_url(re.compile(r"/chats/search\?q=lighthouses"))
         expect(page.locator("#conversation-list .conversation > a")).to_have_text(["A question about lighthouses"])
     finally:
         context.close()
