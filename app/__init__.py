@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import answers, storage, web
+from . import answers, storage, web, webhooks
 from .api import cors
 from .config import ROOT, Config
 from .files import init_app as init_files
@@ -32,6 +32,8 @@ def create_app(config: Config | None = None) -> Quart:
     web.init_app(app)
     storage.init_app(app)
     retention.init_app(app)
+    # After storage: events are routed once the database is open, delivery stops before it closes.
+    webhooks.init_app(app)
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
     init_files(app)
