@@ -129,14 +129,18 @@ async def mark_sent(db: Executor, row_id: int, owner: str, now: datetime) -> boo
     return result.rowcount == 1
 
 
-async def mark_failed(db: Executor, row_id: int, owner: str, error: str, next_at: datetime | None) -> bool:
-    """Note a failed attempt: tried again at `next_at`, or dead when there is none."""
+async def mark_failed(
+    db: Executor, row_id: int, owner: str, error: str, retry_from: datetime, next_at: datetime | None
+) -> bool:
+    """Note a failed attempt (retries counted from `retry_from`): tried again at `next_at`, or dead."""
     result = await db.execute(
         "UPDATE webhook_outbox SET state = :state, attempts = attempts + 1, last_error = :error,"
-        f" next_at = COALESCE(:next_at, next_at) WHERE id = :id AND state = :pending{_HELD}",
+        " retry_from = :retry_from, next_at = COALESCE(:next_at, next_at)"
+        f" WHERE id = :id AND state = :pending{_HELD}",
         {
             "id": row_id,
             "owner": owner,
+            "retry_from": _stored(retry_from),
             "state": PENDING if next_at else DEAD,
             "error": error[:ERROR_CHARS],
             "next_at": _stored(next_at) if next_at else None,

@@ -152,8 +152,10 @@ class Deliverer:
                     metrics.webhook_attempts.labels("sent").inc()
                     sent += 1
                     continue
-                retry_at = self.retry_at(event, self.clock())
-                await outbox.mark_failed(self.db, event["id"], self.owner, error, retry_at)
+                now = self.clock()
+                retry_from = self.retry_from(event, now)
+                retry_at = self.retry_at(event, retry_from, now)
+                await outbox.mark_failed(self.db, event["id"], self.owner, error, retry_from, retry_at)
                 metrics.webhook_attempts.labels("failed" if retry_at else "dead").inc()
                 if retry_at is None:
                     log.warning("webhook event %s is dead after 24 hours: %s", event["event_id"], error)
@@ -163,9 +165,14 @@ class Deliverer:
             await self._release(endpoint)
         return sent
 
-    def retry_at(self, event: Row, now: datetime) -> datetime | None:
+    @staticmethod
+    def retry_from(event: Row, now: datetime) -> datetime:
+        """When an event's 24 hours of retries began: at its first failed attempt (or since sent again)."""
+        return now if event["attempts"] == 0 else _time(event["retry_from"])
+
+    def retry_at(self, event: Row, retry_from: datetime, now: datetime) -> datetime | None:
         """When a failed event is tried again: later each time, with jitter; None once 24 hours are spent."""
-        ends = _time(event["retry_from"]) + GIVE_UP_AFTER
+        ends = retry_from + GIVE_UP_AFTER
         if now >= ends:
             return None
         wait = min(self.config.webhook_retry_seconds * 2 ** event["attempts"], LONGEST_WAIT)
