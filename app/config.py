@@ -434,7 +434,7 @@ class Config:
         for url in sorted(urls):
             if why := self.webhook_refusal(url):
                 raise ConfigError(
-                    f"WEBHOOK_URLS: {why}, refused ({_shown(url)}); set WEBHOOK_ALLOW_PRIVATE=true"
+                    f"WEBHOOK_URLS: {why}, refused ({shown_url(url)}); set WEBHOOK_ALLOW_PRIVATE=true"
                     " if you mean it"
                 )
 
@@ -495,7 +495,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """A URL as an operator may see it in a message: its path and query may hold a token."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"

@@ -404,3 +404,19 @@ def api_unknown_part(name: str, kind: str) -> str:
 def source(key_name: str | None) -> str:
     """Where a question came from: the chat, or the API with the name of its key."""
     return f"API · {key_name}" if key_name is not None else "Chat"
+
+
+# Webhooks (the admins' page of events waiting and dead)
+NO_WEBHOOKS = (
+    "No webhooks are set up. Name the endpoints in WEBHOOK_URLS (and WEBHOOK_SECRET) for every "
+    "finished exchange, piece of feedback and admin action to be sent to them."
+)
+NO_EVENTS_WAITING = "Every event has been delivered: none is waiting, and none is dead."
+EVENTS_DEAD_NOTE = (
+    "A dead event failed for 24 hours. Send it again once its endpoint is back: it goes out "
+    "before the endpoint's later events."
+)
+ENDPOINT_NOT_HERE = (
+    "This endpoint is no longer in this instance's settings: its events are not sent from here."
+)
+EVENT_GONE = "This event is not dead (it was sent again already), or it does not exist."

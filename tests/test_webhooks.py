@@ -19,6 +19,7 @@ from app.storage.dialects import TIME_FORMAT
 from app.storage.exchanges import Outcome
 from app.webhooks import Deliverer, signing
 from tests.conftest import Visitor
+from tests.test_access import signed_up
 from tests.webhook_receiver import FAIL, HANG, REDIRECT, Receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -329,3 +330,43 @@ async def test_what_an_admin_writes_to_the_audit_trail_is_an_event(
 async def test_without_webhooks_nothing_is_added(db: Database):
     await outbox.add(db, "exchange.finished", {"n": 1})
     assert await db.fetch_all("SELECT id FROM webhook_outbox") == []
+
+
+# The admins' page
+
+
+@pytest.mark.settings(sign_in="accounts", sign_up="open")
+async def test_admins_see_dead_and_waiting_events_and_send_a_dead_one_again(
+    app: Quart, db: Database, deliverer: Deliverer, receiver: Receiver
+):
+    admin, person = app.test_client(), app.test_client()
+    admin_token = await signed_up(admin, "ada")
+    person_token = await signed_up(person, "pat")
+    endpoint = next(iter(deliverer.endpoints))
+    dead, waiting = await add(db, 1), await add(db, 2)
+    await db.execute(
+        "UPDATE webhook_outbox SET state = 'dead', last_error = 'HTTP 500' WHERE event_id = :e", {"e": dead}
+    )
+    # The page's deliverer is the app's own, which has no endpoint: these show by their digest.
+    page = await (await admin.get("/admin/events")).get_data(as_text=True)
+    assert dead in page and waiting in page and "HTTP 500" in page and "Send again" in page
+    row_id = (await db.fetch_one("SELECT id FROM webhook_outbox WHERE event_id = :e", {"e": dead}))["id"]
+    assert (await person.get("/admin/events")).status_code == 404
+    refused = await person.post(f"/admin/events/{row_id}/again", form={"csrf_token": person_token})
+    assert refused.status_code == 404
+    assert (await admin.post(f"/admin/events/{row_id}/again", form={})).status_code in (400, 403)
+    again = await admin.post(f"/admin/events/{row_id}/again", form={"csrf_token": admin_token})
+    assert again.status_code == 303 and again.headers["Location"] == "/admin/events"
+    assert (
+        await admin.post(f"/admin/events/{row_id}/again", form={"csrf_token": admin_token})
+    ).status_code == 404
+    deliverer.clock.advance(seconds=1)  # type: ignore[attr-defined]
+    await deliverer.deliver()
+    assert [sent for sent in receiver.taken_ids() if sent in (dead, waiting)] == [dead, waiting]
+    # Sending again is an admin action: audited, and so an event of its own.
+    assert await db.fetch_one("SELECT subject FROM audit WHERE action = 'sent an event again'") == {
+        "subject": dead
+    }
+    actions = [json.loads(request.body)["data"].get("action") for request in receiver.received]
+    assert actions.count("sent an event again") == 1 and "signed up" in actions
+    assert endpoint in deliverer.endpoints
