@@ -329,6 +329,7 @@ class Config:
     webhook_secret: str = _setting("", _webhook_secret, "WEBHOOK_SECRET", secret=True)
     webhook_timeout: float = _setting(10.0, _positive, "WEBHOOK_TIMEOUT")
     webhook_retry_seconds: float = _setting(5.0, _positive, "WEBHOOK_RETRY_SECONDS")
+    webhook_retry_max_seconds: float = _setting(3600.0, _positive, "WEBHOOK_RETRY_MAX_SECONDS")
     webhook_allow_private: bool = _setting(False, _flag, "WEBHOOK_ALLOW_PRIVATE")
     # The settings whose variable is set, so that a settings page can show them as fixed.
     pinned: frozenset[str] = frozenset()

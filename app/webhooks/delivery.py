@@ -34,9 +34,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-# How long events are retried before they are dead, and the longest wait between two tries.
+# How long events are retried before they are dead.
 GIVE_UP_AFTER = timedelta(hours=24)
-LONGEST_WAIT = 3600.0
 # How often each endpoint's line is looked at, and how long sent events are kept to be seen.
 POLL_SECONDS = 1.0
 KEEP_SENT = timedelta(days=7)
@@ -175,7 +174,9 @@ class Deliverer:
         ends = retry_from + GIVE_UP_AFTER
         if now >= ends:
             return None
-        wait = min(self.config.webhook_retry_seconds * 2 ** event["attempts"], LONGEST_WAIT)
+        wait = min(
+            self.config.webhook_retry_seconds * 2 ** event["attempts"], self.config.webhook_retry_max_seconds
+        )
         return min(now + timedelta(seconds=wait * (0.5 + self.jitter() / 2)), ends)
 
     async def _post(self, url: str, event: Row) -> str | None:
