@@ -8,7 +8,7 @@ the environment agree on what a value means. Model servers are kept as JSON, the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
