@@ -41,6 +41,14 @@ async def post(client, section: str, htmx: bool = False, **fields: str):
     return await client.post(f"/admin/settings/{section}", form=form, headers=headers)
 
 
+async def store_row(db, name: str, value: str) -> None:
+    """A row written as another program (or a damaged disk) would, not through the page."""
+    await db.execute(
+        "INSERT INTO settings (name, value, updated_at) VALUES (:name, :value, '2026-01-01 00:00:00')",
+        {"name": name, "value": value},
+    )
+
+
 BEHAVIOUR = {
     "system_prompt": "Answer like a pirate.",
     "temperature_min": "0",
@@ -243,12 +251,9 @@ async def test_a_setting_the_environment_sets_is_shown_read_only_and_kept(app, a
 async def test_a_damaged_row_leaves_the_environments_value_with_a_message(app, admin, db, caplog):
     await post(admin, "behaviour", **BEHAVIOUR | {"context_size": "3"})
     await db.execute("UPDATE settings SET value = 'three' WHERE name = 'context_size'")
-    await db.execute(
-        "INSERT INTO settings (name, value, updated_at) VALUES ('llm_servers', :value, '2026-01-01 00:00:00')",
-        {
-            "value": '[{"name": "x", "url": "http://x.example/v1", "key": "%s"}]'
-            % sealing.seal("k", "another-key-1234567")
-        },
+    elsewhere = sealing.seal("k", "another-key-1234567")
+    await store_row(
+        db, "llm_servers", f'[{{"name": "x", "url": "http://x.example/v1", "key": "{elsewhere}"}}]'
     )
     await db.execute("UPDATE locks SET taken = taken + 1 WHERE name = 'settings'")
     with caplog.at_level(logging.ERROR):
@@ -291,10 +296,7 @@ async def test_a_settings_form_needs_the_csrf_token(app, admin, db):
 async def test_the_key_rotation_seals_stored_keys_under_the_new_secret(db):
     old, new = "the-old-secret-key-1234", "the-new-secret-key-5678"
     listed = f'[{{"name": "x", "url": "http://x.example/v1", "key": "{sealing.seal("sk-kept", old)}"}}]'
-    await db.execute(
-        "INSERT INTO settings (name, value, updated_at) VALUES ('llm_servers', :value, '2026-01-01 00:00:00')",
-        {"value": listed},
-    )
+    await store_row(db, "llm_servers", listed)
     assert await rotate(db, old, new) == 1
     assert await rotate(db, old, new) == 0
     raw = (await stored.stored(db))["llm_servers"]

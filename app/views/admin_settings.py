@@ -186,7 +186,7 @@ async def _render(
         problems=loaded.problems,
         seen={name: fingerprint(loaded.rows, name) for name in SECTIONS},
         primary={"name": primary_server_name(config), "url": config.llm_base_url, "demo": config.demo},
-        servers=_servers(config, section == "servers" and posted is not None and not tested, posted),
+        servers=_servers(config, section == "servers" and posted is not None, posted),
         models=models,
         default_key=catalog.default.key,
         tested=tested,
