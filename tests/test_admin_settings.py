@@ -299,8 +299,38 @@ async def test_the_key_rotation_seals_stored_keys_under_the_new_secret(db):
     await store_row(db, "llm_servers", listed)
     assert await rotate(db, old, new) == 1
     assert await rotate(db, old, new) == 0
+    lines = await db.fetch_all("SELECT action, detail FROM audit WHERE subject = 'SECRET_KEY' ORDER BY id")
+    assert [line["detail"] for line in lines] == ["1 keys", "0 keys"]
     raw = (await stored.stored(db))["llm_servers"]
     assert "sk-kept" not in raw
     assert sealing.unseal(orjson.loads(raw)[0]["key"], new) == "sk-kept"
     with pytest.raises(sealing.Unsealable):
         sealing.unseal(orjson.loads(raw)[0]["key"], old)
+
+
+def test_the_rotation_command_reads_the_former_key_from_the_variable_it_names(config, monkeypatch, capsys):
+    from app.__main__ import command
+    from app.storage import open_database
+
+    if not config.database_url.startswith("sqlite"):
+        pytest.skip("the command's work is the same on both engines; the test above runs it on each")
+    old = "the-old-secret-key-1234"
+    listed = f'[{{"name": "x", "url": "http://x.example/v1", "key": "{sealing.seal("sk-kept", old)}"}}]'
+
+    async def setup_and_read(value: str | None = None) -> str:
+        db = open_database(config.database_url)
+        await db.open()
+        try:
+            if value is not None:
+                await store_row(db, "llm_servers", value)
+            return (await stored.stored(db))["llm_servers"]
+        finally:
+            await db.close()
+
+    asyncio.run(setup_and_read(listed))
+    assert command(config, ["settings", "rotate-key", "--old-secret-env", "OLD_SECRET_KEY"]) == 2
+    monkeypatch.setenv("OLD_SECRET_KEY", old)
+    assert command(config, ["settings", "rotate-key", "--old-secret-env", "OLD_SECRET_KEY"]) == 0
+    assert "1 stored key sealed again" in capsys.readouterr().out
+    key = orjson.loads(asyncio.run(setup_and_read()))[0]["key"]
+    assert sealing.unseal(key, config.secret_key) == "sk-kept"

@@ -24,7 +24,7 @@ from quart import Quart, current_app
 from .. import messages
 from ..config import Config, ConfigError, Server, _http_url, _server_name
 from ..model.catalog import Catalog
-from ..storage import Database
+from ..storage import Database, audit
 from ..storage import settings as stored
 from .fields import PINNED_BY, SERVERS, names_of, parser_of, pinned, variable_of
 from .sealing import Unsealable, seal, unseal
@@ -237,6 +237,7 @@ async def rotate(db: Database, old_secret: str, new_secret: str) -> int:
                 entry["key"] = seal(unseal(entry["key"], old_secret), new_secret)
                 turned += 1
         await stored.put(tx, db.dialect, SERVERS, servers_text(listed), None)
+        await audit.record(tx, "sealed the stored keys again", subject="SECRET_KEY", detail=f"{turned} keys")
         return turned
 
     return await db.transact(work)
