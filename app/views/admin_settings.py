@@ -17,7 +17,7 @@ from ..answers import get_answers
 from ..config import Config
 from ..files import sees_images
 from ..model import OnDemandModel, Unlisted
-from ..model.catalog import Choice, primary_server_name
+from ..model.catalog import primary_server_name
 from ..people.access import admin_only
 from ..people.identity import current_user
 from ..settings import Conflict, Contradiction, Unchanged, addresses, fingerprint, forms, get_settings
@@ -213,6 +213,3 @@ def _servers(config: Config, from_form: bool, posted: Any) -> list[dict[str, Any
 
 def _all_settings() -> list[Any]:
     return [setting for name in SECTIONS for setting in in_section(name)]
-
-
-__all__ = ["bp", "Choice"]
