@@ -13,7 +13,7 @@ from app import messages
 from app.config import Rate
 from app.settings import addresses, rotate, sealing
 from app.storage import settings as stored
-from tests.conftest import CSRF
+from tests.conftest import CSRF, STARTUP_SECONDS
 from tests.fake_llm import FakeLLM
 from tests.test_accounts import csrf_of, person, sign_up
 
@@ -224,7 +224,7 @@ async def test_another_instance_applies_a_change_when_it_reads_the_version(app, 
     from app import create_app
 
     other = create_app(config)
-    async with other.test_app_class(other, startup_timeout=60):
+    async with other.test_app_class(other, startup_timeout=STARTUP_SECONDS):
         await post(admin, "behaviour", **BEHAVIOUR | {"system_prompt": "Seen everywhere."})
         assert other.config["ANSWERS"].system_prompt != "Seen everywhere."
         await other.extensions["settings"].refresh()
