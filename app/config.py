@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from dotenv import load_dotenv
 
+from . import reach
 from .private import private_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -482,7 +483,7 @@ class Config:
         loopback_names = host == "localhost" or host.endswith(".localhost")
         if port == self.port and (host == self.host.lower() or loopback_names or _is_loopback(host)):
             return "it points at this app itself"
-        if host in METADATA_NAMES:
+        if reach.is_metadata_name(host):
             return "it points at a cloud metadata service"
         if loopback_names:
             return "it points at this machine"
@@ -499,29 +500,19 @@ WEBHOOK_EVENTS = {
     "feedback.given": "webhook_urls_feedback_given",
     "admin.action": "webhook_urls_admin_action",
 }
-METADATA_NAMES = frozenset({"metadata", "metadata.google.internal", "metadata.goog", "instance-data"})
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address) for address in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
+# What each unreachable kind of address is called when a webhook URL is refused.
+WEBHOOK_REFUSALS: dict[reach.Kind, str] = {
+    "metadata": "it points at a cloud metadata service",
+    "link-local": "it points at a link-local address",
+    "loopback": "it points at this machine",
+    "private": "it points at a private address",
+}
 
 
-def address_refusal(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool
-) -> str | None:
+def address_refusal(address: reach.Address, allow_private: bool) -> str | None:
     """Why a webhook may not connect to an address (metadata, link-local, private), if so."""
-    if allow_private:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address in METADATA_ADDRESSES:
-        return "it points at a cloud metadata service"
-    if address.is_link_local:
-        return "it points at a link-local address"
-    if address.is_loopback:
-        return "it points at this machine"
-    if address.is_private or address.is_unspecified or address.is_reserved or address.is_multicast:
-        return "it points at a private address"
-    return None
+    found = None if allow_private else reach.kind(address)
+    return WEBHOOK_REFUSALS[found] if found else None
 
 
 def _is_loopback(host: str) -> bool:
