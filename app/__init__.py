@@ -44,6 +44,7 @@ def create_app(config: Config | None = None) -> Quart:
         chat,
         conversations,
         files,
+        groups,
         health,
         history,
         keeping,
@@ -55,7 +56,7 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp, files.bp):
+    for blueprint in (accounts.bp, admin.bp, groups.bp, links.bp, usage.bp, keeping.bp, api.bp, files.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app
