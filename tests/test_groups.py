@@ -59,7 +59,9 @@ async def user_id(db, name: str) -> int:
 
 
 async def join(admin, db, group_id: int, name: str) -> None:
-    response = await post(admin, f"/admin/groups/{group_id}/members", {"user_id": str(await user_id(db, name))})
+    response = await post(
+        admin, f"/admin/groups/{group_id}/members", {"user_id": str(await user_id(db, name))}
+    )
     assert response.status_code == 303
 
 
@@ -133,7 +135,7 @@ async def test_removal_from_a_group_takes_effect_on_the_next_request(app, admin,
     assert big not in await picker(bea)
     stored = await count(db, "exchanges")
     assert (await ask(bea, big)).status_code == 422
-    # Regenerate and Edit without a model would ask the model that answered: refused too, said under the composer.
+    # Regenerate and Edit without a model would ask the model that answered: refused, under the composer.
     token = await csrf_of(bea, "/")
     htmx = {"HX-Request": "true", "X-CSRF-Token": token}
     for path, form in (
@@ -295,7 +297,9 @@ async def test_the_group_pages_show_members_models_and_usage(app, admin, db, mod
     await join(admin, db, team, "bea")
     response = await ask(bea, "", "Counted for the team")
     await Visitor(bea).stream(int(EXCHANGE.search(await response.get_data(as_text=True)).group(1)))
-    ticked = await post(admin, f"/admin/groups/{team}/models", {"model": key_of(model, "big-model")}, htmx=True)
+    ticked = await post(
+        admin, f"/admin/groups/{team}/models", {"model": key_of(model, "big-model")}, htmx=True
+    )
     text = await ticked.get_data(as_text=True)
     assert ticked.status_code == 200 and 'id="group-models"' in text and "<html" not in text
     assert "this group alone" in text
@@ -317,7 +321,10 @@ async def test_an_invitation_is_listed_to_copy_and_its_new_account_joins_its_gro
     for _ in range(2):
         page = await (await admin.get("/admin/links")).get_data(as_text=True)
     assert await count(db, "invitations") == links == 1
-    link = "/link/" + page.split('class="admin-link-url" id="link-url-', 1)[1].split("/link/", 1)[1].split("<", 1)[0]
+    link = (
+        "/link/"
+        + page.split('class="admin-link-url" id="link-url-', 1)[1].split("/link/", 1)[1].split("<", 1)[0]
+    )
     assert "Invitation to Team" in page and 'data-copy="link-url-' in page and "ada" in page
     newcomer = app.test_client()
     assert (await sign_up(newcomer, "newcomer", path=link)).status_code == 303
