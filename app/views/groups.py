@@ -44,7 +44,7 @@ async def create() -> ResponseReturnValue:
     except groups.Refusal as refusal:
         return await _list_page(name=raw, error=str(refusal), status=422)
     await _audit("group made", raw.strip())
-    return redirect(url_for("groups.show", group_id=group_id), 303)
+    return _to(url_for("groups.show", group_id=group_id))
 
 
 @bp.get("/groups/<int:group_id>")
@@ -138,11 +138,7 @@ async def delete(group_id: int) -> ResponseReturnValue:
         return await render("admin/group_delete.html", group=group)
     await db.transact(lambda tx: stored.delete(tx, group_id))
     await _audit("group deleted", group["name"])
-    if is_htmx():
-        response = Response("", 200)
-        response.headers["HX-Redirect"] = url_for("groups.every_group")
-        return response
-    return redirect(url_for("groups.every_group"), 303)
+    return _to(url_for("groups.every_group"))
 
 
 @bp.post("/models/<path:model>/groups")
@@ -230,6 +226,15 @@ async def _changed(group_id: int, block: str, saved: str | None = None) -> Respo
     if is_htmx():
         return await _group_page(await _group(group_id), block, saved=saved)
     return redirect(url_for("groups.show", group_id=group_id), 303)
+
+
+def _to(address: str) -> ResponseReturnValue:
+    """Another page: htmx is told to load it whole, a plain form is redirected."""
+    if is_htmx():
+        response = Response("", 200)
+        response.headers["HX-Redirect"] = address
+        return response
+    return redirect(address, 303)
 
 
 async def _group(group_id: int) -> dict[str, Any]:
