@@ -97,8 +97,8 @@ async def ask() -> ResponseReturnValue:
     form = await request.form
     conversation_id = parse_id(form.get("conversation_id"))
     stored: list[int] = []
-    permitted = await groups.permitted()
     try:
+        permitted = await groups.permitted()
         chosen = form.get("model")
         choice = await answers.asking.choose(chosen, permitted=permitted) if chosen else None
         question = _question(form.get("question"))
@@ -463,7 +463,11 @@ async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[s
         with suppress(DatabaseUnavailable):
             found = await preferences.get(get_db(), owner())
     remembered = f"{found['model']}@{found['server']}" if found and found["server"] else None
-    permitted = await groups.permitted()
+    try:
+        permitted = await groups.permitted()
+    except DatabaseUnavailable:
+        # Whose groups may use which model cannot be read now: the composer names none.
+        return {"models": [], "chosen": None}
     chosen = await catalog.first(wanted, remembered, permitted=permitted)
     return {"models": await catalog.choices(permitted), "chosen": chosen.key if chosen else None}
 
