@@ -263,6 +263,16 @@ _webhook_secret = _rule(
 )
 
 
+def _group_names(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in _names(raw):
+        key, equals, name = part.partition("=")
+        if not equals or not key.strip() or not name.strip():
+            raise ValueError("must be a comma-separated list of id=name, like 0b5c…=Engineering,7f3e…=Sales")
+        pairs.append((key.strip(), " ".join(name.split())))
+    return tuple(pairs)
+
+
 def _servers(raw: str) -> tuple[Server, ...]:
     servers = []
     for part in _names(raw):
@@ -331,6 +341,8 @@ class Config:
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)
     oidc_scopes: str = _setting("openid email profile", str, "OIDC_SCOPES")
+    oidc_groups_claim: str = _setting("", str, "OIDC_GROUPS_CLAIM")
+    oidc_group_names: tuple[tuple[str, str], ...] = _setting((), _group_names, "OIDC_GROUP_NAMES")
     proxy_user_header: str = _setting("Remote-User", _header, "PROXY_USER_HEADER")
     proxy_email_header: str = _setting("Remote-Email", _header, "PROXY_EMAIL_HEADER")
     llm_models: tuple[str, ...] = _setting((), _names, "LLM_MODELS")
