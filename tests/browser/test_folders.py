@@ -1,4 +1,4 @@
-"""Folders, pins and the sidebar's search in Chromium: with JavaScript, without it, and in the phone's drawer."""
+"""Folders, pins and the sidebar's search in Chromium: with JavaScript, without it, in the phone's drawer."""
 
 from __future__ import annotations
 
@@ -125,7 +125,8 @@ def test_without_javascript_folders_pins_and_search_are_forms(browser, server, m
         page.get_by_label("Search your chats").fill("lighthouses")
         page.get_by_role("button", name="Search").click()
         expect(page).to_have_url(re.compile(r"/chats/search\?q=lighthouses"))
-        expect(page.locator("#conversation-list .conversation > a")).to_have_text(["A question about lighthouses"])
+        found = page.locator("#conversation-list .conversation > a")
+        expect(found).to_have_text(["A question about lighthouses"])
     finally:
         context.close()
 
