@@ -56,6 +56,8 @@ async def answered(visitor: Visitor, question: str, conversation_id: int | str =
 async def test_a_folder_is_made_renamed_and_deleted_without_javascript_and_its_chats_stay(visitor, db):
     owner = await owner_of(visitor)
     chat = await conversations.create(db, owner, "Lab notes")
+    form = await visitor.open(f"/folders/new?back=/c/{chat}")
+    assert 'action="/folders"' in form and f'name="back" value="/c/{chat}"' in form
     folder = await make_folder(visitor, "  Chemistry   homework ")
     page = await visitor.open()
     assert '<span class="folder-name">Chemistry homework</span>' in page

@@ -11,6 +11,7 @@ from ..people.access import signed_in_only
 from ..people.identity import owner
 from ..storage import Executor, Row, conversations, folders, get_db
 from ..storage.folders import NAME_CHARS
+from ..web.addresses import return_address
 from ..web.htmx import is_htmx, render
 from .conversations import MAX_FOLDERS, current_from_page, folder_items, sidebar_changed
 from .settings import MAX_INSTRUCTIONS_CHARS
@@ -19,6 +20,14 @@ bp = Blueprint("folders", __name__)
 
 # The folder's page lists this many of its chats, most recent first.
 FOLDER_PAGE = 200
+
+
+@bp.get("/folders/new")
+@signed_in_only
+async def new() -> Response:
+    """The form that makes a folder, coming back to `back` once it is made."""
+    back = return_address(request.args.get("back")) or url_for("chat.index")
+    return await render("folders/new.html", back=back, name_chars=NAME_CHARS)
 
 
 @bp.post("/folders")

@@ -39,7 +39,7 @@ def chat_menu(page, title: str):
 
 
 def make_folder(page, name: str) -> None:
-    page.locator(".new-folder > summary").click()
+    page.get_by_role("link", name="New folder…").click()
     page.get_by_label("Folder name").fill(name)
     page.get_by_role("button", name="Create").click()
     expect(page.locator(".folder-name", has_text=name)).to_be_visible()
@@ -111,7 +111,7 @@ def test_without_javascript_folders_pins_and_search_are_forms(browser, server, m
         page.get_by_role("button", name="Send").click()
         expect(page).to_have_url(re.compile(r"/c/\d+#exchange-\d+$"))
         chat_url = page.url.partition("#")[0]
-        page.locator(".new-folder > summary").click()
+        page.get_by_role("link", name="New folder…").click()
         page.get_by_label("Folder name").fill("Coasts")
         page.get_by_role("button", name="Create").click()
         expect(page).to_have_url(chat_url)
@@ -138,7 +138,12 @@ def test_the_phone_drawer_holds_the_search_and_the_folders(page, server, model):
     toggle = page.get_by_role("button", name="Chats")
     toggle.click()
     expect(page.get_by_label("Search your chats")).to_be_visible()
-    make_folder(page, "Pocket")
+    page.get_by_role("link", name="New folder…").click()
+    page.get_by_label("Folder name").fill("Pocket")
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_load_state()
+    toggle.click()
+    expect(page.locator(".folder-name", has_text="Pocket")).to_be_visible()
     chat_menu(page, "A question asked on a phone").get_by_role("button", name="Pin to the top").click()
     expect(page.locator("#pinned-list .conversation > a")).to_have_text(["A question asked on a phone"])
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
