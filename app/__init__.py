@@ -43,6 +43,7 @@ def create_app(config: Config | None = None) -> Quart:
         auth,
         chat,
         conversations,
+        feedback,
         files,
         health,
         history,
@@ -55,7 +56,7 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp, files.bp):
+    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp, files.bp, feedback.bp):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

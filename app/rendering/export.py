@@ -32,6 +32,8 @@ FIELDS = (
     "deleted_by_owner_at",
     "source",
     "files",
+    "feedback",
+    "feedback_comment",
 )
 FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 CHUNK_BYTES = 64 * 1024
@@ -54,6 +56,7 @@ def record(row: Row) -> dict[str, Any]:
     # Only an admin's export holds rows their owner deleted.
     out["deleted_by_owner_at"] = iso_time(row.get("deleted_at") or row.get("conversation_deleted_at")) or None
     out["source"] = messages.source(row.get("key_name"))
+    out["feedback"] = row.get("feedback_rating")
     return out
 
 
