@@ -193,7 +193,12 @@ def days_reversed(first: str, last: str) -> str:
     return f"The range from {first} to {last} ends before it starts, so the dates are left out."
 
 
-FEEDBACK_CHOICES = {"down": "👎 thumbs down", "up": "👍 thumbs up", "any": "any feedback", "none": "no feedback"}
+FEEDBACK_CHOICES = {
+    "down": "👎 thumbs down",
+    "up": "👍 thumbs up",
+    "any": "any feedback",
+    "none": "no feedback",
+}
 
 
 def days_in(zone: str) -> str:
