@@ -190,7 +190,7 @@ async def client_for(url: str, admin: bool = False) -> AsyncIterator[tuple[Quart
         )
     )
     # A shared machine may be slow to start the app (to migrate a cached database, say).
-    async with app.test_app(startup_timeout=STARTUP_SECONDS):
+    async with app.test_app_class(app, startup_timeout=STARTUP_SECONDS):
         db = app.extensions["db"]
         mine = "" if admin else "WHERE owner = :owner"
         bounds = await db.fetch_one(

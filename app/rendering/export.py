@@ -30,10 +30,10 @@ FIELDS = (
     "answered_at",
     "tokens_estimated",
     "deleted_by_owner_at",
-    "source",
-    "files",
     "feedback",
     "feedback_comment",
+    "source",
+    "files",
 )
 FORMATS = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 CHUNK_BYTES = 64 * 1024
