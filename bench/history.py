@@ -27,13 +27,14 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pymysql
 from quart.testing import QuartClient
 
 from app import create_app
 from app.config import ROOT, Config
-from app.storage import Database, Row, open_database, sessions
+from app.storage import Database, Row, history, open_database, sessions
 from app.storage.dialects import as_datetime, utcnow
 from bench.seed import Plan, seed
 from tests.mysql_server import ScratchDatabase, connect
@@ -269,28 +270,64 @@ async def measure_admin(urls: list[str], repeats: int, samples: list[Sample]) ->
                 sample.admin_search.append(seconds)
 
 
-async def measure_filters(urls: list[str], repeats: int) -> list[dict[str, list[float]]]:
-    """Each filter's first page and the page after it, as the admin sees everyone's, at both sizes."""
-    async with (
-        client_for(urls[0], True) as (small, small_bounds),
-        client_for(urls[1], True) as (big, big_bounds),
-    ):
-        pairs = list(zip((small, big), (await _span(urls[0]), await _span(urls[1])), strict=True))
-        timings: list[dict[str, list[float]]] = [{}, {}]
-        for attempt in range(repeats + 1):
-            for number, (client, (first, last)) in enumerate(pairs):
-                for name, query in FILTERS:
-                    url = "/list?" + query.format(first=first, last=last)
-                    seconds, shown = await timed(client, url, SEARCH)
-                    body = await (await client.get(url, headers=SEARCH)).get_data(as_text=True)
-                    older = SENTINEL.search(body)
-                    more = (
-                        await timed(client, older.group(1).replace("&amp;", "&"), HTMX) if older else (0.0, 0)
-                    )
-                    if attempt:  # the first round warms caches
-                        timings[number].setdefault(name, []).append(seconds)
-                        timings[number].setdefault(name + ", next page", []).append(more[0])
-        return timings
+@dataclass
+class Filtered:
+    """What one filter measured at one size: whole pages through the app, its queries alone, rows shown."""
+
+    page: list[float] = field(default_factory=list)
+    query: list[float] = field(default_factory=list)
+    shown: int = 0
+
+
+async def measure_filters(urls: list[str], repeats: int) -> list[dict[str, Filtered]]:
+    """Each filter's first page and the page after it, as the admin sees everyone's, at both sizes.
+
+    Besides the whole page (whose rendering grows with the rows it shows, fewer than a page when
+    a rare filter meets 1,000 rows), the history's query is timed alone, inside the request.
+    """
+    queries: list[float] = []
+    unpatched = history.page
+
+    async def timed_page(*args: Any, **kwargs: Any) -> list[Row]:
+        began = time.perf_counter()
+        try:
+            return await unpatched(*args, **kwargs)
+        finally:
+            queries.append(time.perf_counter() - began)
+
+    history.page = timed_page  # type: ignore[assignment]
+    try:
+        async with client_for(urls[0], True) as (small, _), client_for(urls[1], True) as (big, _):
+            pairs = list(zip((small, big), (await _span(urls[0]), await _span(urls[1])), strict=True))
+            found: list[dict[str, Filtered]] = [{}, {}]
+            for attempt in range(repeats + 1):
+                for number, (client, (first, last)) in enumerate(pairs):
+                    for name, query in FILTERS:
+                        url = "/list?" + query.format(first=first, last=last)
+                        body = ""
+                        for label, address, headers in (
+                            (name, url, SEARCH),
+                            (name + ", next page", None, HTMX),
+                        ):
+                            if address is None:
+                                older = SENTINEL.search(body)
+                                if not older:
+                                    break
+                                address = older.group(1).replace("&amp;", "&")
+                            queries.clear()
+                            began = time.perf_counter()
+                            response = await client.get(address, headers=headers)
+                            body = await response.get_data(as_text=True)
+                            seconds = time.perf_counter() - began
+                            assert response.status_code == 200 and "history-problem" not in body, address
+                            if attempt:  # the first round warms caches
+                                sample = found[number].setdefault(label, Filtered())
+                                sample.page.append(seconds)
+                                sample.query.append(sum(queries))
+                                sample.shown = body.count('id="exchange-row-')
+            return found
+    finally:
+        history.page = unpatched  # type: ignore[assignment]
 
 
 async def _span(url: str) -> tuple[str, str]:
@@ -308,16 +345,21 @@ async def _span(url: str) -> tuple[str, str]:
     return start.date().isoformat(), (start + timedelta(days=20)).date().isoformat()
 
 
-def print_filters(sizes: list[int], timings: list[dict[str, list[float]]]) -> None:
-    """Each filter's time per page at both sizes and their ratio (goal: at most 1.5)."""
+def print_filters(sizes: list[int], found: list[dict[str, Filtered]]) -> None:
+    """Each filter's time per page at both sizes and their ratio (goal: ≤ 1.5), and its query's alone."""
     small, big = (f"table {size:,}" for size in sizes)
-    print(f"{'/list filter, as an admin':34}{small:>16}{big:>18}{'ratio':>8}  goal")
-    low, high = timings
+    print(f"{'/list filter, as an admin':36}{small:>22}{big:>22}{'ratio':>7}  (goal ≤ 1.5)")
+    low, high = found
     for name in low:
-        if not low[name] or median_ms(low[name]) == 0:
+        if name not in high:
             continue
-        a, b = median_ms(low[name]), median_ms(high[name])
-        print(f"{name + ' (ms)':34}{a:>16.1f}{b:>18.1f}{b / a:>8.2f}  ≤ 1.5")
+        # The query alone by its least time: on a shared machine that is its own work, without waits.
+        for part, a, b in (
+            ("page", median_ms(low[name].page), median_ms(high[name].page)),
+            ("query (least)", min(low[name].query) * 1000, min(high[name].query) * 1000),
+        ):
+            rows, big_rows = (f"{side[name].shown} rows" if part == "page" else "" for side in (low, high))
+            print(f"{name + ', ' + part:36}{rows:>9}{a:>10.1f} ms{big_rows:>9}{b:>10.1f} ms{b / a:>7.2f}")
 
 
 @contextmanager
