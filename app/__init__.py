@@ -8,6 +8,7 @@ from . import answers, storage, web
 from .api import cors
 from .config import ROOT, Config
 from .files import init_app as init_files
+from .settings import init_app as init_settings
 from .storage import retention
 from .web import templating
 
@@ -31,6 +32,8 @@ def create_app(config: Config | None = None) -> Quart:
     cors.init_app(app)
     web.init_app(app)
     storage.init_app(app)
+    # After storage, before what reads the settings as it starts: stored settings apply from the start.
+    init_settings(app)
     retention.init_app(app)
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
@@ -39,6 +42,7 @@ def create_app(config: Config | None = None) -> Quart:
     from .views import (
         accounts,
         admin,
+        admin_settings,
         api,
         auth,
         chat,
@@ -56,7 +60,17 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp, files.bp, feedback.bp):
+    for blueprint in (
+        accounts.bp,
+        admin.bp,
+        admin_settings.bp,
+        links.bp,
+        usage.bp,
+        keeping.bp,
+        api.bp,
+        files.bp,
+        feedback.bp,
+    ):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

@@ -194,6 +194,36 @@ _origins = _rule(
         for origin in origins
     ),
 )
+_days = _rule("must be a whole number of days from 0 (keep forever) to 36500", int, lambda n: 0 <= n <= 36500)
+_model_key = _rule(
+    "must name a model on a server, like gpt-4o-mini@OpenAI",
+    str,
+    lambda key: "@" in key and all(key.rpartition("@")[0::2]) and len(key) <= 200,
+)
+
+
+def _label(part: str) -> tuple[str, str]:
+    key, equals, name = part.partition("=")
+    if not equals:
+        raise ValueError("no label")
+    return key.strip(), name.strip()
+
+
+_labels = _rule(
+    "must be a comma-separated list of model@server=Label, each label up to 60 characters",
+    lambda raw: tuple(_label(part) for part in _names(raw)),
+    lambda labels: all(_model_key_ok(key) and 0 < len(name) <= 60 for key, name in labels),
+)
+
+
+def _model_key_ok(key: str) -> bool:
+    try:
+        _model_key(key)
+    except ValueError:
+        return False
+    return True
+
+
 _prices = _rule(
     "must look like gpt-4o-mini=0.0006,gpt-4o=0.01 (a price per 1,000 tokens)",
     lambda raw: tuple(_price(part) for part in raw.split(",")),
@@ -229,6 +259,7 @@ class Config:
     llm_model: str = _setting("gpt-4o-mini", str, "LLM_MODEL")
     max_tokens: int = _setting(2500, _positive_int, "MAX_TOKENS")
     context_size: int = _setting(5, _count, "CONTEXT_SIZE")
+    context_tokens: int = _setting(0, _count, "CONTEXT_TOKENS")
     system_prompt: str = _setting(DEFAULT_SYSTEM_PROMPT, str, "SYSTEM_PROMPT")
     temperature: float | None = _setting(None, _temperature, "TEMPERATURE")
     llm_timeout: float = _setting(60.0, _positive, "LLM_TIMEOUT")
@@ -256,8 +287,9 @@ class Config:
     admin_emails: frozenset[str] = _setting(frozenset(), _emails, "ADMIN_EMAILS")
     tokens_per_day: int = _setting(0, _count, "TOKENS_PER_DAY")
     prices: tuple[tuple[str, float], ...] = _setting((), _prices, "PRICES")
-    retention_days: int = _setting(0, _count, "RETENTION_DAYS")
-    audit_retention_days: int = _setting(365, _count, "AUDIT_RETENTION_DAYS")
+    retention_days: int = _setting(0, _days, "RETENTION_DAYS")
+    retention_spares_api: bool = _setting(False, _flag, "RETENTION_SPARES_API_CALLS")
+    audit_retention_days: int = _setting(365, _days, "AUDIT_RETENTION_DAYS")
     public_shares: bool = _setting(False, _flag, "PUBLIC_SHARES")
     share_rate: Rate = _setting(Rate(10, 60), _rate, "SHARE_RATE_LIMIT")
     share_links_per_chat: int = _setting(10, _positive_int, "SHARE_LINKS_PER_CHAT")
@@ -273,6 +305,9 @@ class Config:
     llm_server_name: str = _setting("", _server_name, "LLM_SERVER_NAME")
     llm_servers: tuple[Server, ...] = _setting((), _servers, "LLM_SERVERS")
     llm_hidden_models: tuple[str, ...] = _setting((), _names, "LLM_HIDDEN_MODELS")
+    default_model: str = _setting("", _model_key, "DEFAULT_MODEL")
+    model_labels: tuple[tuple[str, str], ...] = _setting((), _labels, "MODEL_LABELS")
+    allow_private_model_servers: bool = _setting(False, _flag, "ALLOW_PRIVATE_MODEL_SERVERS")
     temperature_min: float = _setting(0.0, _temperature, "TEMPERATURE_MIN")
     temperature_max: float = _setting(2.0, _temperature, "TEMPERATURE_MAX")
     instance_path: Path = _setting(INSTANCE, Path, "INSTANCE_PATH")

@@ -682,6 +682,26 @@ async def m062_usage_by_source(db: Executor, dialect: str) -> None:
 
 
 @migration
+async def m070_settings(db: Executor, dialect: str) -> None:
+    # Settings changed in the browser, each as the text its environment variable would hold
+    # (a server's key sealed). The `settings` lock's count is their version: every change
+    # takes it (so one writer at a time) and bumps it, and each instance reads it to reload.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE settings (
+            name VARCHAR(64) NOT NULL PRIMARY KEY,
+            value {text} NOT NULL,
+            updated_at {datetime} NOT NULL,
+            updated_by {fk}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("INSERT INTO locks (name, taken) VALUES ('settings', 0)")
+
+
+@migration
 async def m080_feedback(db: Executor, dialect: str) -> None:
     # A thumbs up or down on an answer, with an optional comment: one row per exchange, given
     # by its owner (kept here too, so a person's feedback is read by index without the exchanges).
