@@ -68,6 +68,11 @@ def unindexed(dialect: str, column: str) -> str:
     return f"+{column}" if dialect == "sqlite" else column
 
 
+def use_index(dialect: str, index: str) -> str:
+    """A hint naming the index MySQL is to read a table by (SQLite's planner needs none)."""
+    return f" USE INDEX ({index})" if dialect == "mysql" else ""
+
+
 def ddl(dialect: str, template: str) -> str:
     """Fill a CREATE statement's type placeholders for one dialect."""
     return template.format(**_DDL[dialect])

@@ -10,7 +10,7 @@ from weakref import WeakKeyDictionary
 
 from . import fulltext
 from .base import Database, Row
-from .dialects import TIME_FORMAT, unindexed
+from .dialects import TIME_FORMAT, unindexed, use_index
 from .exchanges import COLUMNS
 from .feedback import DOWN, RATINGS, UP
 from .status import Status
@@ -30,6 +30,13 @@ _COLUMNS = (
     + ", fb.rating AS feedback_rating, fb.comment AS feedback_comment"
 )
 _WITH_FEEDBACK = "LEFT JOIN feedback fb ON fb.exchange_id = e.id"
+# The index the feedback filter walks, by (a thumb asked for, one person's rows).
+_FEEDBACK_INDEXES = {
+    (True, True): "feedback_owner_rating",
+    (True, False): "feedback_rating",
+    (False, True): "feedback_owner",
+    (False, False): "PRIMARY",
+}
 # A date range is read as a range of ids (rows are numbered as they are stored): the first
 # stored this long before its start, and after its end, bound the walk, allowing for clocks
 # of several instances that disagree and answers stored out of order by up to this margin.
@@ -168,8 +175,12 @@ async def _select(
         # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
         source, key = "exchanges_search f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
     elif search.feedback in (*RATINGS, "any"):
-        # Feedback is rare beside the exchanges: its index, walked by exchange, leads.
-        source, key, joined = f"feedback fb {lead} exchanges e ON e.id = fb.exchange_id", "fb.exchange_id", ""
+        # Feedback is rare beside the exchanges: its index, walked by exchange, leads (MySQL is
+        # told which, or it intersects two of them and sorts what they find).
+        whose = owner is not None or search.owner is not None
+        walked = _FEEDBACK_INDEXES[(search.feedback in RATINGS, whose)]
+        source = f"feedback fb{use_index(db.dialect, walked)} {lead} exchanges e ON e.id = fb.exchange_id"
+        key, joined = "fb.exchange_id", ""
     where, params = _narrowing(db.dialect, owner, search, ids, before, key)
     rated, feedback_params = _feedback_of(search, driving=not joined)
     if not joined:
