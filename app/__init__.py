@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import answers, storage, web
+from . import answers, storage, web, webhooks
 from .api import cors
 from .config import ROOT, Config
 from .files import init_app as init_files
@@ -35,6 +35,8 @@ def create_app(config: Config | None = None) -> Quart:
     # After storage, before what reads the settings as it starts: stored settings apply from the start.
     init_settings(app)
     retention.init_app(app)
+    # After storage: events are routed once the database is open, delivery stops before it closes.
+    webhooks.init_app(app)
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
     init_files(app)
@@ -47,8 +49,10 @@ def create_app(config: Config | None = None) -> Quart:
         auth,
         chat,
         conversations,
+        events,
         feedback,
         files,
+        groups,
         health,
         history,
         keeping,
@@ -64,11 +68,13 @@ def create_app(config: Config | None = None) -> Quart:
         accounts.bp,
         admin.bp,
         admin_settings.bp,
+        groups.bp,
         links.bp,
         usage.bp,
         keeping.bp,
         api.bp,
         files.bp,
+        events.bp,
         feedback.bp,
     ):
         app.register_blueprint(blueprint)
