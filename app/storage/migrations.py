@@ -792,7 +792,6 @@ async def m080_feedback(db: Executor, dialect: str) -> None:
     await db.execute("CREATE INDEX feedback_owner ON feedback (owner, exchange_id)")
 
 
-
 @migration
 async def m087_webhook_outbox(db: Executor, dialect: str) -> None:
     # Events waiting to leave as webhooks: one row per event and endpoint (a digest of its URL;
