@@ -88,7 +88,7 @@ SEED_DATABASE_URL ?= sqlite:///instance/seed.db
 seed: setup
 	$(BIN)/python -m bench.seed --rows $(ROWS) --database-url $(SEED_DATABASE_URL)
 
-# The history page at 1,000 and 1,000,000 rows on SQLite and MySQL; prints figures (minutes).
+# The history page and each /list filter at 1,000 and 1,000,000 rows on SQLite and MySQL (seeded once, kept in instance/bench-cache).
 bench-history: setup
 	$(BIN)/python -m bench.history
 

@@ -50,6 +50,7 @@ def create_app(config: Config | None = None) -> Quart:
         chat,
         conversations,
         events,
+        feedback,
         files,
         folders,
         groups,
@@ -76,6 +77,7 @@ def create_app(config: Config | None = None) -> Quart:
         api.bp,
         files.bp,
         events.bp,
+        feedback.bp,
     ):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)

@@ -235,11 +235,65 @@ def share_links_per_person(limit: int) -> str:
 # History
 def no_such_status(status: str, statuses: tuple[str, ...]) -> str:
     """A history filter naming a status nobody stores."""
-    return f"There is no status “{status}”; choose one of: {', '.join(statuses)}."
+    return f"There is no status “{status}”; choose one of: {', '.join(statuses)}. That filter is left out."
+
+
+def no_such_feedback(value: str, choices: tuple[str, ...]) -> str:
+    """A history filter naming feedback that is not one of its choices."""
+    return f"There is no feedback “{value}”; choose one of: {', '.join(choices)}. That filter is left out."
+
+
+def not_a_day(value: str) -> str:
+    """A history date filter that is not a date."""
+    return f"“{value}” is not a date; write one as YYYY-MM-DD, like 2025-01-31. That filter is left out."
+
+
+def days_reversed(first: str, last: str) -> str:
+    """A history date range that ends before it starts."""
+    return f"The range from {first} to {last} ends before it starts, so the dates are left out."
+
+
+FEEDBACK_CHOICES = {
+    "down": "👎 thumbs down",
+    "up": "👍 thumbs up",
+    "any": "any feedback",
+    "none": "no feedback",
+}
+
+
+def days_in(zone: str) -> str:
+    """Which time zone the history's dates are read in."""
+    if zone == "UTC":
+        return "Dates are read in UTC; choose your time zone in Settings to read them in yours."
+    return f"Dates are read in your time zone, {zone} (from Settings)."
 
 
 EXPORT_FORMATS = "Exports come as .csv or .ndjson."
 NO_SUCH_SOURCE = "Questions come from the chat (source=chat) or the API (source=api, or api:KEY NAME)."
+
+# Feedback on answers
+FEEDBACK_UP = "Good answer"
+FEEDBACK_DOWN = "Bad answer"
+FEEDBACK_COMMENT = "Comment"
+FEEDBACK_COMMENT_LABEL = "What was good or bad about this answer (optional)"
+FEEDBACK_HINT = "Press 👍 or 👎 to send the comment with it."
+FEEDBACK_REMOVE = "Remove feedback"
+FEEDBACK_RATINGS = "Feedback is a thumbs up (rating=up) or a thumbs down (rating=down)."
+
+
+def feedback_too_long(length: int, limit: int) -> str:
+    """A feedback comment past its limit."""
+    return (
+        f"A comment can be at most {limit:,} characters; this one has {length:,}. "
+        "Shorten it to send it; nothing has been cut."
+    )
+
+
+def feedback_given(rating: str, comment: str | None) -> str:
+    """The owner's feedback on an answer, in a download of their chat."""
+    thumb = "👍 Good answer" if rating == "up" else "👎 Bad answer"
+    return f"Your feedback: {thumb}" + (f": {comment}" if comment else ".")
+
 
 # Requests
 FOREIGN_SITE = "This form was sent from another site, so it was refused."

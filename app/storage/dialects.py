@@ -85,6 +85,16 @@ def upsert(dialect: str, table: str, key: str, inserted: dict[str, str], updated
     return f"{insert} ON DUPLICATE KEY UPDATE {changes}"
 
 
+def unindexed(dialect: str, column: str) -> str:
+    """A column compared row by row: SQLite's planner then walks another index (MySQL's weighs it anyway)."""
+    return f"+{column}" if dialect == "sqlite" else column
+
+
+def use_index(dialect: str, index: str) -> str:
+    """A hint naming the index MySQL is to read a table by (SQLite's planner needs none)."""
+    return f" USE INDEX ({index})" if dialect == "mysql" else ""
+
+
 def ddl(dialect: str, template: str) -> str:
     """Fill a CREATE statement's type placeholders for one dialect."""
     return template.format(**_DDL[dialect])

@@ -767,6 +767,32 @@ async def m077_invitation_groups_and_seeds(db: Executor, dialect: str) -> None:
 
 
 @migration
+async def m080_feedback(db: Executor, dialect: str) -> None:
+    # A thumbs up or down on an answer, with an optional comment: one row per exchange, given
+    # by its owner (kept here too, so a person's feedback is read by index without the exchanges).
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE feedback (
+            exchange_id {fk} NOT NULL PRIMARY KEY,
+            owner VARCHAR(64) NOT NULL,
+            rating VARCHAR(8) NOT NULL,
+            comment {text},
+            created_at {datetime} NOT NULL,
+            updated_at {datetime} NOT NULL,
+            FOREIGN KEY (exchange_id) REFERENCES exchanges (id) ON DELETE CASCADE
+        ) {table_options}""",
+        )
+    )
+    # The history's feedback filter walks these newest first: everyone's or one owner's, of a
+    # rating or of any.
+    await db.execute("CREATE INDEX feedback_rating ON feedback (rating, exchange_id)")
+    await db.execute("CREATE INDEX feedback_owner_rating ON feedback (owner, rating, exchange_id)")
+    await db.execute("CREATE INDEX feedback_owner ON feedback (owner, exchange_id)")
+
+
+@migration
 async def m084_folders(db: Executor, dialect: str) -> None:
     # A person's folders of chats, listed by name, each with instructions its chats inherit.
     await db.execute(
