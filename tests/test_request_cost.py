@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from quart import Quart
 
 from tests.conftest import Visitor

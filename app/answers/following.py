@@ -15,11 +15,12 @@ from .answering import Answering
 from .places import Places
 from .refusals import Busy, NotFound
 from .run import Run, batch_seconds
+from .watching import POLL_SECONDS, Watching
+
+__all__ = ["POLL_SECONDS", "Ended", "Following", "Grew", "Unfollowed"]
 
 log = logging.getLogger(__name__)
 
-# How often a stream whose answer runs in another process reads it from the database.
-POLL_SECONDS = 0.5
 # Windows following one answer in one process; each costs a connection, and a poll when remote.
 FOLLOWERS_PER_ANSWER = 16
 # While the database is away, how often a stream tries it again.
@@ -58,6 +59,7 @@ class Following:
     def __init__(self, answering: Answering) -> None:
         self.answering = answering
         self.followers = Places(FOLLOWERS_PER_ANSWER)
+        self.watching = Watching(answering.db)
         # How long a stream waits for an answer that does not move or a database that does
         # not answer (a Galera node's death stalls its peers for several seconds).
         self.patience = 2 * answering.config.llm_timeout
@@ -158,15 +160,19 @@ class Following:
     async def _follow_stored(self, exchange_id: int, offset: int) -> AsyncIterator[tuple[str, int]]:
         loop = asyncio.get_running_loop()
         moved = loop.time()
-        first = True
+        first = direct = True
         while True:
             try:
-                found = await exchanges.progress(self.answering.db, exchange_id)
+                # The first read at once; the next ones shared with every stream here that watches.
+                if direct:
+                    direct = False
+                    found = await exchanges.progress(self.answering.db, exchange_id)
+                else:
+                    found = await self.watching.next(exchange_id)
             except DatabaseUnavailable:
                 # Waited out like an answer that does not move: the text is kept where it is.
                 if loop.time() - moved > self.patience:
                     raise
-                await asyncio.sleep(POLL_SECONDS)
                 continue
             if found is None:
                 return
@@ -184,7 +190,6 @@ class Following:
                 return
             if loop.time() - moved > self.patience:
                 return
-            await asyncio.sleep(POLL_SECONDS)
 
     async def _disabled(self, owner: str) -> bool:
         """Whether the owner is an account an admin disabled (their answers were stopped for it)."""
