@@ -18,8 +18,10 @@ from .encoding import accepted_coding, compressible
 # Below this a body gains nothing worth the work (and the headers' bytes).
 MIN_BYTES = 512
 # Quick settings: a page is compressed each time it is served. Static files get the best, once.
-BROTLI_QUALITY = 4
-GZIP_LEVEL = 6
+# Brotli 4 and gzip 6 cost 0.10-0.16 ms of CPU per page for 5-8 % fewer bytes than these
+# (0.03-0.05 ms): a tenth of a millisecond of every chat turn, for a hundred bytes of a page.
+BROTLI_QUALITY = 2
+GZIP_LEVEL = 3
 
 
 class Compressor:
