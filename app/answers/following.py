@@ -11,6 +11,7 @@ from .. import messages
 from ..rendering.live import LiveAnswer
 from ..storage import DatabaseUnavailable, Row, exchanges, users
 from ..storage.status import FINISHED, LIVE, Status
+from . import run as runs
 from .answering import Answering
 from .places import Places
 from .refusals import Busy, NotFound
@@ -210,6 +211,7 @@ class Following:
 
 async def follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:
     """Yield the new text of an answer running here after `offset` characters, and the offset it reaches."""
+    loop = asyncio.get_running_loop()
     while True:
         changed = run.changed
         text = run.text()
@@ -217,7 +219,10 @@ async def follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:
             yield text[offset:], len(text)
             offset = len(text)
             # Throttle after sending, not before: the first words go out at once.
-            await asyncio.sleep(batch_seconds(len(run.registry)))
+            window = batch_seconds(len(run.registry), runs.lateness.seconds)
+            due = loop.time() + window
+            await asyncio.sleep(window)
+            runs.lateness.note(loop.time() - due)
             continue
         if run.finished:
             return
