@@ -48,6 +48,7 @@ async def main(base_url: str, count: int, over: float) -> None:
             {
                 "completed": len(done),
                 "errors": len(results) - len(done),
+                "first_error": next((repr(r) for r in results if isinstance(r, BaseException)), None),
                 "times": [end for _, end in done],
                 "firsts": [first for first, _ in done],
                 "cpu_seconds": cpu,

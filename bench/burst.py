@@ -86,6 +86,8 @@ def run(model: FakeModel, work: Path, quick: bool = False) -> list[Figure]:
     )
     if errors:
         print(f"  failures: {errors_seen(chats)}", flush=True)
+    if sdk["errors"]:
+        print(f"  the bare SDK's failures: {sdk['errors']}, the first: {sdk['first_error']}", flush=True)
     firsts = first_words(chats)
     for share, goal in ((0.5, 1.5), (0.99, 4.0)):
         value = percentile(firsts, share)
