@@ -59,3 +59,15 @@ async def test_first_words_at_once_then_batches_as_wide_as_the_load_asks(monkeyp
     run.add(", then more.")
     assert await anext(pieces) == (", then more.", 23)
     assert slept == [pytest.approx(window)]
+
+
+def test_the_model_is_read_at_once_until_the_first_words_however_busy(monkeypatch):
+    monkeypatch.setattr(runs, "lateness", Lateness())
+    runs.lateness.seconds = 0.5
+    registry: dict[int, Run] = {}
+    for number in range(1000):
+        registry[number] = Run(number, registry, "token", 60.0)
+    run = registry[0]
+    assert run.pace() == 0.0  # the reply's head and role chunk came; its first words have not
+    run.add("First words")
+    assert run.pace() == 2.0

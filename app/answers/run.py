@@ -122,6 +122,10 @@ class Run:
 
     def pace(self) -> float:
         """How long a busy process lets tokens gather for one browser batch before reading them."""
+        if not self.parts:
+            # Until the first words: the reply's head and role chunk come first, and its first
+            # words must not wait a batch behind them.
+            return 0.0
         running = len(self.registry)
         return batch_seconds(running, lateness.seconds) if running > BUSY_RUNS else 0.0
 
