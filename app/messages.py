@@ -404,3 +404,96 @@ def api_unknown_part(name: str, kind: str) -> str:
 def source(key_name: str | None) -> str:
     """Where a question came from: the chat, or the API with the name of its key."""
     return f"API · {key_name}" if key_name is not None else "Chat"
+
+
+# Webhooks (the admins' page of events waiting and dead)
+NO_WEBHOOKS = (
+    "No webhooks are set up. Name the endpoints in WEBHOOK_URLS (and WEBHOOK_SECRET) for every "
+    "finished exchange, piece of feedback and admin action to be sent to them."
+)
+NO_EVENTS_WAITING = "Every event has been delivered: none is waiting, and none is dead."
+EVENTS_DEAD_NOTE = (
+    "A dead event failed for 24 hours. Send it again once its endpoint is back: it goes out "
+    "before the endpoint's later events."
+)
+ENDPOINT_NOT_HERE = (
+    "This endpoint is no longer in this instance's settings: its events are not sent from here."
+)
+EVENT_GONE = "This event is not dead (it was sent again already), or it does not exist."
+
+# The admin settings page
+SETTINGS_SAVED = "Saved. Every instance uses the new settings within a few seconds."
+SETTINGS_UNCHANGED = "Nothing changed."
+SETTINGS_CONFLICT = (
+    "Someone changed these settings while you were editing them: what is stored now is shown. "
+    "Make your change again."
+)
+SETTINGS_INVALID = "Nothing was saved: correct the values marked below."
+MUST_BE_POSITIVE_WHOLE = "must be a positive whole number"
+MUST_BE_GIVEN = "must be given"
+SERVER_URL_UNPARSED = "This is not a server address: give one like https://llm.example.org/v1."
+SERVER_NAME_TWICE = "Another server has this name: give each its own."
+SERVER_NEEDS_URL = "Give the server's address, like https://llm.example.org/v1."
+SERVER_IS_PRIMARY = "The server LLM_BASE_URL names has this name: pick another."
+DEFAULT_MUST_BE_ENABLED = "The default model must be one people may use: enable it, or pick another."
+LABEL_NO_COMMA = "A display name has up to 60 characters and no comma."
+SERVER_TEST_UNSAVED = "Give the server an address before testing it."
+
+
+def setting_must(label: str, must: str) -> str:
+    """A setting's value that cannot be used, and what it must be."""
+    return f"{label} {must}."
+
+
+def server_address_refused(address: str) -> str:
+    """A model server at a cloud's metadata address or a link-local one."""
+    return f"{address} is a link-local or cloud metadata address: model servers may not be there."
+
+
+def server_address_private(address: str) -> str:
+    """A model server on this machine or a private network, with private servers not allowed."""
+    return (
+        f"{address} is on this machine or a private network. Allow such servers first "
+        "(the switch in this section, or ALLOW_PRIVATE_MODEL_SERVERS=true)."
+    )
+
+
+def server_unresolved(host: str) -> str:
+    """A model server whose host name has no address."""
+    return f"The name {host[:100]} could not be found (DNS gave no address)."
+
+
+def server_listed(names: list[str]) -> str:
+    """A model server that answered a test: the models it offers."""
+    if not names:
+        return "The server answered, but lists no models."
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return f"Connected. The server offers {len(names)} model{'s' if len(names) != 1 else ''}: {shown}."
+
+
+def server_unlisted(why: str) -> str:
+    """A model server that could not list its models, and why."""
+    return f"The server could not be reached or refused: {why}."
+
+
+def server_answered(status: object) -> str:
+    """A model server's error status, in words."""
+    hints = {
+        401: " (check the key)",
+        403: " (check the key)",
+        404: " (check the address: it often ends in /v1)",
+    }
+    return f"it answered with status {status}{hints.get(status, '') if isinstance(status, int) else ''}"
+
+
+def setting_damaged(variable: str) -> str:
+    """A stored setting that cannot be read: the environment's value is used meanwhile."""
+    return (
+        f"The stored value of {variable} could not be read (damaged, or sealed under another SECRET_KEY): "
+        "the environment's value is used until it is saved again here."
+    )
+
+
+def settings_contradict(error: str) -> str:
+    """Stored settings that do not fit together or with the environment: the environment's are used."""
+    return f"The stored settings do not fit together ({error}): the environment's values are used instead."

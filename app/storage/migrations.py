@@ -681,6 +681,84 @@ async def m062_usage_by_source(db: Executor, dialect: str) -> None:
     )
 
 
+@migration
+async def m070_settings(db: Executor, dialect: str) -> None:
+    # Settings changed in the browser, each as the text its environment variable would hold
+    # (a server's key sealed). The `settings` lock's count is their version: every change
+    # takes it (so one writer at a time) and bumps it, and each instance reads it to reload.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE settings (
+            name VARCHAR(64) NOT NULL PRIMARY KEY,
+            value {text} NOT NULL,
+            updated_at {datetime} NOT NULL,
+            updated_by {fk}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("INSERT INTO locks (name, taken) VALUES ('settings', 0)")
+
+
+@migration
+async def m087_webhook_outbox(db: Executor, dialect: str) -> None:
+    # Events waiting to leave as webhooks: one row per event and endpoint (a digest of its URL;
+    # the URL itself, which may hold a token, stays in the settings), added in the transaction
+    # of what it reports. Each endpoint's rows go out in id order, one at a time.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE webhook_outbox (
+            id {pk},
+            endpoint CHAR(16) NOT NULL,
+            event_id VARCHAR(40) NOT NULL,
+            type VARCHAR(40) NOT NULL,
+            body {text} NOT NULL,
+            state VARCHAR(8) NOT NULL DEFAULT 'pending',
+            created_at {datetime} NOT NULL,
+            retry_from {datetime} NOT NULL,
+            next_at {datetime} NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error VARCHAR(255) NOT NULL DEFAULT '',
+            sent_at {datetime}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX webhook_outbox_event ON webhook_outbox (endpoint, event_id)")
+    await db.execute("CREATE INDEX webhook_outbox_line ON webhook_outbox (endpoint, state, id)")
+    await db.execute("CREATE INDEX webhook_outbox_sent ON webhook_outbox (state, sent_at)")
+
+
+@migration
+async def m088_webhook_endpoints(db: Executor, dialect: str) -> None:
+    # The event types each endpoint takes (written by every instance as it starts), and the
+    # lease of the one instance delivering to an endpoint at a time.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE webhook_routes (
+            type VARCHAR(40) NOT NULL,
+            endpoint CHAR(16) NOT NULL,
+            PRIMARY KEY (type, endpoint)
+        ) {table_options}""",
+        )
+    )
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE webhook_endpoints (
+            endpoint CHAR(16) NOT NULL PRIMARY KEY,
+            lease_owner VARCHAR(32),
+            lease_until {datetime}
+        ) {table_options}""",
+        )
+    )
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(
