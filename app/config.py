@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from dotenv import load_dotenv
 
+from . import reach
 from .private import private_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,6 +263,16 @@ _webhook_secret = _rule(
 )
 
 
+def _group_names(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in _names(raw):
+        key, equals, name = part.partition("=")
+        if not equals or not key.strip() or not name.strip():
+            raise ValueError("must be a comma-separated list of id=name, like 0b5c…=Engineering,7f3e…=Sales")
+        pairs.append((key.strip(), " ".join(name.split())))
+    return tuple(pairs)
+
+
 def _servers(raw: str) -> tuple[Server, ...]:
     servers = []
     for part in _names(raw):
@@ -330,6 +341,8 @@ class Config:
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)
     oidc_scopes: str = _setting("openid email profile", str, "OIDC_SCOPES")
+    oidc_groups_claim: str = _setting("", str, "OIDC_GROUPS_CLAIM")
+    oidc_group_names: tuple[tuple[str, str], ...] = _setting((), _group_names, "OIDC_GROUP_NAMES")
     proxy_user_header: str = _setting("Remote-User", _header, "PROXY_USER_HEADER")
     proxy_email_header: str = _setting("Remote-Email", _header, "PROXY_EMAIL_HEADER")
     llm_models: tuple[str, ...] = _setting((), _names, "LLM_MODELS")
@@ -482,7 +495,7 @@ class Config:
         loopback_names = host == "localhost" or host.endswith(".localhost")
         if port == self.port and (host == self.host.lower() or loopback_names or _is_loopback(host)):
             return "it points at this app itself"
-        if host in METADATA_NAMES:
+        if reach.is_metadata_name(host):
             return "it points at a cloud metadata service"
         if loopback_names:
             return "it points at this machine"
@@ -499,29 +512,19 @@ WEBHOOK_EVENTS = {
     "feedback.given": "webhook_urls_feedback_given",
     "admin.action": "webhook_urls_admin_action",
 }
-METADATA_NAMES = frozenset({"metadata", "metadata.google.internal", "metadata.goog", "instance-data"})
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address) for address in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
+# What each unreachable kind of address is called when a webhook URL is refused.
+WEBHOOK_REFUSALS: dict[reach.Kind, str] = {
+    "metadata": "it points at a cloud metadata service",
+    "link-local": "it points at a link-local address",
+    "loopback": "it points at this machine",
+    "private": "it points at a private address",
+}
 
 
-def address_refusal(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool
-) -> str | None:
+def address_refusal(address: reach.Address, allow_private: bool) -> str | None:
     """Why a webhook may not connect to an address (metadata, link-local, private), if so."""
-    if allow_private:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address in METADATA_ADDRESSES:
-        return "it points at a cloud metadata service"
-    if address.is_link_local:
-        return "it points at a link-local address"
-    if address.is_loopback:
-        return "it points at this machine"
-    if address.is_private or address.is_unspecified or address.is_reserved or address.is_multicast:
-        return "it points at a private address"
-    return None
+    found = None if allow_private else reach.kind(address)
+    return WEBHOOK_REFUSALS[found] if found else None
 
 
 def _is_loopback(host: str) -> bool:

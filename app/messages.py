@@ -17,6 +17,14 @@ def model_gone(model: str) -> str:
     )
 
 
+def model_not_yours(model: str) -> str:
+    """A model kept for groups the person is not (or no longer) in."""
+    return (
+        f"The model that wrote this answer, {model}, is kept for groups you are not in, so it was not asked. "
+        "Send your question again below: the model the composer offers will answer it."
+    )
+
+
 PICK_A_THEME = "Pick a theme: system, light or dark."
 UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from the list, like Europe/Paris."
 NOT_YOURS = "This conversation does not exist, or it is someone else’s."
@@ -128,6 +136,31 @@ def deleting(kind: str, erases: bool) -> str:
 def title_too_long(limit: int) -> str:
     """A chat title over the length limit."""
     return f"A title can be {limit} characters long at most."
+
+
+# Groups
+GROUP_NAME_MISSING = "Give the group a name."
+QUOTA_NOT_A_NUMBER = "Type a whole number above 0, or leave it blank for the default."
+NO_SUCH_PERSON = "Pick a person from the list: there is no such account."
+
+
+def group_name_too_long(limit: int) -> str:
+    """A group's name past its column."""
+    return f"A group's name is at most {limit} characters long."
+
+
+def group_name_taken(name: str) -> str:
+    """A group's name another group already has (names are compared without case)."""
+    return f"There is already a group named “{name[:64]}”. Pick another name."
+
+
+def group_keeps_models(models: list[str]) -> str:
+    """A group that alone may use some models: deleting it would open them to everyone."""
+    return (
+        f"Only this group may use {', '.join(models)}: deleting it would open "
+        f"{'them' if len(models) > 1 else 'it'} to everyone. Untick {'them' if len(models) > 1 else 'it'} "
+        "under Models first, or give another group the use of them."
+    )
 
 
 # Sharing
@@ -379,6 +412,11 @@ API_KEY_MADE = "Your new key is below. Copy it now: it is shown only this once."
 API_KEY_REVOKED = "The key is revoked: it no longer works."
 API_KEY_GONE = "This key does not exist, or it is already revoked."
 API_ANSWER_STOPPED = "The answer was stopped before it was complete."
+
+
+def api_model_not_yours(name: str) -> str:
+    """An API call naming a model kept for groups the caller is not in."""
+    return f"The model “{name[:100]}” is kept for groups you are not in. GET /v1/models lists yours."
 
 
 def api_unknown_model(name: str) -> str:

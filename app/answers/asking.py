@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from .. import messages
 from ..config import Config
-from ..model.catalog import Choice
+from ..model.catalog import Choice, Permitted
 from ..storage import Executor, Row, attachments, conversations, exchanges, preferences, quotas
 from ..storage.dialects import utcnow
 from .answering import Answering
@@ -46,23 +46,30 @@ class Asking:
             return messages.question_too_long(len(question), limit)
         return None
 
-    async def choose(self, key: str | None, *fallbacks: str | None) -> Choice:
+    async def choose(self, key: str | None, *fallbacks: str | None, permitted: Permitted = None) -> Choice:
         """The model a form names; without one, the first usable fallback, else the default.
 
-        Invalid when the form names a model that is hidden or not offered.
+        Invalid when the form names a model that is hidden, not offered, or not `permitted`
+        to the asker (kept for groups they are not in), and when none is left to them.
         """
         catalog = self.answering.catalog
         if key:
-            if (found := await catalog.find(key)) is None:
+            if (found := await catalog.find(key, permitted)) is None:
                 raise Invalid(messages.MODEL_UNAVAILABLE)
             return found
-        return await catalog.first(*fallbacks) or catalog.default
+        if (first := await catalog.first(*fallbacks, permitted=permitted)) is not None:
+            return first
+        if permitted is None or permitted(catalog.default):
+            return catalog.default
+        raise Invalid(messages.MODEL_UNAVAILABLE)
 
-    async def choice_for(self, owner: str, conversation_id: int | None, key: str | None) -> Choice:
+    async def choice_for(
+        self, owner: str, conversation_id: int | None, key: str | None, permitted: Permitted = None
+    ) -> Choice:
         """The model a question goes to: the form's, else the conversation's (a new chat: the person's)."""
         if key:
-            return await self.choose(key)
-        return await self.choose(None, await self._remembered(owner, conversation_id))
+            return await self.choose(key, permitted=permitted)
+        return await self.choose(None, await self._remembered(owner, conversation_id), permitted=permitted)
 
     async def ask(
         self,
@@ -75,6 +82,8 @@ class Asking:
         newest: bool = False,
         counted: bool = False,
         files: Sequence[int] = (),
+        permitted: Permitted = None,
+        cap: int | None = None,
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
 
@@ -87,7 +96,8 @@ class Asking:
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
-        `counted`: the owner is held to MAX_STREAMS_PER_CLIENT answers at once (an account).
+        `counted`: the owner is held to `cap` answers at once (an account; MAX_STREAMS_PER_CLIENT
+        by default). `permitted`: the models the asker may use.
         """
         if problem := self.problem(question):
             raise Invalid(problem)
@@ -96,7 +106,7 @@ class Asking:
         saved = await preferences.get(db, owner) if conversation_id is None else None
         if choice is None:
             found = saved if conversation_id is None else await conversations.get(db, conversation_id, owner)
-            choice = await self.choose(None, _model_key(found))
+            choice = await self.choose(None, _model_key(found), permitted=permitted)
         self.answering.catalog.warm(choice.server)
         key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
 
@@ -118,7 +128,9 @@ class Asking:
                     if await _went_on(tx, state, after, newest):
                         raise Behind(messages.NEWER_ELSEWHERE)
                     parent_id = after
-            asked = await self._store(tx, owner, question, state, parent_id, choice, now, key, counted, saved)
+            asked = await self._store(
+                tx, owner, question, state, parent_id, choice, now, key, counted, saved, cap=cap
+            )
             await attachments.attach(tx, files, asked.exchange["id"], owner)
             return asked
 
@@ -132,12 +144,14 @@ class Asking:
         question: str | None = None,
         choice: Choice | None = None,
         counted: bool = False,
+        permitted: Permitted = None,
+        cap: int | None = None,
     ) -> Row:
         """Ask a question anew (edited when a new question is given) as a new version beside it.
 
         The exchange and its answer stay, as do the exchanges after it: they are another branch.
         Without a choice, the model that answered it last answers again; Invalid when the
-        operator has withdrawn that model since.
+        operator has withdrawn that model since, or the asker may no longer use it (`permitted`).
         """
         if question is not None and (problem := self.problem(question)):
             raise Invalid(problem)
@@ -151,6 +165,8 @@ class Asking:
             )
             if catalog.withdrawn(choice):
                 raise Invalid(messages.model_gone(choice.model))
+            if permitted is not None and not permitted(choice):
+                raise Invalid(messages.model_not_yours(choice.model))
         catalog.warm(choice.server)
         text = question or exchange["question"]
         conversation_id, parent_id = exchange["conversation_id"], exchange["parent_id"]
@@ -162,7 +178,9 @@ class Asking:
             await conversations.touch(tx, conversation_id, owner, now)
             if (state := await conversations.asked_in(tx, conversation_id, owner, None)) is None:
                 raise NotFound(messages.NOT_YOURS)
-            asked = await self._store(tx, owner, text, state, parent_id, choice, now, counted=counted)
+            asked = await self._store(
+                tx, owner, text, state, parent_id, choice, now, counted=counted, cap=cap
+            )
             return asked.exchange
 
         return await quotas.placed(self.answering.db, owner, store)
@@ -179,16 +197,17 @@ class Asking:
         form_key: str | None = None,
         counted: bool = False,
         saved: Row | None = None,
+        cap: int | None = None,
     ) -> Asked:
         """Store a question as pending for the chosen model, with the instructions it will be sent with.
 
         It goes in the conversation `state` (as `conversations.asked_in` read it), after
         `parent_id` (None: the conversation's newest exchange), or opens a new conversation
         with the person's `saved` settings when there is none. Busy when the owner is `counted` and
-        their answers at once are all taken (the transaction holds their places locked:
-        counted and taken in one step).
+        their answers at once (`cap`, else MAX_STREAMS_PER_CLIENT) are all taken (the transaction
+        holds their places locked: counted and taken in one step).
         """
-        cap = self.answering.config.max_streams_per_client
+        cap = cap or self.answering.config.max_streams_per_client
         if counted and await quotas.live_answers(tx, owner) >= cap:
             raise Busy(messages.answers_at_once(cap))
         new_conversation = None

@@ -2,7 +2,8 @@
 
 Each model is labelled by the server that runs it (`model@server` in forms and settings).
 A server's list is asked for at most every few minutes, through the client that carries
-its answers (model/openai.py). Hidden models (LLM_HIDDEN_MODELS) are neither listed nor accepted.
+its answers (model/openai.py). Hidden models (LLM_HIDDEN_MODELS) are neither listed nor accepted;
+a model kept for some groups is listed and accepted only for their members (`Permitted`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class Choice:
     def key(self) -> str:
         """How forms and settings name it."""
         return f"{self.model}@{self.server}"
+
+
+# Which models one person may use (people/groups.py decides it from their groups); None: every model.
+type Permitted = Callable[[Choice], bool] | None
 
 
 def label(choice: Choice, choices: list[Choice], names: Mapping[str, str] | None = None) -> str:
@@ -137,21 +142,25 @@ class Catalog:
         ]
         return list(dict.fromkeys(found))
 
-    async def choices(self) -> list[Choice]:
-        """Every model a person may pick, the default first when it is one of them."""
-        visible = [choice for choice in await self.everything() if not self.is_hidden(choice)]
+    async def choices(self, permitted: Permitted = None) -> list[Choice]:
+        """Every model a person may pick (of those `permitted`), the default first when it is one of them."""
+        visible = [
+            choice
+            for choice in await self.everything()
+            if not self.is_hidden(choice) and (permitted is None or permitted(choice))
+        ]
         if self.default in visible:
             visible.remove(self.default)
             visible.insert(0, self.default)
         return visible
 
-    async def find(self, key: str | None) -> Choice | None:
-        """The choice a form or setting names, if it may be used now."""
-        return next((choice for choice in await self.choices() if choice.key == key), None)
+    async def find(self, key: str | None, permitted: Permitted = None) -> Choice | None:
+        """The choice a form or setting names, if it may be used now (by this person)."""
+        return next((choice for choice in await self.choices(permitted) if choice.key == key), None)
 
-    async def first(self, *keys: str | None) -> Choice | None:
+    async def first(self, *keys: str | None, permitted: Permitted = None) -> Choice | None:
         """The first of these names that may be used, else the default (or the first model left)."""
-        choices = await self.choices()
+        choices = await self.choices(permitted)
         for key in keys:
             if key and (found := next((c for c in choices if c.key == key), None)):
                 return found

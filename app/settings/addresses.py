@@ -9,18 +9,9 @@ import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from .. import messages
+from .. import messages, reach
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
-
-METADATA_HOSTS = frozenset(
-    {"metadata", "metadata.google.internal", "metadata.goog", "metadata.azure.internal", "instance-data"}
-)
-METADATA_ADDRESSES = frozenset(
-    {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
-)
-LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
 
 
 class Refused(ValueError):
@@ -43,7 +34,7 @@ async def check(url: str, allow_private: bool, resolver: Resolver = resolve) -> 
     host = (parts.hostname or "").rstrip(".").lower()
     if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
         raise Refused(messages.SERVER_URL_UNPARSED)
-    if host in METADATA_HOSTS or host.endswith(".internal") and host.startswith("metadata"):
+    if reach.is_metadata_name(host):
         raise Refused(messages.server_address_refused(host))
     addresses = await _addresses(host, port, resolver)
     for address in addresses:
@@ -52,7 +43,7 @@ async def check(url: str, allow_private: bool, resolver: Resolver = resolve) -> 
             raise Refused(refusal)
 
 
-async def _addresses(host: str, port: int, resolver: Resolver) -> list[Address]:
+async def _addresses(host: str, port: int, resolver: Resolver) -> list[reach.Address]:
     """The host's addresses: itself when it is one, else what it resolves to (Refused when nothing)."""
     try:
         return [ipaddress.ip_address(host)]
@@ -67,12 +58,11 @@ async def _addresses(host: str, port: int, resolver: Resolver) -> list[Address]:
     return found
 
 
-def _refusal(address: Address, allow_private: bool) -> str | None:
+def _refusal(address: reach.Address, allow_private: bool) -> str | None:
     """Why an address may not be reached, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address in METADATA_ADDRESSES or any(address in network for network in LINK_LOCAL):
+    found = reach.kind(address)
+    if found in ("metadata", "link-local"):
         return messages.server_address_refused(str(address))
-    if not address.is_global and not allow_private:
+    if found and not allow_private:
         return messages.server_address_private(str(address))
     return None

@@ -23,6 +23,8 @@ from ..people.identity import current_user
 from ..settings import Conflict, Contradiction, Unchanged, addresses, fingerprint, forms, get_settings
 from ..settings.fields import SECTIONS, SERVERS, in_section, pinned, variable_of
 from ..settings.forms import Edit
+from ..storage import get_db
+from ..storage import groups as stored_groups
 from ..web.htmx import is_htmx, render
 from ..web.limits import current_client
 
@@ -189,6 +191,7 @@ async def _render(
         servers=_servers(config, section == "servers" and posted is not None, posted),
         models=models,
         default_key=catalog.default.key,
+        kept_for=await stored_groups.kept_models(get_db()),
         tested=tested,
     )
 
