@@ -138,6 +138,33 @@ def title_too_long(limit: int) -> str:
     return f"A title can be {limit} characters long at most."
 
 
+# Folders, pins and the sidebar's search
+TYPE_A_FOLDER_NAME = "Type a name for the folder."
+NOT_YOUR_FOLDER = "This folder does not exist, or it is someone else’s."
+FOLDER_EMPTY = "No chats in this folder yet. Move one here from its ⋯ menu."
+NO_CHAT_MATCHES = "No chat matches. Search looks in titles, questions and answers."
+FOLDER_INSTRUCTIONS_HELP = (
+    "Sent with every question of every chat in this folder: after the server’s instructions and "
+    "your own, before the chat’s own. Empty: none."
+)
+DELETING_A_FOLDER = "Its chats stay, out of any folder; its name and instructions go."
+
+
+def folder_name_too_long(limit: int) -> str:
+    """A folder name over the length limit."""
+    return f"A folder name can be {limit} characters long at most."
+
+
+def too_many_folders(limit: int) -> str:
+    """A person who has as many folders as the app keeps."""
+    return f"You have {limit} folders, the most there can be. Delete one to make another."
+
+
+def too_many_pins(limit: int) -> str:
+    """A person who has pinned as many chats as the sidebar shows."""
+    return f"You have pinned {limit} chats, the most there can be. Unpin one to pin another."
+
+
 # Groups
 GROUP_NAME_MISSING = "Give the group a name."
 QUOTA_NOT_A_NUMBER = "Type a whole number above 0, or leave it blank for the default."

@@ -9,7 +9,7 @@ from typing import TypeVar
 from .. import messages
 from ..config import Config
 from ..model.catalog import Choice, Permitted
-from ..storage import Executor, Row, attachments, conversations, exchanges, preferences, quotas
+from ..storage import Executor, Row, attachments, conversations, exchanges, folders, preferences, quotas
 from ..storage.dialects import utcnow
 from .answering import Answering
 from .refusals import Behind, Busy, Conflict, Invalid, NotFound
@@ -275,15 +275,19 @@ async def sent_instructions(
 ) -> tuple[str, float | None]:
     """The system prompt and temperature a question is sent with.
 
-    The operator's SYSTEM_PROMPT always leads; the conversation's own instructions, or
-    else the person's default ones (`saved`, when already read), follow it. The
-    conversation's temperature, or TEMPERATURE.
+    The operator's SYSTEM_PROMPT always leads; then, each when there is one, the person's
+    own instructions (`saved`, when already read), their folder's, and the chat's own, in
+    that order, a blank line apart. The chat's temperature, or TEMPERATURE.
     """
-    personal = conversation["instructions"]
-    if not personal:
-        if saved is None:
-            saved = await preferences.get(tx, owner)
-        personal = saved.get("instructions") if saved else None
-    system = f"{config.system_prompt}\n\n{personal}" if personal else config.system_prompt
+    if saved is None:
+        saved = await preferences.get(tx, owner)
+    folder = await folders.get(tx, conversation["folder_id"], owner) if conversation["folder_id"] else None
+    layers = (
+        config.system_prompt,
+        saved.get("instructions") if saved else None,
+        folder["instructions"] if folder else None,
+        conversation["instructions"],
+    )
+    system = "\n\n".join(layer for layer in layers if layer)
     own = conversation["temperature"]
     return system, own if own is not None else config.temperature

@@ -147,7 +147,7 @@ async def _select(
         where.append("exchanges_search MATCH :match")
         params["match"] = fulltext.fts5_query(terms)
     elif terms:
-        against, leftover = fulltext.mysql_query(terms, await _rules(db))
+        against, leftover = fulltext.mysql_query(terms, await mysql_rules(db))
         if against:
             where.append("MATCH (e.question, e.answer) AGAINST (:against IN BOOLEAN MODE)")
             params["against"] = against
@@ -206,7 +206,7 @@ def _word_matches(terms: list[fulltext.Term]) -> tuple[list[str], dict[str, str]
     return where, {f"words{number}": fulltext.word_regexp(term) for number, term in enumerate(terms)}
 
 
-async def _rules(db: Database) -> fulltext.MySQLRules:
+async def mysql_rules(db: Database) -> fulltext.MySQLRules:
     """InnoDB's full-text settings of this server, read once."""
     if db not in _mysql_rules:
         size = await db.fetch_one(
