@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .base import Executor, Row
 from .dialects import utcnow
-from .exchanges import request_live_stop
+from .exchanges import one_of, request_live_stop
+from .status import LIVE
 
 TITLE_CHARS = 80
 
@@ -73,6 +74,27 @@ async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
         " folder_id, pinned_at FROM conversations"
         " WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
         {"id": conversation_id, "owner": owner},
+    )
+
+
+async def asked_in(db: Executor, conversation_id: int, owner: str, after: int | None) -> Row | None:
+    """The owner's conversation as a question is asked in it, in one statement (None if not theirs).
+
+    Besides its columns: `live_id`, its answer still pending or being written;
+    `last_id`, its newest exchange; `after_here`, whether the exchange `after` is one of its own.
+    """
+    live, params = one_of("live", LIVE)
+    return await db.fetch_one(
+        "SELECT c.id, c.owner, c.title, c.created_at, c.updated_at, c.keep, c.model, c.server,"
+        " c.instructions, c.temperature, c.folder_id, c.pinned_at,"
+        f" (SELECT e.id FROM exchanges e WHERE e.conversation_id = c.id AND e.status IN {live} LIMIT 1)"
+        " AS live_id,"
+        " (SELECT e.id FROM exchanges e WHERE e.conversation_id = c.id AND e.deleted_at IS NULL"
+        " ORDER BY e.id DESC LIMIT 1) AS last_id,"
+        " (SELECT COUNT(*) FROM exchanges e WHERE e.id = :after AND e.conversation_id = c.id"
+        " AND e.deleted_at IS NULL) AS after_here"
+        " FROM conversations c WHERE c.id = :id AND c.owner = :owner AND c.deleted_at IS NULL",
+        {"id": conversation_id, "owner": owner, "after": after, **params},
     )
 
 

@@ -305,7 +305,7 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
         conversation = await conversations.get(get_db(), conversation_id, owner())
     elif not new_conversation:
         # Asked in: the chat moves to the top of the sidebar.
-        moved = await conversations.get(get_db(), conversation_id, owner())
+        moved = asked.asked_in or await conversations.get(get_db(), conversation_id, owner())
     response = await render(
         "chat/index.html",
         "exchange",
