@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 from openai._vendor.httpx_aiohttp import transport as httpx_aiohttp
 from quart import Quart
 from quart.testing import QuartClient
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.config import Config
@@ -125,6 +126,31 @@ def one_tls_context() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(httpx_aiohttp.httpx, "create_ssl_context", once)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_routes() -> Iterator[None]:
+    """Each route's URL builder compiled once a run, not again for every app that registers it.
+
+    Werkzeug writes a builder as Python source from the rule's parts and compiles it, which was
+    most of `create_app`'s time; the function it makes depends on nothing but those parts (the
+    rule's converters are reached through `self` when it runs).
+    """
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple[object, ...], Callable[..., tuple[str, str]]] = {}
+
+    def once(rule: Rule, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
+        defaults = rule.defaults or {}
+        if any(dynamic and part in defaults for dynamic, part in rule._trace):
+            return compile_builder(rule, append_unknown)
+        key = (rule.rule, tuple(rule._trace), repr(sorted(defaults.items())), append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Rule, "_compile_builder", once)
         yield
 
 
