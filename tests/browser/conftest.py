@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.fake_llm import FakeLLM
+from tests.forks import ForkedApp, Forker
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -27,6 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Settings read when the app is imported: an app given other values than this process has is not forked.
+READ_ON_IMPORT = ("PROMETHEUS_MULTIPROC_DIR",)
 # Records CSP violations the page reports, before any page script runs.
 WATCH_CSP = """
 window.__cspViolations = [];
@@ -47,7 +50,8 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`python -m app` in a child process, on a free port, with its own instance folder."""
+    """`python -m app` in a process of its own (forked from one that imported the app), on a free port,
+    with its own instance folder."""
 
     def __init__(self, instance: Path, model_url: str, **env: str) -> None:
         self.port = free_port()
@@ -64,10 +68,18 @@ class AppServer:
             "LLM_TIMEOUT": "5",
             **env,
         }
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-            )
+        self.process: subprocess.Popen[bytes] | ForkedApp
+        if any(environment.get(name) != os.environ.get(name) for name in READ_ON_IMPORT):
+            with self.log.open("w") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "app"],
+                    cwd=ROOT,
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+        else:
+            self.process = Forker.start(environment, ROOT, self.log)
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:
