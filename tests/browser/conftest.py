@@ -122,6 +122,15 @@ def server(tmp_path: Path, model: FakeLLM) -> Iterator[AppServer]:
     server.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Note on the test whether its body failed, for the page fixture's screenshot."""
+    report = yield
+    if report.when == "call":
+        item.failed_call = report.failed  # type: ignore[attr-defined]
+    return report
+
+
 class Problems:
     """Console errors and CSP violations seen by a page; a test fails if any appear."""
 
@@ -147,7 +156,10 @@ def problems() -> Problems:
 
 @pytest.fixture
 def page(browser: Browser, problems: Problems, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser context and page that fail the test on any console error or CSP violation."""
+    """A fresh browser context and page that fail the test on any console error or CSP violation.
+
+    A test that fails leaves a screenshot of the whole page in test-output/ (a full-page screenshot
+    of every test cost a tenth of a second of CPU each)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -156,8 +168,9 @@ def page(browser: Browser, problems: Problems, request: pytest.FixtureRequest) -
     page.on("pageerror", lambda error: problems.console.append(f"pageerror: {error}"))
     yield page
     violations = page.evaluate("window.__cspViolations || []") if not page.is_closed() else []
-    OUTPUT.mkdir(exist_ok=True)
-    if not page.is_closed():
+    failed = getattr(request.node, "failed_call", False) or problems.console or violations
+    if failed and not page.is_closed():
+        OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=OUTPUT / f"{request.node.name}.png", full_page=True)
     context.close()
     assert problems.console == [], problems.console
