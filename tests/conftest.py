@@ -16,6 +16,7 @@ import shutil
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import pytest
@@ -225,17 +226,19 @@ def config(tmp_path: Path, model: FakeLLM, database_url: str, request: pytest.Fi
 
 
 class CompiledTemplates(BytecodeCache):
-    """Templates compiled once for all the apps of a run, kept in memory."""
+    """Templates compiled once for all the apps of a run, kept in memory as code objects (not marshalled)."""
 
     def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
+        self.compiled: dict[str, tuple[str, CodeType]] = {}
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        if (code := self.compiled.get(bucket.key)) is not None:
-            bucket.bytecode_from_string(code)
+        checksum, code = self.compiled.get(bucket.key, ("", None))
+        if code is not None and checksum == bucket.checksum:
+            bucket.code = code
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
+        if bucket.code is not None:
+            self.compiled[bucket.key] = (bucket.checksum, bucket.code)
 
 
 COMPILED_TEMPLATES = CompiledTemplates()
