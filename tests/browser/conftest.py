@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import functools
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from app.storage import migrate, open_database
 from tests.fake_llm import FakeLLM
 from tests.forks import ForkedApp, Forker
 
@@ -49,6 +56,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@functools.cache
+def migrated_sqlite() -> Path:
+    """A SQLite database with every migration applied, made once per process for the app servers to copy.
+
+    Migrated in a thread of its own: sync Playwright may own this thread's event loop.
+    """
+    path = Path(tempfile.mkdtemp(prefix="answers-template-")) / "answers.db"
+    atexit.register(shutil.rmtree, path.parent, True)
+
+    async def make() -> None:
+        database = open_database(f"sqlite:///{path}")
+        await database.open()
+        await migrate(database)
+        await database.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, make()).result()
+    return path
+
+
 class AppServer:
     """`python -m app` in a process of its own (forked from one that imported the app), on a free port,
     with its own instance folder."""
@@ -68,6 +95,10 @@ class AppServer:
             "LLM_TIMEOUT": "5",
             **env,
         }
+        if "DATABASE_URL" not in env:
+            # Migrated already, as the app would leave it: owner-only.
+            shutil.copyfile(migrated_sqlite(), instance / "answers.db")
+            os.chmod(instance / "answers.db", 0o600)
         self.process: subprocess.Popen[bytes] | ForkedApp
         if any(environment.get(name) != os.environ.get(name) for name in READ_ON_IMPORT):
             with self.log.open("w") as log:
