@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-files bench-rendering profile seed audit
+.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-files bench-rendering bench-webhooks profile seed audit
 
 # pytest-xdist workers: one per core, at least 2 and at most 4 (WORKERS=1 runs in one process).
 WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, min(4, len(os.sched_getaffinity(0)))))')
@@ -71,6 +71,11 @@ test-setup:
 # How long highlighting, markdown and previews take on hostile input (the tests count work instead).
 bench-rendering: setup
 	$(BIN)/python -m bench.rendering
+
+# 200 chats on two instances (one killed mid-run) while the webhook receiver fails, hangs, answers 500
+# and is down for 30 s: every event delivered once after deduplication, and the counts (not part of `make test`).
+bench-webhooks: setup
+	$(BIN)/python -m bench.webhooks
 
 # Inserts/s and chats/s at 50 concurrent chats on SQLite and MariaDB (not part of `make test`).
 bench-storage: setup

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import answers, storage, web
+from . import answers, storage, web, webhooks
 from .api import cors
 from .config import ROOT, Config
 from .files import init_app as init_files
+from .settings import init_app as init_settings
 from .storage import retention
 from .web import templating
 
@@ -31,7 +32,11 @@ def create_app(config: Config | None = None) -> Quart:
     cors.init_app(app)
     web.init_app(app)
     storage.init_app(app)
+    # After storage, before what reads the settings as it starts: stored settings apply from the start.
+    init_settings(app)
     retention.init_app(app)
+    # After storage: events are routed once the database is open, delivery stops before it closes.
+    webhooks.init_app(app)
     # After storage: answers start once the database is open, and are stored before it closes.
     answers.init_app(app)
     init_files(app)
@@ -39,11 +44,14 @@ def create_app(config: Config | None = None) -> Quart:
     from .views import (
         accounts,
         admin,
+        admin_settings,
         api,
         auth,
         chat,
         conversations,
+        events,
         files,
+        groups,
         health,
         history,
         keeping,
@@ -55,7 +63,18 @@ def create_app(config: Config | None = None) -> Quart:
 
     for blueprint in (chat.bp, conversations.bp, history.bp, health.bp, auth.bp, shares.bp, settings.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (accounts.bp, admin.bp, links.bp, usage.bp, keeping.bp, api.bp, files.bp):
+    for blueprint in (
+        accounts.bp,
+        admin.bp,
+        admin_settings.bp,
+        groups.bp,
+        links.bp,
+        usage.bp,
+        keeping.bp,
+        api.bp,
+        files.bp,
+        events.bp,
+    ):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)
     return app

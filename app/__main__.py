@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command(config: Config, argv: list[str]) -> int:
-    """`python -m app keys create --user NAME --name LABEL`: print a new API key for a person."""
+    """`python -m app keys create --user NAME --name LABEL`: print a new API key for a person;
+    `python -m app settings rotate-key --old-secret-env OLD_SECRET_KEY`: seal stored secrets anew."""
     from .people import api_keys
 
     parser = argparse.ArgumentParser(
@@ -57,13 +59,52 @@ def command(config: Config, argv: list[str]) -> int:
     create = keys.add_parser("create", help="make a key for a person and print it (shown this once)")
     create.add_argument("--user", required=True, help="the person's account name")
     create.add_argument("--name", required=True, help="a name for the key, e.g. the machine that uses it")
+    stored = commands.add_parser("settings", help="settings kept in the database")
+    rotate = stored.add_subparsers(dest="action", required=True).add_parser(
+        "rotate-key", help="seal the model servers' stored keys again under the current SECRET_KEY"
+    )
+    rotate.add_argument(
+        "--old-secret-env", required=True, help="the environment variable holding the former SECRET_KEY"
+    )
     args = parser.parse_args(argv)
+    if args.what == "settings":
+        return _rotate(config, args.old_secret_env)
     try:
         key = asyncio.run(api_keys.make_from_command_line(config.database_url, args.user, args.name))
     except api_keys.Refusal as refusal:
         print(refusal, file=sys.stderr)
         return 1
     print(key)
+    return 0
+
+
+def _rotate(config: Config, variable: str) -> int:
+    """Seal the stored secrets under SECRET_KEY, opening them with the key the variable holds."""
+    from .settings import rotate
+    from .settings.sealing import Unsealable
+    from .storage import open_database
+
+    old = os.environ.get(variable, "").strip()
+    if not old:
+        print(f"{variable} is not set: set it to the former SECRET_KEY", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        db = open_database(config.database_url)
+        await db.open()
+        try:
+            return await rotate(db, old, config.secret_key)
+        finally:
+            await db.close()
+
+    try:
+        turned = asyncio.run(run())
+    except Unsealable:
+        print(
+            f"a stored key opens with neither {variable} nor SECRET_KEY: nothing was changed", file=sys.stderr
+        )
+        return 1
+    print(f"{turned} stored key{'s' if turned != 1 else ''} sealed again under the current SECRET_KEY")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 import re
@@ -10,10 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from dotenv import load_dotenv
 
+from . import reach
 from .private import private_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,11 +197,80 @@ _origins = _rule(
         for origin in origins
     ),
 )
+_days = _rule("must be a whole number of days from 0 (keep forever) to 36500", int, lambda n: 0 <= n <= 36500)
+_model_key = _rule(
+    "must name a model on a server, like gpt-4o-mini@OpenAI",
+    str,
+    lambda key: "@" in key and all(key.rpartition("@")[0::2]) and len(key) <= 200,
+)
+
+
+def _label(part: str) -> tuple[str, str]:
+    key, equals, name = part.partition("=")
+    if not equals:
+        raise ValueError("no label")
+    return key.strip(), name.strip()
+
+
+_labels = _rule(
+    "must be a comma-separated list of model@server=Label, each label up to 60 characters",
+    lambda raw: tuple(_label(part) for part in _names(raw)),
+    lambda labels: all(_model_key_ok(key) and 0 < len(name) <= 60 for key, name in labels),
+)
+
+
+def _model_key_ok(key: str) -> bool:
+    try:
+        _model_key(key)
+    except ValueError:
+        return False
+    return True
+
+
 _prices = _rule(
     "must look like gpt-4o-mini=0.0006,gpt-4o=0.01 (a price per 1,000 tokens)",
     lambda raw: tuple(_price(part) for part in raw.split(",")),
     lambda prices: all(model and price >= 0 for model, price in prices),
 )
+
+
+def _to_webhook_urls(raw: str) -> tuple[str, ...]:
+    urls = _names(raw)
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not a URL")
+        parts.port  # noqa: B018 - a port past 65535 raises ValueError here
+    return urls
+
+
+def _to_webhook_secret(raw: str) -> str:
+    key = raw.removeprefix("whsec_")
+    try:
+        size = len(base64.b64decode(key, validate=True))
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64") from None
+    if not raw.startswith("whsec_") or not 24 <= size <= 64:
+        raise ValueError("not a whsec_ secret")
+    return raw
+
+
+_webhook_urls = _rule("must be a comma-separated list of http:// or https:// URLs", _to_webhook_urls)
+_webhook_secret = _rule(
+    "must be whsec_ followed by 24 to 64 random bytes in base64"
+    " (python -c 'import base64,os; print(\"whsec_\" + base64.b64encode(os.urandom(32)).decode())')",
+    _to_webhook_secret,
+)
+
+
+def _group_names(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in _names(raw):
+        key, equals, name = part.partition("=")
+        if not equals or not key.strip() or not name.strip():
+            raise ValueError("must be a comma-separated list of id=name, like 0b5c…=Engineering,7f3e…=Sales")
+        pairs.append((key.strip(), " ".join(name.split())))
+    return tuple(pairs)
 
 
 def _servers(raw: str) -> tuple[Server, ...]:
@@ -229,6 +301,7 @@ class Config:
     llm_model: str = _setting("gpt-4o-mini", str, "LLM_MODEL")
     max_tokens: int = _setting(2500, _positive_int, "MAX_TOKENS")
     context_size: int = _setting(5, _count, "CONTEXT_SIZE")
+    context_tokens: int = _setting(0, _count, "CONTEXT_TOKENS")
     system_prompt: str = _setting(DEFAULT_SYSTEM_PROMPT, str, "SYSTEM_PROMPT")
     temperature: float | None = _setting(None, _temperature, "TEMPERATURE")
     llm_timeout: float = _setting(60.0, _positive, "LLM_TIMEOUT")
@@ -256,8 +329,9 @@ class Config:
     admin_emails: frozenset[str] = _setting(frozenset(), _emails, "ADMIN_EMAILS")
     tokens_per_day: int = _setting(0, _count, "TOKENS_PER_DAY")
     prices: tuple[tuple[str, float], ...] = _setting((), _prices, "PRICES")
-    retention_days: int = _setting(0, _count, "RETENTION_DAYS")
-    audit_retention_days: int = _setting(365, _count, "AUDIT_RETENTION_DAYS")
+    retention_days: int = _setting(0, _days, "RETENTION_DAYS")
+    retention_spares_api: bool = _setting(False, _flag, "RETENTION_SPARES_API_CALLS")
+    audit_retention_days: int = _setting(365, _days, "AUDIT_RETENTION_DAYS")
     public_shares: bool = _setting(False, _flag, "PUBLIC_SHARES")
     share_rate: Rate = _setting(Rate(10, 60), _rate, "SHARE_RATE_LIMIT")
     share_links_per_chat: int = _setting(10, _positive_int, "SHARE_LINKS_PER_CHAT")
@@ -267,12 +341,17 @@ class Config:
     oidc_client_id: str = _setting("", str, "OIDC_CLIENT_ID")
     oidc_client_secret: str = _setting("", str, "OIDC_CLIENT_SECRET", secret=True)
     oidc_scopes: str = _setting("openid email profile", str, "OIDC_SCOPES")
+    oidc_groups_claim: str = _setting("", str, "OIDC_GROUPS_CLAIM")
+    oidc_group_names: tuple[tuple[str, str], ...] = _setting((), _group_names, "OIDC_GROUP_NAMES")
     proxy_user_header: str = _setting("Remote-User", _header, "PROXY_USER_HEADER")
     proxy_email_header: str = _setting("Remote-Email", _header, "PROXY_EMAIL_HEADER")
     llm_models: tuple[str, ...] = _setting((), _names, "LLM_MODELS")
     llm_server_name: str = _setting("", _server_name, "LLM_SERVER_NAME")
     llm_servers: tuple[Server, ...] = _setting((), _servers, "LLM_SERVERS")
     llm_hidden_models: tuple[str, ...] = _setting((), _names, "LLM_HIDDEN_MODELS")
+    default_model: str = _setting("", _model_key, "DEFAULT_MODEL")
+    model_labels: tuple[tuple[str, str], ...] = _setting((), _labels, "MODEL_LABELS")
+    allow_private_model_servers: bool = _setting(False, _flag, "ALLOW_PRIVATE_MODEL_SERVERS")
     temperature_min: float = _setting(0.0, _temperature, "TEMPERATURE_MIN")
     temperature_max: float = _setting(2.0, _temperature, "TEMPERATURE_MAX")
     instance_path: Path = _setting(INSTANCE, Path, "INSTANCE_PATH")
@@ -285,6 +364,21 @@ class Config:
     files_context_chars: int = _setting(200_000, _count, "FILES_CONTEXT_CHARS")
     api_key_rate: Rate = _setting(Rate(20, 60), _rate, "API_KEY_RATE_LIMIT")
     api_cors_origins: tuple[str, ...] = _setting((), _origins, "API_CORS_ORIGINS")
+    webhook_urls: tuple[str, ...] = _setting((), _webhook_urls, "WEBHOOK_URLS", secret=True)
+    webhook_urls_exchange_finished: tuple[str, ...] = _setting(
+        (), _webhook_urls, "WEBHOOK_URLS_EXCHANGE_FINISHED", secret=True
+    )
+    webhook_urls_feedback_given: tuple[str, ...] = _setting(
+        (), _webhook_urls, "WEBHOOK_URLS_FEEDBACK_GIVEN", secret=True
+    )
+    webhook_urls_admin_action: tuple[str, ...] = _setting(
+        (), _webhook_urls, "WEBHOOK_URLS_ADMIN_ACTION", secret=True
+    )
+    webhook_secret: str = _setting("", _webhook_secret, "WEBHOOK_SECRET", secret=True)
+    webhook_timeout: float = _setting(10.0, _positive, "WEBHOOK_TIMEOUT")
+    webhook_retry_seconds: float = _setting(5.0, _positive, "WEBHOOK_RETRY_SECONDS")
+    webhook_retry_max_seconds: float = _setting(3600.0, _positive, "WEBHOOK_RETRY_MAX_SECONDS")
+    webhook_allow_private: bool = _setting(False, _flag, "WEBHOOK_ALLOW_PRIVATE")
     # The settings whose variable is set, so that a settings page can show them as fixed.
     pinned: frozenset[str] = frozenset()
 
@@ -312,6 +406,14 @@ class Config:
     def passwords(self) -> bool:
         """Whether accounts are local: a name and a password kept here."""
         return self.sign_in_mode == "accounts"
+
+    @property
+    def webhook_routes(self) -> dict[str, tuple[str, ...]]:
+        """The URLs each event type is sent to: WEBHOOK_URLS, then the type's own list."""
+        return {
+            event: tuple(dict.fromkeys(self.webhook_urls + getattr(self, name)))
+            for event, name in WEBHOOK_EVENTS.items()
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -362,12 +464,80 @@ class Config:
             and not self.temperature_min <= self.temperature <= self.temperature_max
         ):
             raise ConfigError("TEMPERATURE: must lie between TEMPERATURE_MIN and TEMPERATURE_MAX")
+        self._check_webhooks()
         needed = self.max_question_chars * BYTES_PER_FORM_CHAR + FORM_OVERHEAD_BYTES
         if self.max_body_bytes < needed:
             raise ConfigError(
                 f"MAX_BODY_BYTES: must be at least {needed} so that a question of MAX_QUESTION_CHARS "
                 f"({self.max_question_chars}) characters fits in a form (got {self.max_body_bytes})"
             )
+
+    def _check_webhooks(self) -> None:
+        urls = {url for routed in self.webhook_routes.values() for url in routed}
+        if urls and not self.webhook_secret:
+            raise ConfigError(
+                "WEBHOOK_SECRET: needed to sign the events sent to WEBHOOK_URLS (whsec_ and base64)"
+            )
+        if self.webhook_allow_private:
+            return
+        for url in sorted(urls):
+            if why := self.webhook_refusal(url):
+                raise ConfigError(
+                    f"WEBHOOK_URLS: {why}, refused ({shown_url(url)}); set WEBHOOK_ALLOW_PRIVATE=true"
+                    " if you mean it"
+                )
+
+    def webhook_refusal(self, url: str) -> str | None:
+        """Why a webhook URL may not be called (this app itself, a metadata or private address), if so."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        loopback_names = host == "localhost" or host.endswith(".localhost")
+        if port == self.port and (host == self.host.lower() or loopback_names or _is_loopback(host)):
+            return "it points at this app itself"
+        if reach.is_metadata_name(host):
+            return "it points at a cloud metadata service"
+        if loopback_names:
+            return "it points at this machine"
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return None  # a name: its addresses are checked as each request connects
+        return address_refusal(address, allow_private=False)
+
+
+# The event types sent to webhooks, and the setting naming each one's own URLs.
+WEBHOOK_EVENTS = {
+    "exchange.finished": "webhook_urls_exchange_finished",
+    "feedback.given": "webhook_urls_feedback_given",
+    "admin.action": "webhook_urls_admin_action",
+}
+# What each unreachable kind of address is called when a webhook URL is refused.
+WEBHOOK_REFUSALS: dict[reach.Kind, str] = {
+    "metadata": "it points at a cloud metadata service",
+    "link-local": "it points at a link-local address",
+    "loopback": "it points at this machine",
+    "private": "it points at a private address",
+}
+
+
+def address_refusal(address: reach.Address, allow_private: bool) -> str | None:
+    """Why a webhook may not connect to an address (metadata, link-local, private), if so."""
+    found = None if allow_private else reach.kind(address)
+    return WEBHOOK_REFUSALS[found] if found else None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def shown_url(url: str) -> str:
+    """A URL as an operator may see it in a message: its path and query may hold a token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
 
 
 def _database_url_from_parts(env: Mapping[str, str]) -> str:

@@ -17,6 +17,14 @@ def model_gone(model: str) -> str:
     )
 
 
+def model_not_yours(model: str) -> str:
+    """A model kept for groups the person is not (or no longer) in."""
+    return (
+        f"The model that wrote this answer, {model}, is kept for groups you are not in, so it was not asked. "
+        "Send your question again below: the model the composer offers will answer it."
+    )
+
+
 PICK_A_THEME = "Pick a theme: system, light or dark."
 UNKNOWN_TIME_ZONE = "That time zone is not one this server knows. Pick one from the list, like Europe/Paris."
 NOT_YOURS = "This conversation does not exist, or it is someone else’s."
@@ -128,6 +136,31 @@ def deleting(kind: str, erases: bool) -> str:
 def title_too_long(limit: int) -> str:
     """A chat title over the length limit."""
     return f"A title can be {limit} characters long at most."
+
+
+# Groups
+GROUP_NAME_MISSING = "Give the group a name."
+QUOTA_NOT_A_NUMBER = "Type a whole number above 0, or leave it blank for the default."
+NO_SUCH_PERSON = "Pick a person from the list: there is no such account."
+
+
+def group_name_too_long(limit: int) -> str:
+    """A group's name past its column."""
+    return f"A group's name is at most {limit} characters long."
+
+
+def group_name_taken(name: str) -> str:
+    """A group's name another group already has (names are compared without case)."""
+    return f"There is already a group named “{name[:64]}”. Pick another name."
+
+
+def group_keeps_models(models: list[str]) -> str:
+    """A group that alone may use some models: deleting it would open them to everyone."""
+    return (
+        f"Only this group may use {', '.join(models)}: deleting it would open "
+        f"{'them' if len(models) > 1 else 'it'} to everyone. Untick {'them' if len(models) > 1 else 'it'} "
+        "under Models first, or give another group the use of them."
+    )
 
 
 # Sharing
@@ -381,6 +414,11 @@ API_KEY_GONE = "This key does not exist, or it is already revoked."
 API_ANSWER_STOPPED = "The answer was stopped before it was complete."
 
 
+def api_model_not_yours(name: str) -> str:
+    """An API call naming a model kept for groups the caller is not in."""
+    return f"The model “{name[:100]}” is kept for groups you are not in. GET /v1/models lists yours."
+
+
 def api_unknown_model(name: str) -> str:
     """An API call naming a model that is not offered here, or hidden."""
     return f"The model “{name[:100]}” does not exist here, or you may not use it. GET /v1/models lists yours."
@@ -404,3 +442,96 @@ def api_unknown_part(name: str, kind: str) -> str:
 def source(key_name: str | None) -> str:
     """Where a question came from: the chat, or the API with the name of its key."""
     return f"API · {key_name}" if key_name is not None else "Chat"
+
+
+# Webhooks (the admins' page of events waiting and dead)
+NO_WEBHOOKS = (
+    "No webhooks are set up. Name the endpoints in WEBHOOK_URLS (and WEBHOOK_SECRET) for every "
+    "finished exchange, piece of feedback and admin action to be sent to them."
+)
+NO_EVENTS_WAITING = "Every event has been delivered: none is waiting, and none is dead."
+EVENTS_DEAD_NOTE = (
+    "A dead event failed for 24 hours. Send it again once its endpoint is back: it goes out "
+    "before the endpoint's later events."
+)
+ENDPOINT_NOT_HERE = (
+    "This endpoint is no longer in this instance's settings: its events are not sent from here."
+)
+EVENT_GONE = "This event is not dead (it was sent again already), or it does not exist."
+
+# The admin settings page
+SETTINGS_SAVED = "Saved. Every instance uses the new settings within a few seconds."
+SETTINGS_UNCHANGED = "Nothing changed."
+SETTINGS_CONFLICT = (
+    "Someone changed these settings while you were editing them: what is stored now is shown. "
+    "Make your change again."
+)
+SETTINGS_INVALID = "Nothing was saved: correct the values marked below."
+MUST_BE_POSITIVE_WHOLE = "must be a positive whole number"
+MUST_BE_GIVEN = "must be given"
+SERVER_URL_UNPARSED = "This is not a server address: give one like https://llm.example.org/v1."
+SERVER_NAME_TWICE = "Another server has this name: give each its own."
+SERVER_NEEDS_URL = "Give the server's address, like https://llm.example.org/v1."
+SERVER_IS_PRIMARY = "The server LLM_BASE_URL names has this name: pick another."
+DEFAULT_MUST_BE_ENABLED = "The default model must be one people may use: enable it, or pick another."
+LABEL_NO_COMMA = "A display name has up to 60 characters and no comma."
+SERVER_TEST_UNSAVED = "Give the server an address before testing it."
+
+
+def setting_must(label: str, must: str) -> str:
+    """A setting's value that cannot be used, and what it must be."""
+    return f"{label} {must}."
+
+
+def server_address_refused(address: str) -> str:
+    """A model server at a cloud's metadata address or a link-local one."""
+    return f"{address} is a link-local or cloud metadata address: model servers may not be there."
+
+
+def server_address_private(address: str) -> str:
+    """A model server on this machine or a private network, with private servers not allowed."""
+    return (
+        f"{address} is on this machine or a private network. Allow such servers first "
+        "(the switch in this section, or ALLOW_PRIVATE_MODEL_SERVERS=true)."
+    )
+
+
+def server_unresolved(host: str) -> str:
+    """A model server whose host name has no address."""
+    return f"The name {host[:100]} could not be found (DNS gave no address)."
+
+
+def server_listed(names: list[str]) -> str:
+    """A model server that answered a test: the models it offers."""
+    if not names:
+        return "The server answered, but lists no models."
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return f"Connected. The server offers {len(names)} model{'s' if len(names) != 1 else ''}: {shown}."
+
+
+def server_unlisted(why: str) -> str:
+    """A model server that could not list its models, and why."""
+    return f"The server could not be reached or refused: {why}."
+
+
+def server_answered(status: object) -> str:
+    """A model server's error status, in words."""
+    hints = {
+        401: " (check the key)",
+        403: " (check the key)",
+        404: " (check the address: it often ends in /v1)",
+    }
+    return f"it answered with status {status}{hints.get(status, '') if isinstance(status, int) else ''}"
+
+
+def setting_damaged(variable: str) -> str:
+    """A stored setting that cannot be read: the environment's value is used meanwhile."""
+    return (
+        f"The stored value of {variable} could not be read (damaged, or sealed under another SECRET_KEY): "
+        "the environment's value is used until it is saved again here."
+    )
+
+
+def settings_contradict(error: str) -> str:
+    """Stored settings that do not fit together or with the environment: the environment's are used."""
+    return f"The stored settings do not fit together ({error}): the environment's values are used instead."

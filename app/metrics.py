@@ -53,6 +53,11 @@ database_errors = Counter(
 spooled_writes = Counter(
     "answers_spooled_writes", "Writes kept in the local spool while the database was away."
 )
+webhook_attempts = Counter(
+    "answers_webhook_attempts",
+    "Webhook deliveries tried, by how they went: sent, failed or dead.",
+    ["result"],
+)
 
 redis_outages = Counter(
     "answers_redis_outages",

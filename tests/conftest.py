@@ -25,6 +25,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 from openai._vendor.httpx_aiohttp import transport as httpx_aiohttp
 from quart import Quart
 from quart.testing import QuartClient
+from quart.testing.app import TestApp
 from werkzeug.routing import Rule
 
 from app import create_app
@@ -39,8 +40,22 @@ from tests.mysql_server import NoServer, ScratchDatabase
 
 pytest_plugins = ["tests.outage", "tests.api_server"]
 
-# How long an app may take to start in the tests (open, migrate, make its clients).
+# How long an app may take to start in the tests (open, migrate, make its clients). A worker's
+# first app migrates an empty MySQL database: on a busy machine that can take longer than Quart's
+# 6 s, and a start given up half-way would leave the schema half-made for the rest.
 STARTUP_SECONDS = 120
+
+
+class PatientTestApp(TestApp):
+    """Quart's test app, given the time a busy machine needs to start and stop an app."""
+
+    def __init__(
+        self, app: Quart, startup_timeout: int = STARTUP_SECONDS, shutdown_timeout: int = STARTUP_SECONDS
+    ) -> None:
+        super().__init__(app, startup_timeout, shutdown_timeout)
+
+
+Quart.test_app_class = PatientTestApp
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -249,9 +264,7 @@ async def app(config: Config) -> AsyncIterator[Quart]:
     """The app, started (database open and migrated, model client made)."""
     app = create_app(config)
     app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
-    # A worker's first app migrates an empty MySQL database: on a busy machine that can take longer
-    # than Quart's 6 s, and a start given up half-way would leave the schema half-made for the rest.
-    async with app.test_app_class(app, startup_timeout=STARTUP_SECONDS):
+    async with app.test_app():
         yield app
 
 

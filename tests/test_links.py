@@ -159,22 +159,25 @@ async def test_a_link_made_before_sign_up_closed_does_not_make_an_account(app, a
 
 
 @accounts
-async def test_making_a_link_is_a_post_then_a_page_that_shows_it_once(app, admin, db):
+async def test_making_a_link_is_a_post_then_a_page_that_shows_it_on_top_once(app, admin, db):
     token = await csrf_of(admin, "/admin/users")
     made = await admin.post("/admin/users/invite", form={"csrf_token": token})
     assert made.status_code == 303 and made.headers["Location"] == "/admin/links"
     shown = await (await admin.get("/admin/links")).get_data(as_text=True)
-    assert shown.count("/link/") == 1 and 'class="admin-link-url"' in shown
+    assert 'id="new-link"' in shown
+    link = shown.split('id="new-link">', 1)[1].split("<", 1)[0]
+    # Reloading makes nothing; the invitation stays listed with its link to copy, no longer on top.
     again = await (await admin.get("/admin/links")).get_data(as_text=True)
-    assert "/link/" not in again
+    assert 'id="new-link"' not in again and again.count(link) == 1
     assert (await db.fetch_one("SELECT COUNT(*) AS n FROM invitations"))["n"] == 1
-    # A person's reset link too.
+    # A person's reset link too, shown on top this once only.
     await person(app, admin, "bob")
     made = await admin.post(f"/admin/users/{await user_id(db, 'bob')}/reset", form={"csrf_token": token})
     assert made.status_code == 303 and made.headers["Location"] == "/admin/links"
-    assert "new password for <strong>bob</strong>" in await (await admin.get("/admin/links")).get_data(
-        as_text=True
-    )
+    shown = await (await admin.get("/admin/links")).get_data(as_text=True)
+    assert "new password for <strong>bob</strong>" in shown
+    reset = shown.split('id="new-link">', 1)[1].split("<", 1)[0]
+    assert reset not in await (await admin.get("/admin/links")).get_data(as_text=True)
 
 
 @accounts
@@ -186,7 +189,8 @@ async def test_admins_list_the_live_links_and_revoke_them(app, admin, db):
     rows = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert rows.count('<tr id="link-') == 2
     assert "Invitation" in rows and "New password for bob" in rows and ">ada<" in rows
-    assert "/link/" not in page
+    # The invitation's link is listed to copy again; a reset link never is.
+    assert page.count("/link/") == 1 and invitation in page and for_bob not in page
     ids = [part.split('"', 1)[0] for part in rows.split('<tr id="link-')[1:]]
     token = CSRF.search(page).group(1)
     # Without JavaScript: a form, then the list again.

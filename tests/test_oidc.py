@@ -241,3 +241,45 @@ async def test_names_are_kept_in_normal_form_and_filters_name_people_by_id(app, 
     # An address that names nobody by id shows nobody's rows, not everyone's.
     for nobody in ("/list?user=casey", "/list?user=999999"):
         assert "asked by" not in await (await admin.get(nobody)).get_data(as_text=True)
+
+
+async def groups_of(db, subject: str) -> dict[str, bool]:
+    rows = await db.fetch_all(
+        "SELECT user_groups.name, group_members.claimed FROM group_members"
+        " JOIN user_groups ON user_groups.id = group_members.group_id"
+        " JOIN users ON users.id = group_members.user_id WHERE users.subject = :s",
+        {"s": subject},
+    )
+    return {row["name"]: bool(row["claimed"]) for row in rows}
+
+
+@pytest.mark.settings(oidc_groups_claim="groups")
+async def test_the_groups_claim_sets_memberships_at_each_sign_in_and_leaves_an_admins_alone(
+    app, db, provider
+):
+    await sign_in_at_provider(app.test_client(), "first-admin")
+    claims_at_provider(provider, "gil", groups=["Engineering", "Sales"])
+    await sign_in_at_provider(app.test_client(), "gil")
+    assert await groups_of(db, "gil") == {"Engineering": True, "Sales": True}
+    # An admin adds Gil to a group by hand: the provider's claim never takes that one away.
+    sales = (await db.fetch_one("SELECT id FROM user_groups WHERE name = 'Sales'"))["id"]
+    await db.execute("UPDATE group_members SET claimed = 0 WHERE group_id = :g", {"g": sales})
+    claims_at_provider(provider, "gil", groups=["Engineering", "Research"])
+    await sign_in_at_provider(app.test_client(), "gil")
+    assert await groups_of(db, "gil") == {"Engineering": True, "Research": True, "Sales": False}
+    claims_at_provider(provider, "gil", groups=[])
+    await sign_in_at_provider(app.test_client(), "gil")
+    assert await groups_of(db, "gil") == {"Sales": False}
+
+
+@pytest.mark.settings(oidc_groups_claim="groups", oidc_group_names=(("0b5c-11", "Engineering"),))
+async def test_group_ids_from_the_provider_are_named_through_the_mapping(app, db, provider):
+    claims_at_provider(provider, "hal", groups=["0b5c-11", "7f3e-99"])
+    await sign_in_at_provider(app.test_client(), "hal")
+    # An id the mapping does not name is left out, not made a group named by an id.
+    assert await groups_of(db, "hal") == {"Engineering": True}
+    assert [row["name"] for row in await db.fetch_all("SELECT name FROM user_groups")] == ["Engineering"]
+    # Too many groups for the token (Entra ID's overage): the memberships stay as they were.
+    claims_at_provider(provider, "hal", _claim_names={"groups": "src1"})
+    await sign_in_at_provider(app.test_client(), "hal")
+    assert await groups_of(db, "hal") == {"Engineering": True}

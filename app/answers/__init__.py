@@ -61,10 +61,13 @@ def init_app(app: Quart) -> None:
         config = app.config["ANSWERS"]
         answers = Answers(app.extensions["db"], app.extensions["spool"], Catalog(config), config)
         app.extensions["answers"] = answers
+        listeners = app.extensions["settings"].listeners if "settings" in app.extensions else []
+        listeners.append(answers.reconfigure)
         sweeper = asyncio.create_task(answers.sweeper.keep_sweeping(), name="sweeper")
         try:
             yield
         finally:
+            listeners.remove(answers.reconfigure)
             sweeper.cancel()
             with suppress(asyncio.CancelledError):
                 await sweeper

@@ -23,7 +23,7 @@ from ..storage import CommitUnknown, Database, DatabaseUnavailable, Executor, Ro
 from ..storage.dialects import utc_in
 from ..storage.status import FINISHED, Status
 from .places import Places
-from .prompt import Message, read_files, with_files
+from .prompt import Message, read_files, with_files, within_tokens
 from .refusals import Busy, NotFound
 from .run import BATCH_SECONDS, Run, Sent
 
@@ -48,6 +48,12 @@ class Answering:
         self.places = Places(config.max_streams_per_client)
         self.lease_seconds = config.answer_lease_seconds
         self.ended: OrderedDict[int, Row] = OrderedDict()
+
+    def reconfigure(self, config: Config) -> None:
+        """Answer from now on with new settings: new questions see them; answers running keep their client."""
+        self.catalog = Catalog(config, previous=self.catalog)
+        self.config = config
+        self.places.limit = config.max_streams_per_client
 
     async def get(self, owner: str, exchange_id: int) -> Row:
         """The owner's exchange; NotFound when it is not theirs or does not exist."""
@@ -130,6 +136,7 @@ class Answering:
             context = None
             if await exchanges.claim(tx, exchange["id"], token, utc_in(self.lease_seconds)):
                 context = await exchanges.context(tx, exchange["parent_id"], self.config.context_size)
+                context = within_tokens(context, self.config.context_tokens)
                 await read_files(tx, context, exchange)
             read.append(context)
             return context

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from .. import messages
 from ..config import Config
-from ..model.catalog import Choice
+from ..model.catalog import Choice, Permitted
 from ..storage import Executor, Row, attachments, conversations, exchanges, preferences, quotas
 from ..storage.dialects import utcnow
 from .answering import Answering
@@ -42,23 +42,30 @@ class Asking:
             return messages.question_too_long(len(question), limit)
         return None
 
-    async def choose(self, key: str | None, *fallbacks: str | None) -> Choice:
+    async def choose(self, key: str | None, *fallbacks: str | None, permitted: Permitted = None) -> Choice:
         """The model a form names; without one, the first usable fallback, else the default.
 
-        Invalid when the form names a model that is hidden or not offered.
+        Invalid when the form names a model that is hidden, not offered, or not `permitted`
+        to the asker (kept for groups they are not in), and when none is left to them.
         """
         catalog = self.answering.catalog
         if key:
-            if (found := await catalog.find(key)) is None:
+            if (found := await catalog.find(key, permitted)) is None:
                 raise Invalid(messages.MODEL_UNAVAILABLE)
             return found
-        return await catalog.first(*fallbacks) or catalog.default
+        if (first := await catalog.first(*fallbacks, permitted=permitted)) is not None:
+            return first
+        if permitted is None or permitted(catalog.default):
+            return catalog.default
+        raise Invalid(messages.MODEL_UNAVAILABLE)
 
-    async def choice_for(self, owner: str, conversation_id: int | None, key: str | None) -> Choice:
+    async def choice_for(
+        self, owner: str, conversation_id: int | None, key: str | None, permitted: Permitted = None
+    ) -> Choice:
         """The model a question goes to: the form's, else the conversation's (a new chat: the person's)."""
         if key:
-            return await self.choose(key)
-        return await self.choose(None, await self._remembered(owner, conversation_id))
+            return await self.choose(key, permitted=permitted)
+        return await self.choose(None, await self._remembered(owner, conversation_id), permitted=permitted)
 
     async def ask(
         self,
@@ -71,6 +78,8 @@ class Asking:
         newest: bool = False,
         counted: bool = False,
         files: Sequence[int] = (),
+        permitted: Permitted = None,
+        cap: int | None = None,
     ) -> Asked:
         """Store a question as pending (in a new conversation when none is given), for the chosen model.
 
@@ -83,12 +92,15 @@ class Asking:
 
         A form sent again with the same key after a reply that never arrived (the database
         went away during the commit) finds its question already stored instead of storing it twice.
-        `counted`: the owner is held to MAX_STREAMS_PER_CLIENT answers at once (an account).
+        `counted`: the owner is held to `cap` answers at once (an account; MAX_STREAMS_PER_CLIENT
+        by default). `permitted`: the models the asker may use.
         """
         if problem := self.problem(question):
             raise Invalid(problem)
         if choice is None:
-            choice = await self.choose(None, await self._remembered(owner, conversation_id))
+            choice = await self.choose(
+                None, await self._remembered(owner, conversation_id), permitted=permitted
+            )
         self.answering.catalog.warm(choice.server)
         key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
 
@@ -108,7 +120,7 @@ class Asking:
                         raise Behind(messages.NEWER_ELSEWHERE)
                     parent_id = after
             asked = await self._store(
-                tx, owner, question, conversation_id, parent_id, choice, now, key, counted=counted
+                tx, owner, question, conversation_id, parent_id, choice, now, key, counted=counted, cap=cap
             )
             await attachments.attach(tx, files, asked.exchange["id"], owner)
             return asked
@@ -123,12 +135,14 @@ class Asking:
         question: str | None = None,
         choice: Choice | None = None,
         counted: bool = False,
+        permitted: Permitted = None,
+        cap: int | None = None,
     ) -> Row:
         """Ask a question anew (edited when a new question is given) as a new version beside it.
 
         The exchange and its answer stay, as do the exchanges after it: they are another branch.
         Without a choice, the model that answered it last answers again; Invalid when the
-        operator has withdrawn that model since.
+        operator has withdrawn that model since, or the asker may no longer use it (`permitted`).
         """
         if question is not None and (problem := self.problem(question)):
             raise Invalid(problem)
@@ -142,6 +156,8 @@ class Asking:
             )
             if catalog.withdrawn(choice):
                 raise Invalid(messages.model_gone(choice.model))
+            if permitted is not None and not permitted(choice):
+                raise Invalid(messages.model_not_yours(choice.model))
         catalog.warm(choice.server)
         text = question or exchange["question"]
         conversation_id, parent_id = exchange["conversation_id"], exchange["parent_id"]
@@ -152,7 +168,7 @@ class Asking:
             now = utcnow()
             await conversations.touch(tx, conversation_id, owner, now)
             asked = await self._store(
-                tx, owner, text, conversation_id, parent_id, choice, now, counted=counted
+                tx, owner, text, conversation_id, parent_id, choice, now, counted=counted, cap=cap
             )
             return asked.exchange
 
@@ -169,15 +185,16 @@ class Asking:
         now: str,
         form_key: str | None = None,
         counted: bool = False,
+        cap: int | None = None,
     ) -> Asked:
         """Store a question as pending for the chosen model, with the instructions it will be sent with.
 
         It follows `parent_id` in its conversation (None: the conversation's newest exchange),
         or opens a new conversation when none is given. Busy when the owner is `counted` and
-        their answers at once are all taken (the transaction holds their places locked:
-        counted and taken in one step).
+        their answers at once (`cap`, else MAX_STREAMS_PER_CLIENT) are all taken (the transaction
+        holds their places locked: counted and taken in one step).
         """
-        cap = self.answering.config.max_streams_per_client
+        cap = cap or self.answering.config.max_streams_per_client
         if counted and await quotas.live_answers(tx, owner) >= cap:
             raise Busy(messages.answers_at_once(cap))
         new_conversation = None

@@ -45,11 +45,13 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who calls: the person's owner id, the name of the key they call with, and the places they hold."""
+    """Who calls: the person's owner id, the name of the key they call with, the places they hold,
+    and their answers at once (None: MAX_STREAMS_PER_CLIENT)."""
 
     owner: str
     key_name: str
     client: Hashable
+    answers_at_once: int | None = None
 
 
 class Calls:
@@ -82,7 +84,7 @@ class Calls:
         Busy when the person's answers at once are all taken, counted with their places locked.
         """
         await quotas.lock_places(tx, caller.owner)
-        cap = self.answering.config.max_streams_per_client
+        cap = caller.answers_at_once or self.answering.config.max_streams_per_client
         if await quotas.live_answers(tx, caller.owner) >= cap:
             raise Busy(messages.answers_at_once(cap))
         now = utcnow()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..files import parts
+from ..model import tokens
 from ..storage import Executor, Row, attachments
 
 Message = dict[str, Any]
@@ -20,6 +21,20 @@ def build_messages(system_prompt: str, context: list[Row], question: str) -> lis
         messages.append({"role": "assistant", "content": earlier["answer"]})
     messages.append({"role": "user", "content": question})
     return messages
+
+
+def within_tokens(context: list[Row], budget: int) -> list[Row]:
+    """The newest exchanges of a context whose text fits in `budget` tokens (estimated; 0: no limit)."""
+    if budget <= 0:
+        return context
+    kept: list[Row] = []
+    for earlier in reversed(context):
+        budget -= (len(earlier["question"] or "") + len(earlier["answer"] or "")) // tokens.CHARS_PER_TOKEN
+        if budget < 0:
+            break
+        kept.append(earlier)
+    kept.reverse()
+    return kept
 
 
 async def read_files(db: Executor, context: list[Row], exchange: Row) -> None:

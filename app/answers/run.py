@@ -158,7 +158,8 @@ class Run:
                 tool_calls=orjson.dumps(usage.tool_calls).decode() if usage.tool_calls else None,
             )
             # Shielded: the outcome must land even if this task is cancelled.
-            await asyncio.shield(self._wrap_up(spool, producer, outcome, started, self.sent))
+            event = exchanges.finished_event(exchange)
+            await asyncio.shield(self._wrap_up(spool, producer, outcome, started, self.sent, event))
 
     async def _produce(
         self,
@@ -213,6 +214,7 @@ class Run:
         outcome: Outcome,
         started: float,
         sent: list[dict[str, Any]],
+        event: dict[str, Any],
     ) -> None:
         if not producer.done():
             producer.cancel()
@@ -223,7 +225,7 @@ class Run:
         metrics.count_answer(
             outcome.status, outcome.latency_ms, outcome.prompt_tokens, outcome.completion_tokens
         )
-        stored = await spool.finish(self.exchange_id, outcome, self.token)
+        stored = await spool.finish(self.exchange_id, outcome, self.token, event)
         self.outcome = outcome
         log.info(
             "answer",

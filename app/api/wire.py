@@ -17,7 +17,7 @@ from .. import messages
 from ..answers.calls import Call
 from ..config import Config
 from ..model import Usage
-from ..model.catalog import Choice
+from ..model.catalog import Choice, Permitted
 from .errors import ApiError
 
 MAX_MESSAGES = 2048
@@ -210,11 +210,14 @@ def model_ids(choices: list[Choice]) -> list[tuple[str, Choice]]:
     return [(c.key if c.model in shared else c.model, c) for c in choices]
 
 
-def chosen(choices: list[Choice], name: str) -> Choice:
-    """The model a request names (as listed, or as `model@server`); ApiError (404) when it may not be used."""
-    for listed, choice in model_ids(choices):
+def chosen(choices: list[Choice], name: str, permitted: Permitted = None) -> Choice:
+    """The model a request names (as listed, or as `model@server`); ApiError when it may not be used:
+    403 when it is kept for groups the caller is not in, 404 when it is not offered here."""
+    for listed, choice in model_ids([c for c in choices if permitted is None or permitted(c)]):
         if name in (listed, choice.key):
             return choice
+    if any(name in (listed, choice.key) for listed, choice in model_ids(choices)):
+        raise ApiError(403, messages.api_model_not_yours(name), code="model_not_permitted", param="model")
     raise ApiError(404, messages.api_unknown_model(name), code="model_not_found", param="model")
 
 

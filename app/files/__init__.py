@@ -34,8 +34,18 @@ def init_app(app: Quart) -> None:
 
 
 def sees_images(patterns: tuple[str, ...], model: str | None, server: str | None = None) -> bool:
-    """Whether VISION_MODELS names this model (`gpt-4o*`, or `llava*@ollama` for one server's)."""
+    """Whether VISION_MODELS names this model (`gpt-4o*`, or `llava*@ollama` for one server's).
+
+    A pattern starting with `!` names models that do not see images, whatever the others say.
+    """
     if not model:
         return False
     names = (model.lower(), f"{model}@{server}".lower() if server else model.lower())
+    if any(
+        fnmatchcase(name, pattern[1:].lower())
+        for pattern in patterns
+        if pattern.startswith("!")
+        for name in names
+    ):
+        return False
     return any(fnmatchcase(name, pattern.lower()) for pattern in patterns for name in names)

@@ -2,7 +2,8 @@
 
 Each model is labelled by the server that runs it (`model@server` in forms and settings).
 A server's list is asked for at most every few minutes, through the client that carries
-its answers (model/openai.py). Hidden models (LLM_HIDDEN_MODELS) are neither listed nor accepted.
+its answers (model/openai.py). Hidden models (LLM_HIDDEN_MODELS) are neither listed nor accepted;
+a model kept for some groups is listed and accepted only for their members (`Permitted`).
 """
 
 from __future__ import annotations
@@ -38,8 +39,15 @@ class Choice:
         return f"{self.model}@{self.server}"
 
 
-def label(choice: Choice, choices: list[Choice]) -> str:
-    """How a picker names a model: alone on one server; else with its server's name, or an address's host."""
+# Which models one person may use (people/groups.py decides it from their groups); None: every model.
+type Permitted = Callable[[Choice], bool] | None
+
+
+def label(choice: Choice, choices: list[Choice], names: Mapping[str, str] | None = None) -> str:
+    """How a picker names a model: its display name when it has one (MODEL_LABELS); alone on one
+    server; else with its server's name, or an address's host."""
+    if names and (named := names.get(choice.key)):
+        return named
     if len({other.server for other in choices}) <= 1:
         return choice.model
     host = urlsplit(f"//{choice.server}").hostname if ":" in choice.server else None
@@ -60,30 +68,49 @@ def primary_server_name(config: Config) -> str:
 class Catalog:
     """The servers, a client for each, and the models they offer."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, previous: Catalog | None = None) -> None:
         primary = primary_server_name(config)
         self.default = Choice(config.model_name, primary)
-        self.models: dict[str, Model] = {primary: make_model(config)}
+        self.clients: dict[str, tuple[Config, Model]] = {primary: (config, make_model(config))}
         for server in config.llm_servers:
-            if server.name in self.models:
+            if server.name in self.clients:
                 raise ConfigError(
                     f"LLM_SERVERS: {server.name!r} is already the name of LLM_BASE_URL's server"
                 )
-            self.models[server.name] = OnDemandModel(
-                replace(config, llm_base_url=server.base_url, openai_api_key=server.api_key)
-            )
+            settings = replace(config, llm_base_url=server.base_url, openai_api_key=server.api_key)
+            self.clients[server.name] = (settings, OnDemandModel(settings))
+        self.models: dict[str, Model] = {name: model for name, (_, model) in self.clients.items()}
         self.hidden = frozenset(config.llm_hidden_models)
         self.fixed = [self._named(entry) for entry in config.llm_models]
+        if config.default_model:
+            self.default = self._named(config.default_model, "DEFAULT_MODEL")
         self._listed: dict[str, tuple[float, asyncio.Task[list[str]]]] = {}
+        # Clients whose server changed, kept until the app stops: answers may still be streaming from them.
+        self.retired: list[Model] = []
+        if previous is not None:
+            self._take_over(previous)
 
-    def _named(self, entry: str) -> Choice:
+    def _take_over(self, previous: Catalog) -> None:
+        """Keep the clients (and lists of models) of the servers whose settings did not change."""
+        self.retired = previous.retired
+        for name, (settings, model) in previous.clients.items():
+            ours = self.clients.get(name)
+            if ours is not None and _same_client(ours[0], settings):
+                self.clients[name] = (settings, model)
+                self.models[name] = model
+                if name in previous._listed:
+                    self._listed[name] = previous._listed[name]
+            else:
+                self.retired.append(model)
+
+    def _named(self, entry: str, variable: str = "LLM_MODELS") -> Choice:
         model, at, server = entry.rpartition("@")
         if len(model or entry) > MAX_NAME_CHARS:
-            raise ConfigError(f"LLM_MODELS: {entry!r} is longer than {MAX_NAME_CHARS} characters")
+            raise ConfigError(f"{variable}: {entry!r} is longer than {MAX_NAME_CHARS} characters")
         if not at:
             return replace(self.default, model=entry)
         if server not in self.models:
-            raise ConfigError(f"LLM_MODELS: {entry!r} names a server LLM_SERVERS does not define")
+            raise ConfigError(f"{variable}: {entry!r} names a server LLM_SERVERS does not define")
         return Choice(model, server)
 
     def is_hidden(self, choice: Choice) -> bool:
@@ -105,30 +132,35 @@ class Catalog:
         choice = self.stored_choice(model, server)
         return Withdrawn(choice.model) if self.withdrawn(choice) else self.model_for(server)
 
-    async def choices(self) -> list[Choice]:
-        """Every model a person may pick, the default first when it is one of them."""
+    async def everything(self) -> list[Choice]:
+        """Every model the servers offer (or LLM_MODELS names), hidden ones too."""
         if self.fixed:
-            found = list(self.fixed)
-        else:
-            lists = await asyncio.gather(*(self._listing(server) for server in self.models))
-            found = [
-                Choice(model, server)
-                for server, names in zip(self.models, lists, strict=True)
-                for model in names
-            ]
-        visible = [choice for choice in dict.fromkeys(found) if not self.is_hidden(choice)]
+            return list(dict.fromkeys(self.fixed))
+        lists = await asyncio.gather(*(self._listing(server) for server in self.models))
+        found = [
+            Choice(model, server) for server, names in zip(self.models, lists, strict=True) for model in names
+        ]
+        return list(dict.fromkeys(found))
+
+    async def choices(self, permitted: Permitted = None) -> list[Choice]:
+        """Every model a person may pick (of those `permitted`), the default first when it is one of them."""
+        visible = [
+            choice
+            for choice in await self.everything()
+            if not self.is_hidden(choice) and (permitted is None or permitted(choice))
+        ]
         if self.default in visible:
             visible.remove(self.default)
             visible.insert(0, self.default)
         return visible
 
-    async def find(self, key: str | None) -> Choice | None:
-        """The choice a form or setting names, if it may be used now."""
-        return next((choice for choice in await self.choices() if choice.key == key), None)
+    async def find(self, key: str | None, permitted: Permitted = None) -> Choice | None:
+        """The choice a form or setting names, if it may be used now (by this person)."""
+        return next((choice for choice in await self.choices(permitted) if choice.key == key), None)
 
-    async def first(self, *keys: str | None) -> Choice | None:
+    async def first(self, *keys: str | None, permitted: Permitted = None) -> Choice | None:
         """The first of these names that may be used, else the default (or the first model left)."""
-        choices = await self.choices()
+        choices = await self.choices(permitted)
         for key in keys:
             if key and (found := next((c for c in choices if c.key == key), None)):
                 return found
@@ -142,7 +174,7 @@ class Catalog:
         self.model_for(server).warm()
 
     async def close(self) -> None:
-        for model in self.models.values():
+        for model in [*self.models.values(), *self.retired]:
             await model.close()
 
     async def _listing(self, server: str) -> list[str]:
@@ -168,6 +200,22 @@ class Catalog:
             return []
         names = {name for name in listed if isinstance(name, str) and 0 < len(name) <= MAX_NAME_CHARS}
         return sorted(names)[:MAX_LISTED]
+
+
+def _same_client(ours: Config, theirs: Config) -> bool:
+    """Whether two servers' settings make the same client (so one may stand for the other)."""
+    return all(
+        getattr(ours, name) == getattr(theirs, name)
+        for name in (
+            "llm_base_url",
+            "openai_api_key",
+            "llm_model",
+            "llm_timeout",
+            "max_tokens",
+            "temperature",
+            "demo_delay",
+        )
+    )
 
 
 class Withdrawn:

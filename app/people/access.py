@@ -104,6 +104,8 @@ async def admit() -> None:
     access = access_of(view) or Access.SIGNED_IN
     if access is Access.API_KEY:
         await api_keys.admit()
+        if asks(view):
+            await quotas.load()
         return
     if hands_identity(view):
         identity.ensure()
@@ -121,6 +123,9 @@ async def admit() -> None:
             raise SignInFirst()
     if access is Access.ADMIN and not (config.accounts and identity.is_admin()):
         abort(404)
+    if asks(view):
+        # Before the asking rate is counted: the person's groups may give them another.
+        await quotas.load()
 
 
 def bearer_matches() -> bool:

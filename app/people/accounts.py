@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 
 from .. import messages
 from ..config import current_config
-from ..storage import Executor, Row, audit, get_db, invitations, sessions, users
+from ..storage import Executor, Row, audit, get_db, groups, invitations, sessions, users
 from ..storage.users import username_key
 from . import throttle
 from .passwords import hash_password, verify, weakness
@@ -35,6 +38,21 @@ def password_refusal(password: str, again: str) -> str | None:
     if password != again:
         return messages.PASSWORDS_DIFFER
     return weakness(password)
+
+
+def invitation_token(seed: str) -> str:
+    """The token of an invitation made from `seed`: only the secret key turns a stored seed into a link."""
+    mac = hmac.new(current_config().secret_key.encode(), f"invitation:{seed}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
+
+
+def shown_again(link: Row) -> str | None:
+    """The token of a live invitation the list may show again (its seed kept, the secret key unchanged)."""
+    seed = link.get("seed")
+    if not seed or link.get("user_id") is not None:
+        return None
+    token = invitation_token(seed)
+    return token if hmac.compare_digest(sessions.key(token), link["id"]) else None
 
 
 async def sign_up_open(db: Executor | None = None) -> bool:
@@ -66,10 +84,14 @@ async def new_account(name: str, password: str, again: str, address: str, token:
             raise Closed(messages.SIGN_UP_CLOSED)
         if await users.by_username(tx, username) is not None:
             return None
+        link = await invitations.find(tx, token) if token is not None else None
         if token is not None and not await invitations.use(tx, token):
             raise Refusal(messages.LINK_SPENT)
         role = "user" if await users.accounts_exist(tx) else "admin"
-        return await users.create_account(tx, username, password_hash, role)
+        made = await users.create_account(tx, username, password_hash, role)
+        if link is not None and link["group_id"] is not None:
+            await groups.add_member(tx, link["group_id"], made["id"])
+        return made
 
     user = await get_db().transact(store)
     if user is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 import time
 from collections.abc import AsyncGenerator
@@ -18,6 +19,8 @@ from joserfc.jwk import KeySet
 from quart import Quart, current_app
 
 from ..config import Config
+
+log = logging.getLogger(__name__)
 
 # The provider's settings and keys are read again after this long (keys rotate).
 DISCOVERY_SECONDS = 3600
@@ -36,6 +39,8 @@ class Identity:
     name: str
     email: str | None
     email_verified: bool
+    # The groups the provider's groups claim names (OIDC_GROUPS_CLAIM); None: it says nothing of them.
+    groups: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,8 @@ class Provider:
         self.client_id = config.oidc_client_id
         self.client_secret = config.oidc_client_secret
         self.scopes = config.oidc_scopes
+        self.groups_claim = config.oidc_groups_claim
+        self.group_names = dict(config.oidc_group_names)
         self.http: aiohttp.ClientSession | None = None
         self._metadata: dict[str, Any] = {}
         self._keys: KeySet | None = None
@@ -114,6 +121,7 @@ class Provider:
             name=str(name),
             email=email.lower() if email else None,
             email_verified=verified,
+            groups=claimed_groups(claims, self.groups_claim, self.group_names),
         )
 
     def _basic_auth(self) -> str:
@@ -185,6 +193,28 @@ class Provider:
                 return body
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise SignInFailed(f"{method} {url} failed: {error!r}") from None
+
+
+def claimed_groups(claims: dict[str, Any], claim: str, names: dict[str, str]) -> tuple[str, ...] | None:
+    """The names of the groups an ID token's groups claim lists: through `names` (OIDC_GROUP_NAMES, for
+    providers that send ids) when given, which then leaves out the ids it does not name.
+
+    None when no claim is configured, or when the provider left the groups out for being too many
+    (Entra ID's overage: `_claim_names` points elsewhere): the person's memberships then stay as they were.
+    A token without the claim lists no groups.
+    """
+    if not claim:
+        return None
+    overage = claims.get("_claim_names")
+    if claim not in claims and isinstance(overage, dict) and claim in overage:
+        log.warning("the ID token's %s claim was left out for too many groups; memberships stay", claim)
+        return None
+    listed = claims.get(claim, [])
+    values = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
+    found = (
+        (names.get(value) if names else value) for value in values if isinstance(value, str) and value.strip()
+    )
+    return tuple(dict.fromkeys(name for name in found if name))
 
 
 def init_app(app: Quart) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .base import Executor, Row
+from . import events, outbox
+from .base import Executor, Row, atomically
 from .dialects import TIME_FORMAT, as_datetime, utcnow
 
 SIGNED_IN = "signed in"
@@ -37,19 +38,37 @@ async def record(
     detail: str = "",
     at: datetime | None = None,
 ) -> None:
-    """Add one line to the trail, now or `at` (fields cut to their columns' sizes)."""
-    await db.execute(
-        "INSERT INTO audit (at, action, actor_id, subject, address, detail)"
-        " VALUES (:at, :action, :actor, :subject, :address, :detail)",
-        {
-            "at": at.strftime(TIME_FORMAT) if at else utcnow(),
-            "action": action,
-            "actor": actor_id,
-            "subject": subject[: FIELD_CHARS["subject"]],
-            "address": address[: FIELD_CHARS["address"]],
-            "detail": detail[: FIELD_CHARS["detail"]],
-        },
-    )
+    """Add one line to the trail, now or `at` (fields cut to their columns' sizes).
+
+    A line an admin wrote is also an `admin.action` event for the webhooks, in the same transaction.
+    """
+    when = at.strftime(TIME_FORMAT) if at else utcnow()
+    subject = subject[: FIELD_CHARS["subject"]]
+    address = address[: FIELD_CHARS["address"]]
+    detail = detail[: FIELD_CHARS["detail"]]
+    line = {
+        "at": when,
+        "action": action,
+        "actor": actor_id,
+        "subject": subject,
+        "address": address,
+        "detail": detail,
+    }
+
+    async def write(tx: Executor) -> None:
+        await tx.execute(
+            "INSERT INTO audit (at, action, actor_id, subject, address, detail)"
+            " VALUES (:at, :action, :actor, :subject, :address, :detail)",
+            line,
+        )
+        if actor_id is None:
+            return
+        actor = await tx.fetch_one("SELECT username, role FROM users WHERE id = :id", {"id": actor_id})
+        if actor is not None and actor["role"] == "admin":
+            payload = events.admin_action(action, actor_id, actor["username"], subject, address, detail, when)
+            await outbox.add(tx, events.ADMIN_ACTION, payload, at=when)
+
+    await atomically(db, write)
 
 
 async def failures(

@@ -107,3 +107,12 @@ def one_of_these(name: str, values: Iterable[int]) -> tuple[str, dict[str, int]]
     """`IN (…)` over some ids, as SQL with named parameters and the parameters."""
     params = {f"{name}_{number}": value for number, value in enumerate(values)}
     return "(" + ", ".join(f":{key}" for key in params) + ")", params
+
+
+async def atomically[U](
+    db: Executor, work: Callable[[Executor], Awaitable[U]], *, idempotent: bool = False
+) -> U:
+    """Run `work` in a transaction of its own on a database, or as part of the transaction it is given."""
+    if isinstance(db, Database):
+        return await db.transact(work, idempotent=idempotent)
+    return await work(db)

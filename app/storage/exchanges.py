@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from . import ledger
-from .base import Executor, Row
-from .dialects import utc_in, utcnow
+from . import events, ledger, outbox
+from .base import Database, Executor, Row
+from .dialects import TIME_FORMAT, utc_in, utcnow
 from .status import CONTEXT, LIVE, Status
 
 # The shape of an exchange as every query returns it.
@@ -234,11 +235,30 @@ async def renew(db: Executor, exchange_id: int, token: str, until: str, answer: 
     return result.rowcount == 1
 
 
-async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | None = None) -> None:
+# What an exchange.finished event takes from the exchange as it was claimed (the rest is the outcome).
+EVENT_FIELDS = ("conversation_id", "parent_id", "owner", "question", "key_name", "server", "created_at")
+
+
+def finished_event(exchange: Row) -> dict[str, Any]:
+    """What a run's outcome carries (into the spool too) to add its exchange.finished event when stored."""
+    fields = {name: exchange.get(name) for name in EVENT_FIELDS}
+    if not isinstance(fields["created_at"], str | None):
+        fields["created_at"] = fields["created_at"].strftime(TIME_FORMAT)
+    return {"event_id": outbox.new_event_id(), "exchange": fields}
+
+
+async def finish(
+    db: Executor,
+    exchange_id: int,
+    outcome: Outcome,
+    token: str | None = None,
+    event: dict[str, Any] | None = None,
+) -> None:
     """Write how the answer ended (if the run holding `token` still owns it); twice changes nothing more.
 
     A run swept as interrupted while it was still alive still writes its end; one whose
-    question was asked again meanwhile does not overwrite the new answer.
+    question was asked again meanwhile does not overwrite the new answer. The `event`
+    (from `finished_event`) is added to the webhook outbox with the write, once.
     """
     owned = "" if token is None else " AND lease_owner = :token"
     written = await db.execute(
@@ -275,12 +295,24 @@ async def finish(db: Executor, exchange_id: int, outcome: Outcome, token: str | 
                 "latency_ms": outcome.latency_ms,
             },
         )
+    if written.rowcount == 1 and event is not None:
+        exchange = event["exchange"] | outcome.columns() | {"id": exchange_id}
+        await _add_finished(db, exchange, event["event_id"])
 
 
-async def sweep(db: Executor, lapsed_before: str) -> list[Row]:
+async def _add_finished(db: Executor, exchange: Row, event_id: str | None = None) -> None:
+    person = await db.fetch_one(
+        "SELECT username FROM users WHERE owner = :owner", {"owner": exchange["owner"]}
+    )
+    payload = events.exchange_finished(exchange | {"person": person["username"] if person else None})
+    await outbox.add(db, events.EXCHANGE_FINISHED, payload, event_id=event_id)
+
+
+async def sweep(db: Database, lapsed_before: str) -> list[Row]:
     """End the answers whose lease lapsed before a time: stopped if asked to stop, else interrupted.
 
-    The text saved so far stays. Returns the exchanges this sweep finished, as they now are.
+    The text saved so far stays, and each ending is an exchange.finished event, in its transaction.
+    Returns the exchanges this sweep finished, as they now are.
     """
     now = utcnow()
     ended = []
@@ -291,15 +323,22 @@ async def sweep(db: Executor, lapsed_before: str) -> list[Row]:
         )
         for found in lapsed:
             # One by one: of two sweepers at once, each exchange is ended (and counted) by one.
-            result = await db.execute(
-                "UPDATE exchanges SET status = :ending, answered_at = :now"
-                " WHERE id = :id AND status = :live AND lease_until < :lapsed_before",
-                params | {"id": found["id"]},
-            )
-            if result.rowcount == 1:
-                await ledger.ended(db, found["id"], ending)
+            if await db.transact(partial(_end, found=found, params=params)):
                 ended.append(found | {"status": ending.value, "answered_at": now})
     return ended
+
+
+async def _end(tx: Executor, *, found: Row, params: dict[str, Any]) -> bool:
+    result = await tx.execute(
+        "UPDATE exchanges SET status = :ending, answered_at = :now"
+        " WHERE id = :id AND status = :live AND lease_until < :lapsed_before",
+        params | {"id": found["id"]},
+    )
+    if result.rowcount != 1:
+        return False
+    await ledger.ended(tx, found["id"], params["ending"])
+    await _add_finished(tx, found | {"status": params["ending"], "answered_at": params["now"]})
+    return True
 
 
 async def estimate(db: Executor, exchange_id: int, prompt_tokens: int, completion_tokens: int) -> None:

@@ -25,22 +25,41 @@ _LIVE = (
 )
 
 
-async def create(db: Executor, token: str, created_by: int, user_id: int | None = None) -> None:
-    """Store a link's token (by its digest); with `user_id` it resets their password (ending older ones)."""
+async def create(
+    db: Executor,
+    token: str,
+    created_by: int,
+    user_id: int | None = None,
+    seed: str | None = None,
+    group_id: int | None = None,
+) -> None:
+    """Store a link's token (by its digest); with `user_id` it resets their password (ending older ones).
+
+    An invitation may keep the `seed` its token was made from (with the secret key), so that the
+    list can show it again, and a group its new account joins.
+    """
     if user_id is not None:
         await end_for(db, user_id)
     expires = (datetime.now(UTC) + timedelta(days=VALID_DAYS)).strftime(TIME_FORMAT)
     await db.execute(
-        "INSERT INTO invitations (id, user_id, created_by, created_at, expires_at)"
-        " VALUES (:id, :user, :by, :now, :expires)",
-        {"id": key(token), "user": user_id, "by": created_by, "now": utcnow(), "expires": expires},
+        "INSERT INTO invitations (id, user_id, created_by, created_at, expires_at, seed, group_id)"
+        " VALUES (:id, :user, :by, :now, :expires, :seed, :group)",
+        {
+            "id": key(token),
+            "user": user_id,
+            "by": created_by,
+            "now": utcnow(),
+            "expires": expires,
+            "seed": seed,
+            "group": group_id,
+        },
     )
 
 
 async def find(db: Executor, token: str) -> Row | None:
     """A live link, or None."""
     return await db.fetch_one(
-        f"SELECT id, user_id, created_by FROM invitations WHERE id = :id AND {_LIVE}",
+        f"SELECT id, user_id, created_by, group_id FROM invitations WHERE id = :id AND {_LIVE}",
         {"id": key(token), "now": utcnow()},
     )
 
@@ -78,12 +97,15 @@ async def revoke(db: Executor, link_id: str) -> Row | None:
 
 
 async def live(db: Executor) -> list[Row]:
-    """The live links, newest first, each with its maker's name and (for a reset) its person's."""
+    """The live links, newest first, each with its maker's name, (for a reset) its person's, and the
+    group (if any) and seed of an invitation."""
     return await db.fetch_all(
         "SELECT invitations.id, invitations.user_id, invitations.created_at, invitations.expires_at,"
+        " invitations.seed, user_groups.name AS group_name,"
         " maker.username AS maker, person.username AS person FROM invitations"
         " JOIN users maker ON maker.id = invitations.created_by"
         " LEFT JOIN users person ON person.id = invitations.user_id"
+        " LEFT JOIN user_groups ON user_groups.id = invitations.group_id"
         f" WHERE {_LIVE} ORDER BY invitations.created_at DESC LIMIT :limit",
         {"now": utcnow(), "limit": LISTED},
     )

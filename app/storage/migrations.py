@@ -681,6 +681,149 @@ async def m062_usage_by_source(db: Executor, dialect: str) -> None:
     )
 
 
+@migration
+async def m070_settings(db: Executor, dialect: str) -> None:
+    # Settings changed in the browser, each as the text its environment variable would hold
+    # (a server's key sealed). The `settings` lock's count is their version: every change
+    # takes it (so one writer at a time) and bumps it, and each instance reads it to reload.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE settings (
+            name VARCHAR(64) NOT NULL PRIMARY KEY,
+            value {text} NOT NULL,
+            updated_at {datetime} NOT NULL,
+            updated_by {fk}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("INSERT INTO locks (name, taken) VALUES ('settings', 0)")
+
+
+@migration
+async def m075_groups(db: Executor, dialect: str) -> None:
+    # Groups of people, each with its own optional quotas (NULL: the default), and their members.
+    # A membership the provider's groups claim gave is marked `claimed`: the next sign-in replaces
+    # those, and leaves the ones an admin gave alone. `name_key` is the name as compared (unique).
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE user_groups (
+            id {pk},
+            name VARCHAR(64) NOT NULL,
+            name_key VARCHAR(64) NOT NULL,
+            questions_per_minute INTEGER,
+            answers_at_once INTEGER,
+            tokens_per_day BIGINT,
+            created_at {datetime} NOT NULL
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX user_groups_name ON user_groups (name_key)")
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE group_members (
+            group_id {fk} NOT NULL,
+            user_id {fk} NOT NULL,
+            claimed INTEGER NOT NULL DEFAULT 0,
+            added_at {datetime} NOT NULL,
+            PRIMARY KEY (group_id, user_id),
+            FOREIGN KEY (group_id) REFERENCES user_groups (id) ON DELETE CASCADE,
+            FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX group_members_user ON group_members (user_id, group_id)")
+
+
+@migration
+async def m076_model_groups(db: Executor, dialect: str) -> None:
+    # The groups a model is kept for, by its `model@server` key: a model with no row is everyone's.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE model_groups (
+            model VARCHAR(200) NOT NULL,
+            group_id {fk} NOT NULL,
+            PRIMARY KEY (model, group_id),
+            FOREIGN KEY (group_id) REFERENCES user_groups (id) ON DELETE CASCADE
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX model_groups_group ON model_groups (group_id)")
+
+
+@migration
+async def m077_invitation_groups_and_seeds(db: Executor, dialect: str) -> None:
+    # An invitation may name a group its new account joins; and keeps the seed its token is
+    # derived from with the secret key, so that the list can show the link again (never a reset's).
+    await db.execute("ALTER TABLE invitations ADD COLUMN group_id INTEGER")
+    await db.execute("ALTER TABLE invitations ADD COLUMN seed VARCHAR(64)")
+
+
+@migration
+async def m087_webhook_outbox(db: Executor, dialect: str) -> None:
+    # Events waiting to leave as webhooks: one row per event and endpoint (a digest of its URL;
+    # the URL itself, which may hold a token, stays in the settings), added in the transaction
+    # of what it reports. Each endpoint's rows go out in id order, one at a time.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE webhook_outbox (
+            id {pk},
+            endpoint CHAR(16) NOT NULL,
+            event_id VARCHAR(40) NOT NULL,
+            type VARCHAR(40) NOT NULL,
+            body {text} NOT NULL,
+            state VARCHAR(8) NOT NULL DEFAULT 'pending',
+            created_at {datetime} NOT NULL,
+            retry_from {datetime} NOT NULL,
+            next_at {datetime} NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error VARCHAR(255) NOT NULL DEFAULT '',
+            sent_at {datetime}
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE UNIQUE INDEX webhook_outbox_event ON webhook_outbox (endpoint, event_id)")
+    await db.execute("CREATE INDEX webhook_outbox_line ON webhook_outbox (endpoint, state, id)")
+    await db.execute("CREATE INDEX webhook_outbox_sent ON webhook_outbox (state, sent_at)")
+
+
+@migration
+async def m088_webhook_endpoints(db: Executor, dialect: str) -> None:
+    # The event types each endpoint takes (written by every instance as it starts), and the
+    # lease of the one instance delivering to an endpoint at a time.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE webhook_routes (
+            type VARCHAR(40) NOT NULL,
+            endpoint CHAR(16) NOT NULL,
+            PRIMARY KEY (type, endpoint)
+        ) {table_options}""",
+        )
+    )
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE webhook_endpoints (
+            endpoint CHAR(16) NOT NULL PRIMARY KEY,
+            lease_owner VARCHAR(32),
+            lease_until {datetime}
+        ) {table_options}""",
+        )
+    )
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply the steps not yet recorded, in order, and return their names."""
     await db.execute(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from quart import Quart
 
+from ..config import Config
 from . import audit, ledger, shares, titles
 from .base import Database, Executor
 from .dialects import TIME_FORMAT
@@ -31,14 +33,17 @@ class Swept:
     copied: int = 0
 
 
-async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
-    """Delete exchanges asked over `days` ago, oldest first, a batch per transaction, and chats left empty."""
+async def sweep(db: Database, days: int, batch: int = BATCH, spare_api: bool = False) -> Swept:
+    """Delete exchanges asked over `days` ago, oldest first, a batch per transaction, and chats left empty.
+
+    Kept chats are spared, and API calls too when `spare_api` (RETENTION_SPARES_API_CALLS).
+    """
     cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime(TIME_FORMAT)
     swept = Swept()
     after: tuple[str, int] = ("0001-01-01 00:00:00.000000", 0)
     while True:
         rows = await db.fetch_all(
-            "SELECT e.id, e.created_at, e.conversation_id, c.keep FROM exchanges e"
+            "SELECT e.id, e.created_at, e.conversation_id, c.keep, c.api FROM exchanges e"
             " JOIN conversations c ON c.id = e.conversation_id"
             " WHERE e.created_at < :cutoff AND (e.created_at > :at OR (e.created_at = :at AND e.id > :id))"
             " ORDER BY e.created_at, e.id LIMIT :batch",
@@ -48,9 +53,10 @@ async def sweep(db: Database, days: int, batch: int = BATCH) -> Swept:
             break
         last = rows[-1]
         after = (_stored(last["created_at"]), last["id"])
-        doomed = [row["id"] for row in rows if not row["keep"]]
+        gone = [row for row in rows if not row["keep"] and not (spare_api and row["api"])]
+        doomed = [row["id"] for row in gone]
         if doomed:
-            chats = {row["conversation_id"] for row in rows if not row["keep"]}
+            chats = {row["conversation_id"] for row in gone}
             swept.exchanges += await db.transact(partial(_sweep_exchanges, ids=doomed, cutoff=cutoff))
             swept.conversations += await _empty_chats(db, chats, cutoff)
         if len(rows) < batch:
@@ -123,28 +129,42 @@ def _stored(value: object) -> str:
 
 
 def init_app(app: Quart) -> None:
-    """With RETENTION_DAYS or AUDIT_RETENTION_DAYS set, sweep at start-up and then every SWEEP_SECONDS."""
-    days, audit_days = app.config["ANSWERS"].retention_days, app.config["ANSWERS"].audit_retention_days
-    if not days and not audit_days:
-        return
+    """Sweep at start-up and then every SWEEP_SECONDS, as RETENTION_DAYS and AUDIT_RETENTION_DAYS say at
+    each pass (a change on the settings page wakes it at once)."""
 
     @app.while_serving
     async def retention() -> AsyncGenerator[None]:
-        task = asyncio.create_task(_keep_sweeping(app, days, audit_days))
+        changed = asyncio.Event()
+        days = (app.config["ANSWERS"].retention_days, app.config["ANSWERS"].audit_retention_days)
+
+        def wake(config: Config) -> None:
+            nonlocal days
+            if (config.retention_days, config.audit_retention_days) != days:
+                days = (config.retention_days, config.audit_retention_days)
+                changed.set()
+
+        listeners = app.extensions["settings"].listeners if "settings" in app.extensions else []
+        listeners.append(wake)
+        task = asyncio.create_task(_keep_sweeping(app, changed))
         try:
             yield
         finally:
+            listeners.remove(wake)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def _keep_sweeping(app: Quart, days: int, audit_days: int) -> None:
+async def _keep_sweeping(app: Quart, changed: asyncio.Event) -> None:
     while True:
+        config = app.config["ANSWERS"]
+        days, audit_days = config.retention_days, config.audit_retention_days
         try:
             if days:
-                await sweep(app.extensions["db"], days)
+                await sweep(app.extensions["db"], days, spare_api=config.retention_spares_api)
             if audit_days and (lines := await audit.sweep(app.extensions["db"], audit_days)):
                 log.info("retention: deleted %d audit lines older than %d days", lines, audit_days)
         except Exception:
             log.exception("retention sweep failed; trying again later")
-        await asyncio.sleep(SWEEP_SECONDS)
+        changed.clear()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), SWEEP_SECONDS)

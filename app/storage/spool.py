@@ -29,7 +29,7 @@ from typing import Any
 from .. import metrics
 from ..private import private_folder
 from . import exchanges
-from .base import Database, DatabaseUnavailable, Executor
+from .base import Database, DatabaseUnavailable, Executor, atomically
 from .exchanges import Outcome
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,10 @@ async def _finish(db: Executor, params: dict[str, Any]) -> None:
     exchange_id = params.pop("id")
     # Records spooled before answers held leases carry no token: they are written unconditionally.
     token = params.pop("token", None)
-    await exchanges.finish(db, exchange_id, Outcome(**params), token)
+    # The exchange.finished event rides with the write, spooled and replayed with it.
+    event = params.pop("event", None)
+    outcome = Outcome(**params)
+    await atomically(db, lambda tx: exchanges.finish(tx, exchange_id, outcome, token, event), idempotent=True)
 
 
 # Every kind of write the spool knows how to replay; each must be idempotent.
@@ -63,10 +66,16 @@ class Spool:
         self._held: dict[int, Outcome] = {}
         self._replayer: asyncio.Task[None] | None = None
 
-    async def finish(self, exchange_id: int, outcome: Outcome, token: str | None = None) -> bool:
-        """Store how an answer ended (if the run of `token` owns it); False if it was spooled instead."""
+    async def finish(
+        self,
+        exchange_id: int,
+        outcome: Outcome,
+        token: str | None = None,
+        event: dict[str, Any] | None = None,
+    ) -> bool:
+        """Store how an answer ended (if the run of `token` owns it), and its event; False if spooled."""
         stored = await self.write(
-            "finish", {"id": exchange_id, "token": token, **dataclasses.asdict(outcome)}
+            "finish", {"id": exchange_id, "token": token, **dataclasses.asdict(outcome), "event": event}
         )
         if not stored:
             self._held[exchange_id] = outcome

@@ -16,6 +16,7 @@ from ..answers.run import Run
 from ..api import errors, wire
 from ..api.errors import ApiError
 from ..config import current_config
+from ..people import groups, quotas
 from ..people.access import api_key_only, asks_model
 from ..people.api_keys import current_key
 from ..people.identity import current_user
@@ -43,7 +44,7 @@ def called(tool_calls: str | None) -> str:
 @api_key_only
 async def list_models() -> Response:
     """The models this person may use, as OpenAI lists them."""
-    return _json(wire.models(await get_answers().catalog.choices()))
+    return _json(wire.models(await get_answers().catalog.choices(await groups.permitted())))
 
 
 @bp.post("/chat/completions")
@@ -54,10 +55,12 @@ async def create_completion() -> Response:
     """Answer a chat completion, streamed as server-sent chunks or whole; stored like any question."""
     asked = wire.read(await request.get_data(), current_config())
     answers = get_answers()
-    choice = wire.chosen(await answers.catalog.choices(), asked.model)
+    permitted = await groups.permitted()
+    choice = wire.chosen(await answers.catalog.choices(), asked.model, permitted)
     person, key = current_user(), current_key()
     assert person is not None and key is not None
-    caller = Caller(person["owner"], key["name"], f"user-{person['id']}")
+    limits = await quotas.load()
+    caller = Caller(person["owner"], key["name"], f"user-{person['id']}", limits.answers_at_once)
     run = await answers.calls.start(caller, asked.call(choice))
     reply = wire.Reply(choice.model, asked.include_usage)
     if asked.stream:

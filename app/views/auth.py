@@ -11,7 +11,7 @@ from quart.typing import ResponseReturnValue
 
 from .. import messages
 from ..config import current_config
-from ..people import oidc, throttle
+from ..people import groups, oidc, throttle
 from ..people.access import public, signed_in_only
 from ..people.accounts import sign_up_open, username_key
 from ..people.identity import external_person, password_matches, sign_in, sign_out, signed_in
@@ -97,6 +97,8 @@ async def oidc_callback() -> ResponseReturnValue:
     if user["disabled_at"] is not None:
         await audit.record(get_db(), audit.SIGN_IN_FAILED, subject=user["username"], address=current_client())
         return await _form(target, messages.WRONG_SIGN_IN), 403
+    if (claimed := identity.groups) is not None:
+        await get_db().transact(lambda tx: groups.sync_claimed(tx, user, claimed))
     await sign_in(user)
     await audit.record(
         get_db(),

@@ -15,6 +15,7 @@ from .. import files, messages
 from ..answers import Asked, Behind, Busy, Ended, Grew, Invalid, NotFound, Refused, Unfollowed, get_answers
 from ..answers.branches import branch
 from ..config import current_config
+from ..people import groups, quotas
 from ..people.access import SignInFirst, asks_model, signed_in_only
 from ..people.identity import current_user, owner
 from ..storage import (
@@ -97,13 +98,14 @@ async def ask() -> ResponseReturnValue:
     conversation_id = parse_id(form.get("conversation_id"))
     stored: list[int] = []
     try:
+        permitted = await groups.permitted()
         chosen = form.get("model")
-        choice = await answers.asking.choose(chosen) if chosen else None
+        choice = await answers.asking.choose(chosen, permitted=permitted) if chosen else None
         question = _question(form.get("question"))
         if uploads := files.uploads_in((await request.files).getlist("files")):
             if problem := answers.asking.problem(question):
                 raise Invalid(problem)
-            choice = choice or await answers.asking.choice_for(owner(), conversation_id, None)
+            choice = choice or await answers.asking.choice_for(owner(), conversation_id, None, permitted)
             stored = await _received(uploads, choice.model, choice.server)
         asked = await answers.asking.ask(
             owner(),
@@ -115,6 +117,8 @@ async def ask() -> ResponseReturnValue:
             newest=form.get("newest") == "1",
             counted=current_user() is not None,
             files=stored,
+            permitted=permitted,
+            cap=(await quotas.load()).answers_at_once,
         )
     except Behind as behind:
         return await _behind(str(behind), conversation_id, form)
@@ -234,14 +238,21 @@ async def _ask_again(exchange_id: int, question: str | None) -> ResponseReturnVa
     chosen = (await request.form).get("model")
     # A refusal (a model no longer offered, or one blind to the question's images) is said
     # under the composer, whose picker offers the models that may answer instead (`refused` below).
-    choice = await answers.asking.choose(chosen) if chosen else None
+    permitted = await groups.permitted()
+    choice = await answers.asking.choose(chosen, permitted=permitted) if chosen else None
     vision = current_config().vision_models
     if choice is not None and not files.sees_images(vision, choice.model, choice.server):
         asked_with = await attachments.of_exchanges(get_db(), [exchange_id])
         if any(file["kind"] == "image" for file in asked_with.get(exchange_id, [])):
             raise Invalid(messages.cannot_see(choice.model))
     exchange = await answers.asking.ask_again(
-        owner(), exchange_id, question, choice, counted=current_user() is not None
+        owner(),
+        exchange_id,
+        question,
+        choice,
+        counted=current_user() is not None,
+        permitted=permitted,
+        cap=(await quotas.load()).answers_at_once,
     )
     if not is_htmx():
         await answers.answer_in_full(exchange, limits.current_client())
@@ -452,8 +463,13 @@ async def _picker(conversation: Row | None, wanted: str | None = None) -> dict[s
         with suppress(DatabaseUnavailable):
             found = await preferences.get(get_db(), owner())
     remembered = f"{found['model']}@{found['server']}" if found and found["server"] else None
-    chosen = await catalog.first(wanted, remembered)
-    return {"models": await catalog.choices(), "chosen": chosen.key if chosen else None}
+    try:
+        permitted = await groups.permitted()
+    except DatabaseUnavailable:
+        # Whose groups may use which model cannot be read now: the composer names none.
+        return {"models": [], "chosen": None}
+    chosen = await catalog.first(wanted, remembered, permitted=permitted)
+    return {"models": await catalog.choices(permitted), "chosen": chosen.key if chosen else None}
 
 
 def _question(raw: str | None) -> str:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 
-from quart import Blueprint, Response, abort, redirect, session, url_for
+from quart import Blueprint, Response, abort, redirect, request, session, url_for
 from quart.typing import ResponseReturnValue
 
 from ..config import current_config
 from ..people.access import admin_only
+from ..people.accounts import invitation_token, shown_again
 from ..people.identity import current_user
-from ..storage import audit, get_db, invitations, users
+from ..storage import audit, get_db, groups, invitations, users
 from ..web.htmx import is_htmx, render
+from ..web.ids import parse_id
 from ..web.limits import current_client
 
 bp = Blueprint("links", __name__, url_prefix="/admin")
@@ -32,23 +34,35 @@ async def _only_with_passwords() -> None:
 @bp.get("/links")
 @admin_only
 async def live_links() -> Response:
-    """List the links nobody has used yet, with the one just made shown in full (once)."""
+    """List the links nobody has used yet, each invitation's address to copy, the one just made on top."""
     new = session.pop(NEW_LINK, None)
+    links = await invitations.live(get_db())
+    for link in links:
+        token = shown_again(link)
+        link["url"] = url_for("accounts.link_form", token=token, _external=True) if token else None
     return await render(
-        "admin/links.html", links=await invitations.live(get_db()), new=new if isinstance(new, dict) else None
+        "admin/links.html",
+        links=links,
+        new=new if isinstance(new, dict) else None,
+        groups=await groups.every(get_db()),
     )
 
 
 @bp.post("/users/invite")
 @admin_only
 async def invite() -> ResponseReturnValue:
-    """Make an invitation link for a new account, then show it on the list."""
+    """Make an invitation link for a new account (joining a group when one is picked), then list it."""
     if current_config().sign_up == "closed":
         abort(404)
-    token = secrets.token_urlsafe(32)
     db, me = get_db(), _me()
-    await invitations.create(db, token, me["id"])
-    await audit.record(db, "invited", actor_id=me["id"], address=current_client())
+    group_id = parse_id((await request.form).get("group"))
+    group = await groups.by_id(db, group_id) if group_id is not None else None
+    seed = secrets.token_urlsafe(32)
+    token = invitation_token(seed)
+    await invitations.create(db, token, me["id"], seed=seed, group_id=group["id"] if group else None)
+    await audit.record(
+        db, "invited", actor_id=me["id"], address=current_client(), detail=group["name"] if group else ""
+    )
     return _show_once(token, "")
 
 

@@ -12,6 +12,7 @@ from quart.typing import ResponseReturnValue
 from .. import messages
 from ..answers import NotFound, get_answers
 from ..config import current_config
+from ..people import groups
 from ..people.access import signed_in_only
 from ..people.identity import owner
 from ..storage import Row, conversations, get_db, preferences
@@ -57,7 +58,7 @@ async def save() -> ResponseReturnValue:
     elif values["time_zone"] and values["time_zone"] not in time_zones():
         problem = messages.UNKNOWN_TIME_ZONE
     elif key := form.get("model"):
-        choice = await get_answers().catalog.find(key)
+        choice = await get_answers().catalog.find(key, await groups.permitted())
         if choice is None:
             problem = messages.MODEL_UNAVAILABLE
         else:
@@ -117,7 +118,7 @@ async def _settings_page(values: Row, error: str | None = None, status: int = 20
         saved=request.args.get("saved") == "1" and error is None,
         themes=THEMES,
         zones=time_zones(),
-        models=await catalog.choices(),
+        models=await catalog.choices(await groups.permitted()),
         chosen=chosen,
         max_instructions_chars=MAX_INSTRUCTIONS_CHARS,
     )

@@ -19,6 +19,7 @@ from quart_rate_limiter.store import RateLimiterStoreABC
 
 from .. import metrics
 from ..config import Rate, current_config
+from ..people import quotas
 from ..people.access import asks
 from ..people.api_keys import current_key
 from ..people.identity import current_user
@@ -86,8 +87,13 @@ class ConfiguredRate(RateLimit):
 
     @classmethod
     def now(cls, setting: str, doing: str = "", by: KeyCallable | None = None) -> ConfiguredRate:
-        """The limit a setting (e.g. `login_rate`) names, as the app is configured, counted `by` whom."""
+        """The limit a setting (e.g. `login_rate`) names, as the app is configured, counted `by` whom.
+
+        The asking rate is the person's own when their groups give them one.
+        """
         rate: Rate = getattr(current_config(), setting)
+        if setting == "ask_rate" and (mine := quotas.loaded()) is not None:
+            rate = mine.ask_rate
         return cls(rate.count, timedelta(seconds=rate.seconds), by, setting=setting, doing=doing)
 
     @property

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask.templating import _default_template_ctx_processor as _flask_processor
-from quart import Quart, has_request_context, session
+from quart import Quart, has_app_context, has_request_context, session
 
 from .. import messages
-from ..model.catalog import label as model_label
+from ..config import current_config
+from ..model.catalog import Choice
+from ..model.catalog import label as picker_label
 from ..rendering.answers import markdown
 from ..rendering.counts import tokens, total
 from ..rendering.live import live_answer
@@ -31,6 +33,12 @@ def init_app(app: Quart) -> None:
         total_tokens=total,
     )
     app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages, theme=theme)
+
+
+def model_label(choice: Choice, choices: list[Choice]) -> str:
+    """A model as pickers name it, under the display name the settings give it, if any."""
+    names = dict(current_config().model_labels) if has_app_context() else {}
+    return picker_label(choice, choices, names)
 
 
 def theme() -> str | None:

@@ -18,11 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from app.storage import migrate, open_database
+from tests.conftest import STARTUP_SECONDS
 from tests.fake_llm import FakeLLM
 from tests.forks import ForkedApp, Forker
+
+# What a page is given to reach the state a test expects: generous, since a busy machine runs
+# the app, Chromium and the other tests' workers at once; a page that gets there sooner passes sooner.
+expect.set_options(timeout=15_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -114,7 +119,7 @@ class AppServer:
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the app exited:\n{self.log.read_text()}")

@@ -1,5 +1,5 @@
-"""The admin's Links page in Chromium: a new link shown once with a Copy button, revoked with htmx and
-without JavaScript."""
+"""The admin's Links page in Chromium: a new link shown on top with a Copy button, pending invitations
+listed to copy again, revoked with htmx and without JavaScript."""
 
 from __future__ import annotations
 
@@ -20,25 +20,33 @@ def invite(admin: Page, server: AppServer) -> str:
     admin.goto(f"{server.url}/admin/users")
     admin.get_by_role("button", name="Invite someone").click()
     expect(admin).to_have_url(f"{server.url}/admin/links")
-    return admin.locator(".admin-link-url").inner_text()
+    return admin.locator("#new-link").inner_text()
 
 
-def test_a_new_link_is_shown_once_copied_and_revoked(page, browser: Browser, server, problems):
+def test_a_new_link_is_shown_copied_listed_to_copy_again_and_revoked(
+    page, browser: Browser, server, problems
+):
     admin = page
     admin.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     admin.goto(f"{server.url}/signup")
     make_account(admin, admin.url, "ada")
     first = invite(admin, server)
-    admin.get_by_role("button", name="Copy").click()
+    admin.locator(".admin-link").get_by_role("button", name="Copy").click()
     expect(admin.get_by_role("button", name="Copied")).to_be_visible()
     assert admin.evaluate("navigator.clipboard.readText()") == first
     second = invite(admin, server)
     OUTPUT.mkdir(exist_ok=True)
     admin.screenshot(path=OUTPUT / "admin-links.png", full_page=True)
     admin.reload()
-    expect(admin.locator(".admin-link-url")).to_have_count(0)
+    expect(admin.locator("#new-link")).to_have_count(0)
     rows = admin.locator("tbody tr")
     expect(rows).to_have_count(2)
+    # Pending invitations stay listed, each with who made it, when it expires, and its link to copy.
+    expect(rows.locator(".admin-link-url")).to_have_text([second, first])
+    expect(rows.first).to_contain_text("ada")
+    rows.nth(1).get_by_role("button", name="Copy").click()
+    expect(rows.nth(1).get_by_role("button", name="Copied")).to_be_visible()
+    assert admin.evaluate("navigator.clipboard.readText()") == first
 
     # With htmx the row goes, the page stays.
     rows.first.get_by_role("button", name="Revoke").click()
@@ -55,7 +63,7 @@ def test_a_new_link_is_shown_once_copied_and_revoked(page, browser: Browser, ser
     plain.get_by_role("button", name="Sign in").click()
     third = invite(plain, server)
     # The link is there to select; a Copy button needs a script.
-    expect(plain.locator(".admin-link-url")).to_have_text(third)
+    expect(plain.locator("#new-link")).to_have_text(third)
     expect(plain.get_by_role("button", name="Copy")).to_have_count(0)
     for _ in range(2):
         plain.locator("tbody tr").first.get_by_role("button", name="Revoke").click()

@@ -48,7 +48,7 @@ def make_account(page: Page, url: str, name: str) -> None:
 def invitation(admin: Page, server: AppServer) -> str:
     admin.goto(f"{server.url}/admin/users")
     admin.get_by_role("button", name="Invite someone").click()
-    return admin.locator(".admin-link-url").inner_text()
+    return admin.locator("#new-link").inner_text()
 
 
 def ask(page: Page, question: str) -> None:
