@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 
-.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-api bench-history bench-storage bench-weight bench-files bench-rendering bench-webhooks profile seed audit
+.PHONY: run test test-quick lint format soak test-setup assets setup clean bench bench-burst bench-workers bench-followers bench-api bench-history bench-storage bench-weight bench-files bench-rendering bench-webhooks profile seed audit
 
 # pytest-xdist workers: one per core, at least 2 and at most 4 (WORKERS=1 runs in one process).
 WORKERS ?= $(shell $(PYTHON) -c 'import os; print(max(2, min(4, len(os.sched_getaffinity(0)))))')
@@ -88,7 +88,7 @@ SEED_DATABASE_URL ?= sqlite:///instance/seed.db
 seed: setup
 	$(BIN)/python -m bench.seed --rows $(ROWS) --database-url $(SEED_DATABASE_URL)
 
-# The history page at 1,000 and 1,000,000 rows on SQLite and MySQL; prints figures (minutes).
+# The history page and each /list filter at 1,000 and 1,000,000 rows on SQLite and MySQL (seeded once, kept in instance/bench-cache).
 bench-history: setup
 	$(BIN)/python -m bench.history
 
@@ -103,13 +103,27 @@ bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.api
 
+# One worker: 1,000 visitors at once (page, question, answer) and the CPU of a chat turn, beside the bare SDK.
+bench-burst: setup
+	$(BIN)/python -m bench.burst
+
+# The image's command, two Hypercorn workers: 2,000 visitors at once, 1,000 arriving over 10 s.
+bench-workers: setup
+	$(BIN)/python -m bench.workers
+
+# 1,000 streams following answers written by another instance: database reads and how busy they keep it.
+bench-followers: setup
+	$(BIN)/python -m bench.followers
+
 # The API: CPU per call beside a browser chat turn and the bare SDK; 1,000 API streams on one worker, p99.
 bench-api: setup
 	$(BIN)/python -m bench.api
 
-# Where the CPU goes during 1,000 concurrent chats (py-spy samples, by part of the stack).
+# Where the CPU goes during 1,000 concurrent chats (py-spy samples, by part of the stack), then
+# in the page, the question and the stream of 1,000 visitors apart.
 profile: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench.profile_chats
+	$(BIN)/python -m bench.profile_chats --phases
 
 $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt

@@ -50,7 +50,9 @@ def create_app(config: Config | None = None) -> Quart:
         chat,
         conversations,
         events,
+        feedback,
         files,
+        folders,
         groups,
         health,
         history,
@@ -71,9 +73,11 @@ def create_app(config: Config | None = None) -> Quart:
         links.bp,
         usage.bp,
         keeping.bp,
+        folders.bp,
         api.bp,
         files.bp,
         events.bp,
+        feedback.bp,
     ):
         app.register_blueprint(blueprint)
     templating.drop_flask_processors(app)

@@ -138,6 +138,33 @@ def title_too_long(limit: int) -> str:
     return f"A title can be {limit} characters long at most."
 
 
+# Folders, pins and the sidebar's search
+TYPE_A_FOLDER_NAME = "Type a name for the folder."
+NOT_YOUR_FOLDER = "This folder does not exist, or it is someone else’s."
+FOLDER_EMPTY = "No chats in this folder yet. Move one here from its ⋯ menu."
+NO_CHAT_MATCHES = "No chat matches. Search looks in titles, questions and answers."
+FOLDER_INSTRUCTIONS_HELP = (
+    "Sent with every question of every chat in this folder: after the server’s instructions and "
+    "your own, before the chat’s own. Empty: none."
+)
+DELETING_A_FOLDER = "Its chats stay, out of any folder; its name and instructions go."
+
+
+def folder_name_too_long(limit: int) -> str:
+    """A folder name over the length limit."""
+    return f"A folder name can be {limit} characters long at most."
+
+
+def too_many_folders(limit: int) -> str:
+    """A person who has as many folders as the app keeps."""
+    return f"You have {limit} folders, the most there can be. Delete one to make another."
+
+
+def too_many_pins(limit: int) -> str:
+    """A person who has pinned as many chats as the sidebar shows."""
+    return f"You have pinned {limit} chats, the most there can be. Unpin one to pin another."
+
+
 # Groups
 GROUP_NAME_MISSING = "Give the group a name."
 QUOTA_NOT_A_NUMBER = "Type a whole number above 0, or leave it blank for the default."
@@ -208,11 +235,65 @@ def share_links_per_person(limit: int) -> str:
 # History
 def no_such_status(status: str, statuses: tuple[str, ...]) -> str:
     """A history filter naming a status nobody stores."""
-    return f"There is no status “{status}”; choose one of: {', '.join(statuses)}."
+    return f"There is no status “{status}”; choose one of: {', '.join(statuses)}. That filter is left out."
+
+
+def no_such_feedback(value: str, choices: tuple[str, ...]) -> str:
+    """A history filter naming feedback that is not one of its choices."""
+    return f"There is no feedback “{value}”; choose one of: {', '.join(choices)}. That filter is left out."
+
+
+def not_a_day(value: str) -> str:
+    """A history date filter that is not a date."""
+    return f"“{value}” is not a date; write one as YYYY-MM-DD, like 2025-01-31. That filter is left out."
+
+
+def days_reversed(first: str, last: str) -> str:
+    """A history date range that ends before it starts."""
+    return f"The range from {first} to {last} ends before it starts, so the dates are left out."
+
+
+FEEDBACK_CHOICES = {
+    "down": "👎 thumbs down",
+    "up": "👍 thumbs up",
+    "any": "any feedback",
+    "none": "no feedback",
+}
+
+
+def days_in(zone: str) -> str:
+    """Which time zone the history's dates are read in."""
+    if zone == "UTC":
+        return "Dates are read in UTC; choose your time zone in Settings to read them in yours."
+    return f"Dates are read in your time zone, {zone} (from Settings)."
 
 
 EXPORT_FORMATS = "Exports come as .csv or .ndjson."
 NO_SUCH_SOURCE = "Questions come from the chat (source=chat) or the API (source=api, or api:KEY NAME)."
+
+# Feedback on answers
+FEEDBACK_UP = "Good answer"
+FEEDBACK_DOWN = "Bad answer"
+FEEDBACK_COMMENT = "Comment"
+FEEDBACK_COMMENT_LABEL = "What was good or bad about this answer (optional)"
+FEEDBACK_HINT = "Press 👍 or 👎 to send the comment with it."
+FEEDBACK_REMOVE = "Remove feedback"
+FEEDBACK_RATINGS = "Feedback is a thumbs up (rating=up) or a thumbs down (rating=down)."
+
+
+def feedback_too_long(length: int, limit: int) -> str:
+    """A feedback comment past its limit."""
+    return (
+        f"A comment can be at most {limit:,} characters; this one has {length:,}. "
+        "Shorten it to send it; nothing has been cut."
+    )
+
+
+def feedback_given(rating: str, comment: str | None) -> str:
+    """The owner's feedback on an answer, in a download of their chat."""
+    thumb = "👍 Good answer" if rating == "up" else "👎 Bad answer"
+    return f"Your feedback: {thumb}" + (f": {comment}" if comment else ".")
+
 
 # Requests
 FOREIGN_SITE = "This form was sent from another site, so it was refused."

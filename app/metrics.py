@@ -47,6 +47,10 @@ answer_seconds = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 tokens = Counter("answers_tokens", "Tokens reported by the model.", ["direction"])
+watching_reads = Counter(
+    "answers_watching_reads",
+    "Reads of answers written by another process, one statement for all of this process's streams.",
+)
 database_errors = Counter(
     "answers_database_errors", "Requests or writes that failed because of the database."
 )

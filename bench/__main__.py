@@ -18,50 +18,15 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
 
-from bench import loadgen
-from bench.processes import ROOT, App, Child, FakeModel, cpu_seconds, free_port, memory_mb
+from bench import burst, followers, loadgen, workers
+from bench.figures import Figure, completions, percentile, report
+from bench.processes import ROOT, App, Child, FakeModel, free_port, memory_mb
 
 DOCS = ROOT / "docs"
-ANSWER_TOKENS = 200
-TOKEN_DELAY = 0.025  # 200 tokens over 5 s
-WARM_UP_CHATS = 5
-
-
-@dataclass
-class Figure:
-    """One measured figure, its baseline and its goal."""
-
-    name: str
-    value: float
-    unit: str
-    baseline: float | None = None
-    baseline_name: str = ""
-    goal: str = ""
-    met: bool | None = None
-
-    def line(self) -> str:
-        text = f"{self.name}: {self.value:,.3f} {self.unit}"
-        if self.baseline is not None:
-            ratio = self.value / self.baseline if self.baseline else float("inf")
-            text += f"  (baseline {self.baseline_name}: {self.baseline:,.3f} {self.unit}; ratio {ratio:.2f}x)"
-        if self.goal:
-            text += f"  goal {self.goal}: {'met' if self.met else 'NOT met'}"
-        return text
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def report(figures: list[Figure], figure: Figure) -> None:
-    figures.append(figure)
-    print(figure.line(), flush=True)
 
 
 def python_start_seconds() -> float:
@@ -98,37 +63,9 @@ def page_weight(url: str) -> tuple[int, int, int, int]:
     return sum(len(body) for _, body in bodies), sum(len(wire) for wire, _ in bodies), len(bodies), repeat
 
 
-def bare_sdk(model: FakeModel, count: int) -> dict:
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.bare_sdk", model.url, str(count)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(output.stdout.strip().splitlines()[-1])
-
-
-def completions(chats: list[loadgen.Chat]) -> tuple[list[float], int]:
-    """Seconds from a visitor's question to the answer's end, and how many failed."""
-    times = [c.done - c.posted for c in chats if c.error is None and c.done is not None]
-    return times, len(chats) - len(times)
-
-
-def visits(chats: list[loadgen.Chat]) -> list[float]:
-    """Seconds from a visitor's arrival (loading the page) to the answer's end."""
-    return [c.done - c.opened for c in chats if c.error is None and c.done is not None]
-
-
-def first_words(chats: list[loadgen.Chat]) -> list[float]:
-    """Seconds from a visitor's arrival (loading the page) to the answer's first words on screen."""
-    return [c.first_text - c.opened for c in chats if c.error is None and c.first_text is not None]
-
-
 def run(quick: bool) -> list[Figure]:
     figures: list[Figure] = []
     many = 100 if quick else 1000
-    turns = 50 if quick else 200
     work = Path(tempfile.mkdtemp(prefix="answers-bench-"))
     with FakeModel(work / "model.log") as model:
         # Start-up and idle memory.
@@ -173,87 +110,10 @@ def run(quick: bool) -> list[Figure]:
             report(figures, Figure("time to first token added, p50", percentile(added, 0.5) * 1000, "ms"))
             report(figures, Figure("time to first token added, p99", percentile(added, 0.99) * 1000, "ms"))
 
-            # CPU per chat turn against the bare SDK consuming the same streams.
-            model.configure(tokens=ANSWER_TOKENS, delay=TOKEN_DELAY)
-            marks: list[float] = []
-            chats = asyncio.run(
-                loadgen.run_chats(
-                    "127.0.0.1", app.port, turns, on_start=lambda: marks.append(cpu_seconds(app.pid))
-                )
-            )
-            app_cpu = (cpu_seconds(app.pid) - marks[0]) / turns
-            sdk = bare_sdk(model, turns)
-            sdk_cpu = sdk["cpu_seconds"] / turns
-            ratio = app_cpu / sdk_cpu
-            report(
-                figures,
-                Figure(
-                    "server CPU per chat turn",
-                    app_cpu * 1000,
-                    "ms",
-                    sdk_cpu * 1000,
-                    "bare openai SDK per stream",
-                    "<= 0.5x",
-                    ratio <= 0.5,
-                ),
-            )
-
-        # Many live streams on one worker.
-        with App(model.url, work / "many") as app:
-            # A server that has answered before, as any running one has: what loads on the first
-            # question (the SDK, templates) is measured by start-up, not inside the burst.
-            model.configure(tokens=5, delay=0.0)
-            asyncio.run(loadgen.run_sequential("127.0.0.1", app.port, WARM_UP_CHATS))
-            model.configure(tokens=ANSWER_TOKENS, delay=TOKEN_DELAY)
-            chats = asyncio.run(loadgen.run_chats("127.0.0.1", app.port, many))
-            peak = memory_mb(app.pid, "VmHWM")
-        times, errors = completions(chats)
-        sdk = bare_sdk(model, many)
-        report(
-            figures,
-            Figure(f"{many} chats: completed", len(times), "chats", goal=f"all {many}", met=errors == 0),
-        )
-        firsts = first_words(chats)
-        report(figures, Figure(f"{many} chats: p50 first word after arriving", percentile(firsts, 0.5), "s"))
-        report(figures, Figure(f"{many} chats: p99 first word after arriving", percentile(firsts, 0.99), "s"))
-        report(
-            figures,
-            Figure(
-                f"{many} chats: p50 completion",
-                percentile(times, 0.5),
-                "s",
-                percentile(sdk["times"], 0.5),
-                "bare SDK",
-            ),
-        )
-        report(
-            figures,
-            Figure(
-                f"{many} chats: p99 completion",
-                percentile(times, 0.99),
-                "s",
-                percentile(sdk["times"], 0.99),
-                "bare SDK",
-                "<= 10 s",
-                percentile(times, 0.99) <= 10,
-            ),
-        )
-        report(
-            figures,
-            Figure(f"{many} chats: p99 from arrival to last word", percentile(visits(chats), 0.99), "s"),
-        )
-        report(
-            figures,
-            Figure(
-                f"{many} chats: peak RSS",
-                peak,
-                "MB",
-                sdk["peak_rss_mb"],
-                "bare SDK",
-                "<= 250 MB",
-                peak <= 250,
-            ),
-        )
+        figures += burst.run(model, work, quick)
+        figures += workers.run(model, work, quick)
+        figures += followers.run(model, work, quick)
+        p99 = next(f for f in figures if f.name.endswith("one worker: p99 completion"))
 
         # The classic synchronous baseline: Flask under gunicorn, 4 sync workers.
         sample = 16 if quick else 40
@@ -291,8 +151,8 @@ def run(quick: bool) -> list[Figure]:
                 f"Flask+gunicorn projected for {many} chats: last completion",
                 projected,
                 "s",
-                max(times),
-                "this app, measured",
+                p99.value,
+                "this app, measured (p99, one worker)",
             ),
         )
     return figures
@@ -339,8 +199,8 @@ def chart(figures: list[Figure]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cpu = next(f for f in figures if f.name == "server CPU per chat turn")
-    p99 = next(f for f in figures if f.name.endswith("p99 completion"))
+    cpu = next(f for f in figures if f.name.startswith("server CPU per chat turn"))
+    p99 = next(f for f in figures if f.name.endswith("one worker: p99 completion"))
     flask = next(f for f in figures if f.name.startswith("Flask+gunicorn projected"))
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.bar(["this app", "bare openai SDK"], [cpu.value, cpu.baseline or 0], color=["#0f6bd7", "#9aa4b2"])

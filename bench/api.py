@@ -20,7 +20,8 @@ import aiohttp
 import orjson
 
 from bench import loadgen
-from bench.__main__ import ANSWER_TOKENS, TOKEN_DELAY, Figure, bare_sdk, percentile
+from bench.burst import ANSWER_TOKENS, TOKEN_DELAY
+from bench.figures import Figure, bare_sdk, percentile
 from bench.processes import App, FakeModel, cpu_seconds
 
 # The API needs accounts; every simulated caller shares one person and one key, so lift their caps.

@@ -1,19 +1,22 @@
 """How the history page holds up at a million rows, through the app, on SQLite and MySQL.
 
-`python -m bench.history [--engines sqlite,mysql] [--rows 1000000] [--small 1000]`
-seeds a small and a big database per engine (unique names, removed afterwards), then prints:
-the first page and a page deep in the table at both sizes (goal: big/small ≤ 1.5), search
-latency at the big size (goal: p50 ≤ 100 ms) and the memory an export of every row takes
-(goal: peak RSS growth ≤ 50 MB). Then the same pages as an admin sees them (SIGN_IN=accounts):
-everyone's rows with who asked, and one person's through the user filter. The machine may be
-shared: the load average is printed too.
+`python -m bench.history [--engines sqlite,mysql] [--rows 1000000] [--small 1000] [--parts …]`
+seeds a small and a big database per engine once (kept under instance/bench-cache/ and reused
+by later runs), then prints: each filter of the operator's /list (a page and the next, as an
+admin) at both sizes and their ratio (goal: ≤ 1.5); the first page and a page deep in the
+table at both sizes (goal: big/small ≤ 1.5), search latency at the big size (goal: p50 ≤
+100 ms) and the memory an export of every row takes (goal: peak RSS growth ≤ 50 MB). Then the
+same pages as an admin sees them (SIGN_IN=accounts): everyone's rows with who asked, and one
+person's through the user filter. The machine may be shared: the load average is printed too.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -22,16 +25,19 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pymysql
 from quart.testing import QuartClient
 
 from app import create_app
 from app.config import ROOT, Config
-from app.storage import Database, Row, sessions
-from app.storage.dialects import utcnow
+from app.storage import Database, Row, history, open_database, sessions
+from app.storage.dialects import as_datetime, utcnow
 from bench.seed import Plan, seed
-from tests.mysql_server import ScratchDatabase
+from tests.mysql_server import ScratchDatabase, connect
 
 OWNER = "bench-owner"
 OTHERS = ["bench-other-1", "bench-other-2", "bench-other-3"]
@@ -81,7 +87,33 @@ SEARCHES = (
     "latin grammar",
 )
 HTMX = {"HX-Request": "true"}
+SENTINEL = re.compile(r'<tr class="more" hx-get="([^"]+)"')
+# Seeded databases are kept here between runs, named after what seeded them: bump SEED_VERSION
+# when the seeder makes different rows.
+CACHE = ROOT / "instance" / "bench-cache"
+SEED_VERSION = 2
+STARTUP_SECONDS = 600
 SEARCH = {"HX-Request": "true", "HX-Target": "history-results"}
+
+
+# Each filter of the operator's /list, as its address asks for it (the dates: a span a tenth of the
+# way into the seeded two years, a few weeks long).
+FILTERS = (
+    ("person", f"owner={OTHERS[0]}"),
+    ("model", "model=gpt-4o"),
+    ("status error", "status=error"),
+    ("status stopped", "status=stopped"),
+    ("status interrupted", "status=interrupted"),
+    ("feedback down", "feedback=down"),
+    ("feedback up", "feedback=up"),
+    ("feedback any", "feedback=any"),
+    ("feedback none", "feedback=none"),
+    ("source chat", "source=chat"),
+    ("source api", "source=api"),
+    ("source one key", "source=api:laptop"),
+    ("dates", "from={first}&to={last}"),
+    ("down + model + chat", "feedback=down&model=gpt-4o&source=chat"),
+)
 
 
 @dataclass
@@ -158,7 +190,8 @@ async def client_for(url: str, admin: bool = False) -> AsyncIterator[tuple[Quart
             sign_in="accounts" if admin else "",
         )
     )
-    async with app.test_app():
+    # A shared machine may be slow to start the app (to migrate a cached database, say).
+    async with app.test_app_class(app, startup_timeout=STARTUP_SECONDS):
         db = app.extensions["db"]
         mine = "" if admin else "WHERE owner = :owner"
         bounds = await db.fetch_one(
@@ -237,6 +270,102 @@ async def measure_admin(urls: list[str], repeats: int, samples: list[Sample]) ->
                 sample.admin_search.append(seconds)
 
 
+@dataclass
+class Filtered:
+    """What one filter measured at one size: whole pages through the app, its queries alone, rows shown."""
+
+    page: list[float] = field(default_factory=list)
+    query: list[float] = field(default_factory=list)
+    shown: int = 0
+
+
+async def measure_filters(urls: list[str], repeats: int) -> list[dict[str, Filtered]]:
+    """Each filter's first page and the page after it, as the admin sees everyone's, at both sizes.
+
+    Besides the whole page (whose rendering grows with the rows it shows, fewer than a page when
+    a rare filter meets 1,000 rows), the history's query is timed alone, inside the request.
+    """
+    queries: list[float] = []
+    unpatched = history.page
+
+    async def timed_page(*args: Any, **kwargs: Any) -> list[Row]:
+        began = time.perf_counter()
+        try:
+            return await unpatched(*args, **kwargs)
+        finally:
+            queries.append(time.perf_counter() - began)
+
+    history.page = timed_page  # type: ignore[assignment]
+    try:
+        async with client_for(urls[0], True) as (small, _), client_for(urls[1], True) as (big, _):
+            pairs = list(zip((small, big), (await _span(urls[0]), await _span(urls[1])), strict=True))
+            found: list[dict[str, Filtered]] = [{}, {}]
+            for attempt in range(repeats + 1):
+                for number, (client, (first, last)) in enumerate(pairs):
+                    for name, query in FILTERS:
+                        url = "/list?" + query.format(first=first, last=last)
+                        body = ""
+                        for label, address, headers in (
+                            (name, url, SEARCH),
+                            (name + ", next page", None, HTMX),
+                        ):
+                            if address is None:
+                                older = SENTINEL.search(body)
+                                if not older:
+                                    break
+                                address = older.group(1).replace("&amp;", "&")
+                            queries.clear()
+                            began = time.perf_counter()
+                            response = await client.get(address, headers=headers)
+                            body = await response.get_data(as_text=True)
+                            seconds = time.perf_counter() - began
+                            assert response.status_code == 200 and "history-problem" not in body, address
+                            if attempt:  # the first round warms caches
+                                sample = found[number].setdefault(label, Filtered())
+                                sample.page.append(seconds)
+                                sample.query.append(sum(queries))
+                                sample.shown = body.count('id="exchange-row-')
+            return found
+    finally:
+        history.page = unpatched  # type: ignore[assignment]
+
+
+async def _span(url: str) -> tuple[str, str]:
+    """A few weeks a tenth of the way into the seeded rows, as days (YYYY-MM-DD)."""
+    db = open_database(url)
+    await db.open()
+    try:
+        bounds = await db.fetch_one("SELECT MIN(created_at) AS low, MAX(created_at) AS high FROM exchanges")
+    finally:
+        await db.close()
+    assert bounds is not None
+    low, high = (as_datetime(bounds[name]) for name in ("low", "high"))
+    assert low is not None and high is not None
+    start = low + (high - low) / 10
+    return start.date().isoformat(), (start + timedelta(days=20)).date().isoformat()
+
+
+def print_filters(sizes: list[int], found: list[dict[str, Filtered]]) -> None:
+    """Each filter's time per page at both sizes and their ratio (goal: ≤ 1.5), and its query's alone."""
+    small, big = (f"table {size:,}" for size in sizes)
+    print(f"{'/list filter, as an admin':36}{small:>22}{big:>22}{'ratio':>7}{'per row':>9}  (goal ≤ 1.5)")
+    low, high = found
+    for name in low:
+        if name not in high:
+            continue
+        # The query alone by its least time: on a shared machine that is its own work, without waits.
+        for part, a, b in (
+            ("page", median_ms(low[name].page), median_ms(high[name].page)),
+            ("query (least)", min(low[name].query) * 1000, min(high[name].query) * 1000),
+        ):
+            rows, big_rows = (f"{side[name].shown} rows" if part == "page" else "" for side in (low, high))
+            # Fewer matches than a page at 1,000 rows make a smaller page: the ratio per row shown too.
+            shown = low[name].shown, high[name].shown
+            per_row = f"{b / shown[1] / (a / shown[0]):>9.2f}" if part == "page" and all(shown) else ""
+            figures = f"{a:>10.1f} ms{big_rows:>9}{b:>10.1f} ms{b / a:>7.2f}{per_row}"
+            print(f"{name + ', ' + part:36}{rows:>9}{figures}")
+
+
 @contextmanager
 def databases(engine: str) -> Iterator[Callable[[], str]]:
     """Hand out fresh database URLs for an engine; remove every one of them at the end."""
@@ -270,12 +399,51 @@ def seeded(engine: str, small: int, big: int) -> Iterator[list[str]]:
         yield urls
 
 
-def bench(engine: str, small: int, big: int, repeats: int) -> None:
-    """Seed, measure and print one engine's figures."""
+def cached(engine: str, rows: int) -> str:
+    """A database of an engine seeded for the measured owner: made once, kept under CACHE and reused."""
+    plan = Plan(rows, [OWNER, *OTHERS], SHARES, seed=7)
+    key = hashlib.sha256(repr((SEED_VERSION, engine, plan)).encode()).hexdigest()[:12]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if engine == "sqlite":
+        path = CACHE / f"history-{rows}-{key}.db"
+        if path.exists():
+            print(f"reusing {rows:,} seeded exchanges in {path}")
+            return f"sqlite:///{path}"
+        making = path.with_suffix(".making")
+        making.unlink(missing_ok=True)
+        _seed(f"sqlite:///{making}", plan)
+        making.rename(path)
+        return f"sqlite:///{path}"
+    named = CACHE / f"history-{rows}-{key}.mysql-url"
+    if named.exists():
+        url = named.read_text().strip()
+        try:
+            connect(url).close()
+            print(f"reusing {rows:,} seeded exchanges in MySQL ({named.name})")
+            return url
+        except pymysql.err.MySQLError:
+            named.unlink()
+    database = ScratchDatabase.provide(f"answers_bench_{rows}")
+    _seed(database.url, plan)
+    named.write_text(database.url + "\n")
+    return database.url
+
+
+def _seed(url: str, plan: Plan) -> None:
+    made, seconds = seed(url, plan)
+    print(f"seeded {made:,} exchanges in {seconds:.1f} s ({made / seconds:,.0f} rows/s)")
+
+
+def bench(engine: str, small: int, big: int, repeats: int, parts: set[str]) -> None:
+    """Seed (or reuse what an earlier run seeded), measure and print one engine's figures."""
     print(f"\n== {engine}  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
     sizes = [round(small * EXTRA), round(big * EXTRA)]
-    with seeded(engine, small, big) as urls:
-        low, high = asyncio.run(measure(urls, repeats))
+    urls = [cached(engine, rows) for rows in sizes]
+    if "filters" in parts:
+        print_filters(sizes, asyncio.run(measure_filters(urls, repeats)))
+    if "pages" not in parts:
+        return
+    low, high = asyncio.run(measure(urls, repeats))
     print(
         f"{'':26}{'table ' + format(sizes[0], ','):>16}"
         f"{'table ' + format(sizes[1], ','):>18}{'ratio':>8}  goal"
@@ -325,9 +493,12 @@ def main() -> None:
         "--small", type=int, default=1_000, help="rows of the small (baseline) database's owner"
     )
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--parts", default="filters,pages", help="filters (each /list filter), pages (pages, search, exports)"
+    )
     args = parser.parse_args()
     for engine in args.engines.split(","):
-        bench(engine, args.small, args.rows, args.repeats)
+        bench(engine, args.small, args.rows, args.repeats, set(args.parts.split(",")))
 
 
 if __name__ == "__main__":

@@ -8,15 +8,20 @@ stream to `done`. Its own cost per chat stays small so the server is what is mea
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+import brotli
+
 CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 ANSWER_ID = re.compile(rb'id="answer-(\d+)"')
 COOKIE = re.compile(rb"^set-cookie:\s*([^=]+=[^;]*)", re.IGNORECASE | re.MULTILINE)
+# What a browser accepts: the server compresses pages and fragments as it would for one.
+ACCEPT_ENCODING = "br, gzip"
 
 
 class HTTPError(Exception):
@@ -67,9 +72,9 @@ class Connection:
         return int(head[9:12]), head
 
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Reply:
-        await self.send(method, path, headers, body)
+        await self.send(method, path, {"Accept-Encoding": ACCEPT_ENCODING, **headers}, body)
         status, head = await self.head()
-        return Reply(status, head, await self.body(head))
+        return Reply(status, head, decoded(head, await self.body(head)))
 
     async def body(self, head: bytes) -> bytes:
         assert self.reader is not None
@@ -91,12 +96,22 @@ class Connection:
             yield data[:-2]
 
 
+def decoded(head: bytes, body: bytes) -> bytes:
+    """A body as sent before the server compressed it."""
+    coding = re.search(rb"content-encoding:\s*(\S+)", head.lower())
+    if coding is None:
+        return body
+    return brotli.decompress(body) if coding.group(1) == b"br" else gzip.decompress(body)
+
+
 @dataclass
 class Chat:
     """Timings of one chat turn, in seconds since the run started."""
 
     opened: float = 0.0
     posted: float = 0.0
+    page_seconds: float = 0.0
+    ask_seconds: float = 0.0
     stream_sent: float = 0.0
     first_text: float | None = None
     done: float | None = None
@@ -118,48 +133,58 @@ class Visitor:
         self.connection = Connection(self.host, self.port)
 
     async def open_page(self) -> None:
-        reply = await self.connection.request("GET", "/", {})
+        reply = await self.connection.request("GET", "/", {"Cookie": self.cookie} if self.cookie else {})
         if reply.status != 200:
             raise HTTPError(f"GET / gave {reply.status}")
-        self.cookie = "; ".join(c.decode() for c in COOKIE.findall(reply.head))
+        self.cookie = "; ".join(c.decode() for c in COOKIE.findall(reply.head)) or self.cookie
         self.csrf = CSRF.search(reply.body).group(1).decode()
+
+    async def ask(self, question: str) -> str:
+        """Post a question as htmx does; return the id of its answer."""
+        body = urlencode({"question": question, "conversation_id": "", "csrf_token": self.csrf}).encode()
+        reply = await self.connection.request(
+            "POST",
+            "/ask",
+            {
+                "Cookie": self.cookie,
+                "HX-Request": "true",
+                "X-CSRF-Token": self.csrf,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            body,
+        )
+        if reply.status != 200:
+            raise HTTPError(f"POST /ask gave {reply.status}")
+        return ANSWER_ID.search(reply.body).group(1).decode()
+
+    async def follow(self, answer_id: str, result: Chat, started: float, last_id: str | None = None) -> None:
+        """Read an answer's event stream to `done` (from `last_id` on, as a reconnecting browser does)."""
+        headers = {"Cookie": self.cookie, "Accept": "text/event-stream"}
+        if last_id is not None:
+            headers["Last-Event-ID"] = last_id
+        await self.connection.send("GET", f"/answers/{answer_id}/stream", headers)
+        status, _head = await self.connection.head()
+        if status != 200:
+            raise HTTPError(f"stream gave {status}")
+        tail = b""
+        async for chunk in self.connection.chunks():
+            if result.first_text is None and b"event: delta" in chunk:
+                result.first_text = time.perf_counter() - started
+            result.deltas += chunk.count(b"event: delta")
+            tail = (tail + chunk)[-64:]
+            if b"event: done" in tail:
+                result.done = time.perf_counter() - started
+        if result.done is None:
+            raise HTTPError("stream ended without done")
 
     async def chat(self, question: str, started: float) -> Chat:
         """Post a question and read its answer stream to the end."""
         result = Chat(posted=time.perf_counter() - started)
         try:
-            body = urlencode({"question": question, "conversation_id": "", "csrf_token": self.csrf}).encode()
-            reply = await self.connection.request(
-                "POST",
-                "/ask",
-                {
-                    "Cookie": self.cookie,
-                    "HX-Request": "true",
-                    "X-CSRF-Token": self.csrf,
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-                body,
-            )
-            if reply.status != 200:
-                raise HTTPError(f"POST /ask gave {reply.status}")
-            answer_id = ANSWER_ID.search(reply.body).group(1).decode()
+            answer_id = await self.ask(question)
             result.stream_sent = time.perf_counter() - started
-            await self.connection.send(
-                "GET", f"/answers/{answer_id}/stream", {"Cookie": self.cookie, "Accept": "text/event-stream"}
-            )
-            status, head = await self.connection.head()
-            if status != 200:
-                raise HTTPError(f"stream gave {status}")
-            tail = b""
-            async for chunk in self.connection.chunks():
-                if result.first_text is None and b"event: delta" in chunk:
-                    result.first_text = time.perf_counter() - started
-                result.deltas += chunk.count(b"event: delta")
-                tail = (tail + chunk)[-64:]
-                if b"event: done" in tail:
-                    result.done = time.perf_counter() - started
-            if result.done is None:
-                raise HTTPError("stream ended without done")
+            result.ask_seconds = result.stream_sent - result.posted
+            await self.follow(answer_id, result, started)
         except Exception as error:  # every failure is counted, none stops the run
             result.error = f"{type(error).__name__}: {error}"
         return result
@@ -171,15 +196,23 @@ async def run_chats(
     count: int,
     question: str = "Tell me about streaming.",
     on_start: Callable[[], None] | None = None,
+    over: float = 0.0,
 ) -> list[Chat]:
-    """Have `count` browsers arrive at once (`on_start` marks the moment): each loads the page, then asks."""
+    """Have `count` browsers arrive (`on_start` marks the moment): each loads the page, then asks.
+
+    They arrive at once, connected beforehand, or evenly `over` that many seconds, each
+    connecting as it arrives.
+    """
     visitors = [Visitor(host, port) for _ in range(count)]
-    await asyncio.gather(*(v.connection.open() for v in visitors))
+    if not over:
+        await asyncio.gather(*(v.connection.open() for v in visitors))
     if on_start is not None:
         on_start()
     started = time.perf_counter()
 
-    async def visit(visitor: Visitor) -> Chat:
+    async def visit(number: int, visitor: Visitor) -> Chat:
+        if over:
+            await asyncio.sleep(started + over * number / count - time.perf_counter())
         opened = time.perf_counter() - started
         try:
             await visitor.open_page()
@@ -187,9 +220,10 @@ async def run_chats(
             return Chat(opened=opened, error=f"{type(error).__name__}: {error}")
         chat = await visitor.chat(question, started)
         chat.opened = opened
+        chat.page_seconds = chat.posted - opened
         return chat
 
-    chats = await asyncio.gather(*(visit(v) for v in visitors))
+    chats = await asyncio.gather(*(visit(n, v) for n, v in enumerate(visitors)))
     await asyncio.gather(*(v.connection.close() for v in visitors))
     return list(chats)
 

@@ -35,6 +35,14 @@ def memory_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
+def children(pid: int) -> list[int]:
+    """The processes a process started (Hypercorn's workers, for its master)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
 def wait_for(url: str, timeout: float = 30.0, process: subprocess.Popen | None = None) -> float:
     """Poll a URL until it answers 200; return how long that took."""
     started = time.perf_counter()
@@ -100,8 +108,23 @@ class FakeModel(Child):
         urllib.request.urlopen(request).read()
 
 
+def app_env(model_url: str, folder: Path, port: int) -> dict[str, str]:
+    """The settings of a benchmarked app: the fake model, its own SQLite database, no per-client caps."""
+    return {
+        "PORT": str(port),
+        "INSTANCE_PATH": str(folder),
+        "LLM_BASE_URL": model_url,
+        "OPENAI_API_KEY": "bench",
+        "LLM_MODEL": "fake-model",
+        "DATABASE_URL": f"sqlite:///{folder / 'answers.db'}",
+        # Every simulated browser shares 127.0.0.1: lift the per-client limits (docs/configuration.md).
+        "ASK_RATE_LIMIT": "1000000/minute",
+        "MAX_STREAMS_PER_CLIENT": "1000000",
+    }
+
+
 class App(Child):
-    """`python -m app` on a free port with its own SQLite database, timed to its first 200."""
+    """`python -m app` (one worker) on a free port with its own SQLite database, timed to its first 200."""
 
     def __init__(self, model_url: str, folder: Path, **env: str) -> None:
         self.port = free_port()
@@ -110,19 +133,36 @@ class App(Child):
         started = time.perf_counter()
         super().__init__(
             [sys.executable, "-m", "app"],
-            env={
-                "PORT": str(self.port),
-                "INSTANCE_PATH": str(folder),
-                "LLM_BASE_URL": model_url,
-                "OPENAI_API_KEY": "bench",
-                "LLM_MODEL": "fake-model",
-                "DATABASE_URL": f"sqlite:///{folder / 'answers.db'}",
-                # Every simulated browser shares 127.0.0.1: lift the per-client limits.
-                "ASK_RATE_LIMIT": "1000000/minute",
-                "MAX_STREAMS_PER_CLIENT": "1000000",
-                **env,
-            },
+            env=app_env(model_url, folder, self.port) | env,
             log=folder / "app.log",
         )
         wait_for(f"{self.url}/healthz", process=self.process)
         self.startup_seconds = time.perf_counter() - started
+        self.workers = [self.pid]
+
+
+class Workers(Child):
+    """The production image's command: Hypercorn's master and WEB_CONCURRENCY workers (Dockerfile's CMD)."""
+
+    def __init__(self, model_url: str, folder: Path, workers: int = 2, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        folder.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            [
+                str(Path(sys.executable).with_name("hypercorn")),
+                "--config",
+                "file:deploy/hypercorn_config.py",
+                "app:create_app()",
+            ],
+            env=app_env(model_url, folder, self.port) | {"WEB_CONCURRENCY": str(workers)} | env,
+            log=folder / "app.log",
+        )
+        wait_for(f"{self.url}/healthz", process=self.process)
+        deadline = time.monotonic() + 30
+        while len(children(self.pid)) < workers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.workers = children(self.pid)
+        # Every worker up: each answers its own first request (the kernel shares the connections out).
+        for _ in range(4 * workers):
+            wait_for(f"{self.url}/healthz", process=self.process)

@@ -29,8 +29,15 @@ _POOL = FILLER * 6 + NOUNS * 2 + VERBS * 2 + ADJECTIVES + TOPICS
 _CODE_TOPICS = frozenset("python sqlite mysql bash rust golang java javascript typescript regex".split())
 _EXCHANGE_COLUMNS = (
     "id, conversation_id, parent_id, owner, question, answer, status, model, prompt_tokens,"
-    " completion_tokens, latency_ms, error, created_at, answered_at"
+    " completion_tokens, latency_ms, error, created_at, answered_at, key_name"
 )
+_FEEDBACK_COLUMNS = "exchange_id, owner, rating, comment, created_at, updated_at"
+# A share of the chats asked through the API (with one of these keys), and of the answers given feedback.
+API_SHARE = 0.05
+API_KEYS = ("laptop", "build-server")
+FEEDBACK_SHARE = 0.03
+DOWN_SHARE = 0.4
+COMMENTS = ("It made up a function.", "Too long.", "Wrong year.", "Not what I asked.", "")
 
 
 @dataclass
@@ -53,8 +60,8 @@ class Generator:
         self.exchange_id = first_exchange
         self.start = datetime.now(UTC) - SPAN
 
-    def chunks(self) -> Iterator[tuple[list[tuple], list[tuple]]]:
-        """Yield (conversations, exchanges) rows, about CHUNK exchanges at a time."""
+    def chunks(self) -> Iterator[tuple[list[tuple], list[tuple], list[tuple]]]:
+        """Yield (conversations, exchanges, feedback) rows, about CHUNK exchanges at a time."""
         made = 0
         while made < self.plan.rows:
             conversations: list[tuple] = []
@@ -63,13 +70,28 @@ class Generator:
                 size = min(self.random.randint(1, 8), self.plan.rows - made)
                 self._conversation(size, made, conversations, exchanges)
                 made += size
-            yield conversations, exchanges
+            yield conversations, exchanges, self._feedback(exchanges)
+
+    def _feedback(self, exchanges: list[tuple]) -> list[tuple]:
+        """Thumbs on a few of the answered exchanges, down ones with a comment now and then."""
+        pick = self.random
+        rows = []
+        for exchange in exchanges:
+            if exchange[6] == "pending" or pick.random() >= FEEDBACK_SHARE:
+                continue
+            down = pick.random() < DOWN_SHARE
+            comment = (pick.choice(COMMENTS) or None) if down else None
+            rows.append(
+                (exchange[0], exchange[3], "down" if down else "up", comment, exchange[13], exchange[13])
+            )
+        return rows
 
     def _conversation(self, size: int, made: int, conversations: list[tuple], exchanges: list[tuple]) -> None:
         pick = self.random
         owner = pick.choices(self.plan.owners, self.plan.shares)[0]
         model = pick.choice(MODELS)
         topic = pick.choice(TOPICS)
+        key_name = pick.choice(API_KEYS) if pick.random() < API_SHARE else None
         conversation_id = self.conversation_id
         self.conversation_id += 1
         moment = self.start + SPAN * (made / self.plan.rows)
@@ -99,12 +121,22 @@ class Generator:
                     "The model server answered 503: it is overloaded." if status == "error" else None,
                     moment.strftime(TIME_FORMAT),
                     (moment + timedelta(milliseconds=latency)).strftime(TIME_FORMAT) if finished else None,
+                    key_name,
                 )
             )
             parent_id = self.exchange_id
             self.exchange_id += 1
         title = first_question[:80]
-        conversations.append((conversation_id, owner, title, exchanges[-size][12], exchanges[-1][12]))
+        conversations.append(
+            (
+                conversation_id,
+                owner,
+                title,
+                exchanges[-size][12],
+                exchanges[-1][12],
+                int(key_name is not None),
+            )
+        )
 
     def _question(self, topic: str) -> str:
         pick = self.random
@@ -183,14 +215,16 @@ def _load_sqlite(path: str, plan: Plan) -> None:
             connection.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0]
             for table in ("conversations", "exchanges")
         )
-        conversation_sql = _insert_sql("conversations", "id, owner, title, created_at, updated_at", "?")
+        conversation_sql = _insert_sql("conversations", "id, owner, title, created_at, updated_at, api", "?")
         exchange_sql = _insert_sql("exchanges", _EXCHANGE_COLUMNS, "?")
+        feedback_sql = _insert_sql("feedback", _FEEDBACK_COLUMNS, "?")
         connection.execute("BEGIN")
-        for number, (conversations, exchanges) in enumerate(
+        for number, (conversations, exchanges, feedback) in enumerate(
             Generator(plan, first_conversation, first_exchange).chunks(), 1
         ):
             connection.executemany(conversation_sql, conversations)
             connection.executemany(exchange_sql, exchanges)
+            connection.executemany(feedback_sql, feedback)
             if number % 10 == 0:
                 connection.execute("COMMIT")
                 connection.execute("BEGIN")
@@ -215,18 +249,25 @@ def _load_mysql(url: str, plan: Plan) -> None:
             first_conversation = cursor.fetchone()[0]
             cursor.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM exchanges")
             first_exchange = cursor.fetchone()[0]
-            conversation_sql = _insert_sql("conversations", "id, owner, title, created_at, updated_at", "%s")
+            conversation_sql = _insert_sql(
+                "conversations", "id, owner, title, created_at, updated_at, api", "%s"
+            )
             exchange_sql = _insert_sql("exchanges", _EXCHANGE_COLUMNS, "%s")
-            for conversations, exchanges in Generator(plan, first_conversation, first_exchange).chunks():
+            feedback_sql = _insert_sql("feedback", _FEEDBACK_COLUMNS, "%s")
+            for conversations, exchanges, feedback in Generator(
+                plan, first_conversation, first_exchange
+            ).chunks():
                 connection.begin()
                 # PyMySQL turns executemany of an INSERT … VALUES into multi-row INSERTs.
                 cursor.executemany(conversation_sql, conversations)
                 cursor.executemany(exchange_sql, exchanges)
+                if feedback:
+                    cursor.executemany(feedback_sql, feedback)
                 connection.commit()
             connection.begin()
             cursor.execute(ledger.from_exchanges(first_exchange))
             connection.commit()
-            cursor.execute("ANALYZE TABLE conversations, exchanges, usage_ledger")
+            cursor.execute("ANALYZE TABLE conversations, exchanges, usage_ledger, feedback")
             cursor.fetchall()
     finally:
         connection.close()

@@ -29,7 +29,7 @@
       return;
     }
     if (isOpen("menu")) return toggle("menu", false);
-    var open = document.querySelector("details[open]");
+    var open = document.querySelector("details[open]:not(.folder-box)");
     if (open) {
       open.open = false;
       open.querySelector("summary").focus();
@@ -276,13 +276,13 @@
   }
 
   // Controls that replace themselves hand the focus on, rather than drop it on the page:
-  // Stop to the question box once the answer has ended, a chat's Rename and Keep to its menu button.
+  // Stop to the question box once the answer has ended, a chat's Rename, Keep and Pin to its menu button.
   var stopping = false;
   var focusNext = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
     if (elt.matches && elt.matches("form.stop")) stopping = true;
-    var item = elt.matches && elt.matches("form.rename, form.keep") ? elt.closest(".conversation") : null;
+    var item = elt.matches && elt.matches("form.rename, form.keep, form.pin") ? elt.closest(".conversation") : null;
     if (item) focusNext = "#" + item.id + " .menu > summary";
   });
   document.addEventListener("htmx:afterSettle", function () {

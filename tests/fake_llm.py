@@ -80,6 +80,9 @@ class Behavior:
     answer_by_model: dict | None = None
     # Tools the model calls instead of answering: each {"name": ..., "arguments": "<JSON text>"}.
     tool_calls: list | None = None
+    # Token counts at which a stream waits for `release()` before going on: [10, 20] sends 10
+    # tokens, waits for a release, sends 10 more, waits for a second release, sends the rest.
+    pauses: list | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the behaviour as a JSON-ready dict."""
@@ -296,6 +299,8 @@ class FakeLLM:
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._released = 0
+        self._moved = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -311,6 +316,20 @@ class FakeLLM:
         self.behavior = dataclasses.replace(self._initial_behavior)
         self.requests.clear()
         self._reset_stats()
+        self._released = 0
+
+    def release(self) -> None:
+        """Let a stream waiting at one of its `pauses` go on to the next (from any thread)."""
+
+        def bump() -> None:
+            self._released += 1
+            moved, self._moved = self._moved, asyncio.Event()
+            moved.set()
+
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(bump)
+        else:
+            bump()
 
     def parts(self, request: int = -1, message: int = -1) -> list[dict[str, Any]]:
         """The content parts of a recorded request's message (the last user message of the last, by default).
@@ -543,12 +562,17 @@ class FakeLLM:
             if n is not None
         }
         loop = asyncio.get_running_loop()
+        pauses = sorted(behavior.pauses or ())
         # Absolute deadlines keep a loaded server from stretching streams beyond n * delay.
         due = loop.time() + behavior.first_token_delay
         sent = 0
         for token in tokens:
             if sent in stops:
                 break
+            if sent in pauses:
+                while self._released <= pauses.index(sent):
+                    await self._moved.wait()
+                due = loop.time()
             due += behavior.delay
             if due > loop.time():
                 await asyncio.sleep(due - loop.time())

@@ -10,6 +10,7 @@ from dataclasses import replace
 import openai
 import pytest
 
+from app import messages
 from app.config import Rate
 from app.storage import retention
 from tests.api_server import Served
@@ -57,7 +58,10 @@ async def test_calls_show_on_list_with_their_source_and_a_filter_finds_them(serv
     ):
         page = await ada.open(f"/list?source={source}")
         assert (shown is None or shown in page) and hidden not in page, source
-    assert (await ada.client.get("/list?source=everywhere")).status_code == 400
+    # A source nobody has is left out and said why; an export asked with it is refused.
+    unknown = await ada.client.get("/list?source=everywhere")
+    assert unknown.status_code == 200 and messages.NO_SUCH_SOURCE in await unknown.get_data(as_text=True)
+    assert (await ada.client.get("/list/export.csv?source=everywhere")).status_code == 400
 
 
 async def test_the_admin_sees_everyones_calls_with_who_asked_and_the_key(served: Served):

@@ -221,10 +221,14 @@ async def test_filters_by_status_and_model(visitor, db):
     assert "<option>gpt-4o</option>" in page and "<option>llama3</option>" in page
 
 
-async def test_an_unknown_status_gets_a_clear_message(visitor):
+async def test_an_unknown_status_gets_a_clear_message_and_is_left_out(visitor, db):
+    shown = await add(db, await owner_of(visitor), "Still listed")
     response = await visitor.client.get("/list?status=bogus")
-    assert response.status_code == 400
-    assert "There is no status" in await response.get_data(as_text=True)
+    assert response.status_code == 200
+    page = await response.get_data(as_text=True)
+    assert "There is no status “bogus”" in page and ids(page) == [shown]
+    refused = await visitor.client.get("/list/export.csv?status=bogus")
+    assert refused.status_code == 400 and "There is no status" in await refused.get_data(as_text=True)
 
 
 async def test_csv_export_streams_every_row_safely_for_spreadsheets(visitor, db, app):

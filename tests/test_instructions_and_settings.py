@@ -60,7 +60,8 @@ async def test_a_chat_has_its_own_instructions_and_a_temperature_within_the_boun
     stored = await answered(visitor, "Et maintenant ?", chat)
     request = model.requests[-1]
     assert request["temperature"] == 0.7
-    assert request["messages"][0]["content"] == f"{DEFAULT_SYSTEM_PROMPT}\n\nAnswer in French."
+    # The person's own instructions stay; the chat's follow them.
+    assert request["messages"][0]["content"] == f"{DEFAULT_SYSTEM_PROMPT}\n\nBe brief.\n\nAnswer in French."
     assert (stored["instructions"], stored["temperature"]) == (request["messages"][0]["content"], 0.7)
     # Another chat keeps the person's own instructions and the server's temperature.
     other = await answered(visitor, "Another chat?")

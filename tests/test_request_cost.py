@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from quart import Quart
 
 from tests.conftest import Visitor
@@ -66,3 +67,47 @@ async def test_a_form_sent_twice_comes_back_the_same_and_is_stored_once(visitor:
         assert 'id="conversation-1"' in body and ">Only once?</a>" in body
     assert exchange_html(bodies[0], 1) == exchange_html(bodies[1], 1)
     assert len(await db.fetch_all("SELECT id FROM exchanges")) == 1
+
+
+def traced(db) -> list[str]:
+    """The statements SQLite runs from now on."""
+    if db.dialect != "sqlite":
+        pytest.skip("counted with SQLite's statement trace")
+    statements: list[str] = []
+
+    def seen(sql: str) -> None:
+        # Leaving out transaction control, and what triggers run (the search index).
+        if not sql.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "--")):
+            statements.append(" ".join(sql.split()))
+
+    db._quick.set_trace_callback(seen)
+    return statements
+
+
+async def test_a_question_reads_the_persons_settings_once(visitor: Visitor, db):
+    statements = traced(db)
+    await visitor.ask("A new chat: which model, which instructions?")
+    assert len([sql for sql in statements if "FROM preferences" in sql]) == 1
+
+
+async def test_a_follow_up_reads_its_conversation_in_one_statement(visitor: Visitor, db):
+    first = await visitor.ask("first")
+    await visitor.stream(int(EXCHANGE_ID.search(await first.get_data(as_text=True)).group(1)))
+    statements = traced(db)
+    response = await visitor.client.post(
+        "/ask",
+        form={
+            "question": "second",
+            "conversation_id": "1",
+            "after": "1",
+            "newest": "1",
+            "csrf_token": visitor.csrf,
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    # Touched first (holding the conversation), then read with its live answer and newest exchange.
+    touched = next(n for n, sql in enumerate(statements) if sql.startswith("UPDATE conversations"))
+    reads = [sql for sql in statements[touched:] if sql.startswith("SELECT") and "exchanges" in sql]
+    assert len(reads) == 1
+    assert len([sql for sql in statements[touched:] if "FROM conversations" in sql]) == 1

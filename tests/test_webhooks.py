@@ -327,6 +327,30 @@ async def test_what_an_admin_writes_to_the_audit_trail_is_an_event(
     }
 
 
+async def test_feedback_given_changed_and_removed_are_events_in_order(
+    db: Database, visitor: Visitor, deliverer: Deliverer, receiver: Receiver
+):
+    assert (await visitor.ask("Was this any good?", htmx=False)).status_code == 303
+    exchange = await db.fetch_one("SELECT id, owner FROM exchanges")
+    address = f"/answers/{exchange['id']}/feedback"
+    for form in ({"rating": "up"}, {"rating": "down", "comment": "It <b>missed</b> the point."}):
+        given = await visitor.client.post(address, form=form | {"csrf_token": visitor.csrf})
+        assert given.status_code == 303
+    removed = await visitor.client.post(f"{address}/delete", form={"csrf_token": visitor.csrf})
+    assert removed.status_code == 303
+    await deliverer.deliver()
+    sent = [json.loads(request.body) for request in receiver.received]
+    given_events = [event["data"] for event in sent if event["type"] == "feedback.given"]
+    assert [(data["rating"], data["comment"]) for data in given_events] == [
+        ("up", None),
+        ("down", "It <b>missed</b> the point."),
+        (None, None),
+    ]
+    assert {data["exchange_id"] for data in given_events} == {exchange["id"]}
+    assert {data["person"]["owner"] for data in given_events} == {exchange["owner"]}
+    assert all(data["model"] == "fake-model" and data["at"].endswith("Z") for data in given_events)
+
+
 async def test_without_webhooks_nothing_is_added(db: Database):
     await outbox.add(db, "exchange.finished", {"n": 1})
     assert await db.fetch_all("SELECT id FROM webhook_outbox") == []

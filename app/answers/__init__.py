@@ -71,6 +71,7 @@ def init_app(app: Quart) -> None:
             sweeper.cancel()
             with suppress(asyncio.CancelledError):
                 await sweeper
+            await answers.following.watching.close()
             await app.extensions.pop("answers").close()
 
 

@@ -9,7 +9,7 @@ from typing import TypeVar
 from .. import messages
 from ..config import Config
 from ..model.catalog import Choice, Permitted
-from ..storage import Executor, Row, attachments, conversations, exchanges, preferences, quotas
+from ..storage import Executor, Row, attachments, conversations, exchanges, folders, preferences, quotas
 from ..storage.dialects import utcnow
 from .answering import Answering
 from .refusals import Behind, Busy, Conflict, Invalid, NotFound
@@ -21,10 +21,14 @@ FORM_KEY_CHARS = 64
 
 @dataclass(frozen=True, slots=True)
 class Asked:
-    """A stored question: its exchange, and its conversation when the question started one."""
+    """A stored question: its exchange, and its conversation when the question started one.
+
+    `asked_in` is the conversation it was asked in, as it stood once touched (a follow-up's).
+    """
 
     exchange: Row
     new_conversation: Row | None
+    asked_in: Row | None = None
 
 
 class Asking:
@@ -97,10 +101,12 @@ class Asking:
         """
         if problem := self.problem(question):
             raise Invalid(problem)
+        db = self.answering.db
+        # A new chat's model and instructions both come from the person's settings: read once.
+        saved = await preferences.get(db, owner) if conversation_id is None else None
         if choice is None:
-            choice = await self.choose(
-                None, await self._remembered(owner, conversation_id), permitted=permitted
-            )
+            found = saved if conversation_id is None else await conversations.get(db, conversation_id, owner)
+            choice = await self.choose(None, _model_key(found), permitted=permitted)
         self.answering.catalog.warm(choice.server)
         key = form_key if form_key and len(form_key) <= FORM_KEY_CHARS and form_key.isascii() else None
 
@@ -113,20 +119,23 @@ class Asking:
                 raise NotFound(messages.NOT_YOURS)
             if key and (sent := await exchanges.by_ask_key(tx, owner, key)) is not None:
                 return Asked(sent, None)
-            parent_id = None
-            if conversation_id is not None and after is not None:
-                if await exchanges.in_conversation_has(tx, conversation_id, after):
-                    if await _went_on(tx, conversation_id, after, newest):
+            parent_id, state = None, None
+            if conversation_id is not None:
+                # The conversation, its live answer and its newest exchange in one statement.
+                if (state := await conversations.asked_in(tx, conversation_id, owner, after)) is None:
+                    raise NotFound(messages.NOT_YOURS)
+                if after is not None and state["after_here"]:
+                    if await _went_on(tx, state, after, newest):
                         raise Behind(messages.NEWER_ELSEWHERE)
                     parent_id = after
             asked = await self._store(
-                tx, owner, question, conversation_id, parent_id, choice, now, key, counted=counted, cap=cap
+                tx, owner, question, state, parent_id, choice, now, key, counted, saved, cap=cap
             )
             await attachments.attach(tx, files, asked.exchange["id"], owner)
             return asked
 
         # With a form key, storing twice stores once: safe to repeat when the commit's reply was lost.
-        return await quotas.placed(self.answering.db, owner, store, idempotent=key is not None)
+        return await quotas.placed(db, owner, store, idempotent=key is not None)
 
     async def ask_again(
         self,
@@ -167,8 +176,10 @@ class Asking:
                 await quotas.lock_places(tx, owner)
             now = utcnow()
             await conversations.touch(tx, conversation_id, owner, now)
+            if (state := await conversations.asked_in(tx, conversation_id, owner, None)) is None:
+                raise NotFound(messages.NOT_YOURS)
             asked = await self._store(
-                tx, owner, text, conversation_id, parent_id, choice, now, counted=counted, cap=cap
+                tx, owner, text, state, parent_id, choice, now, counted=counted, cap=cap
             )
             return asked.exchange
 
@@ -179,18 +190,20 @@ class Asking:
         tx: Executor,
         owner: str,
         question: str,
-        conversation_id: int | None,
+        state: Row | None,
         parent_id: int | None,
         choice: Choice,
         now: str,
         form_key: str | None = None,
         counted: bool = False,
+        saved: Row | None = None,
         cap: int | None = None,
     ) -> Asked:
         """Store a question as pending for the chosen model, with the instructions it will be sent with.
 
-        It follows `parent_id` in its conversation (None: the conversation's newest exchange),
-        or opens a new conversation when none is given. Busy when the owner is `counted` and
+        It goes in the conversation `state` (as `conversations.asked_in` read it), after
+        `parent_id` (None: the conversation's newest exchange), or opens a new conversation
+        with the person's `saved` settings when there is none. Busy when the owner is `counted` and
         their answers at once (`cap`, else MAX_STREAMS_PER_CLIENT) are all taken (the transaction
         holds their places locked: counted and taken in one step).
         """
@@ -198,7 +211,7 @@ class Asking:
         if counted and await quotas.live_answers(tx, owner) >= cap:
             raise Busy(messages.answers_at_once(cap))
         new_conversation = None
-        if conversation_id is None:
+        if state is None:
             title = conversations.title_from(question)
             conversation_id = await conversations.create(tx, owner, title, now, choice.model, choice.server)
             conversation = new_conversation = conversations.stored(
@@ -206,16 +219,19 @@ class Asking:
             )
             parent_id = 0
         else:
-            if await exchanges.live_in(tx, conversation_id) is not None:
+            if state["live_id"] is not None:
                 # Its answer would be missing from this question's context: one answer at a time.
                 raise Conflict(messages.ANSWER_STILL_RUNNING)
-            found = await conversations.get(tx, conversation_id, owner)
-            if found is None:
-                raise NotFound(messages.NOT_YOURS)
-            conversation = found
+            conversation, conversation_id = state, state["id"]
+            if parent_id is None:
+                parent_id = state["last_id"] or 0
             if (conversation["model"], conversation["server"]) != (choice.model, choice.server):
                 await conversations.remember_model(tx, conversation_id, choice.model, choice.server)
-        system, temperature = await sent_instructions(tx, owner, conversation, self.answering.config)
+        # A new chat's settings were read already ({}: the person has none).
+        personal = (saved or {}) if state is None else None
+        system, temperature = await sent_instructions(
+            tx, owner, conversation, self.answering.config, personal
+        )
         exchange = await exchanges.create(
             tx,
             conversation_id,
@@ -231,7 +247,7 @@ class Asking:
             temperature=temperature,
             parent_id=parent_id,
         )
-        return Asked(exchange, new_conversation)
+        return Asked(exchange, new_conversation, state)
 
     async def _remembered(self, owner: str, conversation_id: int | None) -> str | None:
         """The model a conversation last used (a new one: the person's default), as forms name it."""
@@ -239,28 +255,39 @@ class Asking:
             found = await preferences.get(self.answering.db, owner)
         else:
             found = await conversations.get(self.answering.db, conversation_id, owner)
-        return f"{found['model']}@{found['server']}" if found and found["server"] else None
+        return _model_key(found)
 
 
-async def _went_on(tx: Executor, conversation_id: int, after: int, newest: bool) -> bool:
+def _model_key(found: Row | None) -> str | None:
+    """The model a conversation or a person's settings remember, as forms name it."""
+    return f"{found['model']}@{found['server']}" if found and found["server"] else None
+
+
+async def _went_on(tx: Executor, state: Row, after: int, newest: bool) -> bool:
     """Whether the conversation has exchanges a screen ending at `after` does not show."""
     if newest:
-        return await exchanges.last_in_conversation(tx, conversation_id) != after
-    return await exchanges.followed(tx, conversation_id, after)
+        return bool(state["last_id"] != after)
+    return await exchanges.followed(tx, state["id"], after)
 
 
 async def sent_instructions(
-    tx: Executor, owner: str, conversation: Row, config: Config
+    tx: Executor, owner: str, conversation: Row, config: Config, saved: Row | None = None
 ) -> tuple[str, float | None]:
     """The system prompt and temperature a question is sent with.
 
-    The operator's SYSTEM_PROMPT always leads; the conversation's own instructions, or
-    else the person's default ones, follow it. The conversation's temperature, or TEMPERATURE.
+    The operator's SYSTEM_PROMPT always leads; then, each when there is one, the person's
+    own instructions (`saved`, when already read), their folder's, and the chat's own, in
+    that order, a blank line apart. The chat's temperature, or TEMPERATURE.
     """
-    personal = conversation["instructions"]
-    if not personal:
+    if saved is None:
         saved = await preferences.get(tx, owner)
-        personal = saved["instructions"] if saved else None
-    system = f"{config.system_prompt}\n\n{personal}" if personal else config.system_prompt
+    folder = await folders.get(tx, conversation["folder_id"], owner) if conversation["folder_id"] else None
+    layers = (
+        config.system_prompt,
+        saved.get("instructions") if saved else None,
+        folder["instructions"] if folder else None,
+        conversation["instructions"],
+    )
+    system = "\n\n".join(layer for layer in layers if layer)
     own = conversation["temperature"]
     return system, own if own is not None else config.temperature

@@ -11,15 +11,17 @@ from .. import messages
 from ..rendering.live import LiveAnswer
 from ..storage import DatabaseUnavailable, Row, exchanges, users
 from ..storage.status import FINISHED, LIVE, Status
+from . import run as runs
 from .answering import Answering
 from .places import Places
 from .refusals import Busy, NotFound
 from .run import Run, batch_seconds
+from .watching import POLL_SECONDS, Watching
+
+__all__ = ["POLL_SECONDS", "Ended", "Following", "Grew", "Unfollowed"]
 
 log = logging.getLogger(__name__)
 
-# How often a stream whose answer runs in another process reads it from the database.
-POLL_SECONDS = 0.5
 # Windows following one answer in one process; each costs a connection, and a poll when remote.
 FOLLOWERS_PER_ANSWER = 16
 # While the database is away, how often a stream tries it again.
@@ -58,6 +60,7 @@ class Following:
     def __init__(self, answering: Answering) -> None:
         self.answering = answering
         self.followers = Places(FOLLOWERS_PER_ANSWER)
+        self.watching = Watching(answering.db)
         # How long a stream waits for an answer that does not move or a database that does
         # not answer (a Galera node's death stalls its peers for several seconds).
         self.patience = 2 * answering.config.llm_timeout
@@ -158,15 +161,19 @@ class Following:
     async def _follow_stored(self, exchange_id: int, offset: int) -> AsyncIterator[tuple[str, int]]:
         loop = asyncio.get_running_loop()
         moved = loop.time()
-        first = True
+        first = direct = True
         while True:
             try:
-                found = await exchanges.progress(self.answering.db, exchange_id)
+                # The first read at once; the next ones shared with every stream here that watches.
+                if direct:
+                    direct = False
+                    found = await exchanges.progress(self.answering.db, exchange_id)
+                else:
+                    found = await self.watching.next(exchange_id)
             except DatabaseUnavailable:
                 # Waited out like an answer that does not move: the text is kept where it is.
                 if loop.time() - moved > self.patience:
                     raise
-                await asyncio.sleep(POLL_SECONDS)
                 continue
             if found is None:
                 return
@@ -184,7 +191,6 @@ class Following:
                 return
             if loop.time() - moved > self.patience:
                 return
-            await asyncio.sleep(POLL_SECONDS)
 
     async def _disabled(self, owner: str) -> bool:
         """Whether the owner is an account an admin disabled (their answers were stopped for it)."""
@@ -205,6 +211,7 @@ class Following:
 
 async def follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:
     """Yield the new text of an answer running here after `offset` characters, and the offset it reaches."""
+    loop = asyncio.get_running_loop()
     while True:
         changed = run.changed
         text = run.text()
@@ -212,7 +219,10 @@ async def follow_run(run: Run, offset: int) -> AsyncIterator[tuple[str, int]]:
             yield text[offset:], len(text)
             offset = len(text)
             # Throttle after sending, not before: the first words go out at once.
-            await asyncio.sleep(batch_seconds(len(run.registry)))
+            window = batch_seconds(len(run.registry), runs.lateness.seconds)
+            due = loop.time() + window
+            await asyncio.sleep(window)
+            runs.lateness.note(loop.time() - due)
             continue
         if run.finished:
             return

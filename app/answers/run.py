@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 BATCH_SECONDS = 0.05
 BUSY_BATCH_SECONDS = 0.5
 BUSY_RUNS = 50
+# When the CPU is saturated the streams' wake-ups run late; then batches widen to four times
+# that lateness, up to this. A stream's first words still go out at once: the time goes to
+# visitors who are waiting for theirs, not to one more batch of an answer already on screen.
+LATE_BATCHES = 4.0
+SATURATED_BATCH_SECONDS = 2.0
+# How much each wake-up moves the smoothed lateness.
+LATENESS_WEIGHT = 0.05
 # How often a running answer is saved, and a stop asked through another process noticed.
 SAVE_SECONDS = 1.0
 
@@ -34,9 +41,26 @@ SAVE_SECONDS = 1.0
 Sent = list[dict[str, Any]] | Callable[[], Awaitable[list[dict[str, Any]]]]
 
 
-def batch_seconds(running: int) -> float:
-    """How long a stream gathers text before sending it, given how many answers run here."""
-    return min(BATCH_SECONDS * max(1.0, running / BUSY_RUNS), BUSY_BATCH_SECONDS)
+def batch_seconds(running: int, late: float = 0.0) -> float:
+    """How long a stream gathers text before sending it, given how many answers run here and how late
+    the process's wake-ups run (seconds, smoothed)."""
+    window = min(BATCH_SECONDS * max(1.0, running / BUSY_RUNS), BUSY_BATCH_SECONDS)
+    return max(window, min(LATE_BATCHES * late, SATURATED_BATCH_SECONDS))
+
+
+class Lateness:
+    """How late this process's streams wake from their batches' sleep, smoothed: how saturated its CPU is."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def note(self, late: float) -> None:
+        """Add one wake-up that came `late` seconds after it was due."""
+        self.seconds += (max(late, 0.0) - self.seconds) * LATENESS_WEIGHT
+
+
+# One per process: every stream's wake-ups tell how busy the event loop is.
+lateness = Lateness()
 
 
 class Run:
@@ -98,8 +122,12 @@ class Run:
 
     def pace(self) -> float:
         """How long a busy process lets tokens gather for one browser batch before reading them."""
+        if not self.parts:
+            # Until the first words: the reply's head and role chunk come first, and its first
+            # words must not wait a batch behind them.
+            return 0.0
         running = len(self.registry)
-        return batch_seconds(running) if running > BUSY_RUNS else 0.0
+        return batch_seconds(running, lateness.seconds) if running > BUSY_RUNS else 0.0
 
     async def write(
         self,

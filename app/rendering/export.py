@@ -30,6 +30,8 @@ FIELDS = (
     "answered_at",
     "tokens_estimated",
     "deleted_by_owner_at",
+    "feedback",
+    "feedback_comment",
     "source",
     "files",
 )
@@ -54,6 +56,7 @@ def record(row: Row) -> dict[str, Any]:
     # Only an admin's export holds rows their owner deleted.
     out["deleted_by_owner_at"] = iso_time(row.get("deleted_at") or row.get("conversation_deleted_at")) or None
     out["source"] = messages.source(row.get("key_name"))
+    out["feedback"] = row.get("feedback_rating")
     return out
 
 

@@ -37,7 +37,7 @@ def markdown(title: str, exchanges: Iterable[Row]) -> str:
         answered_by = exchange["model"] or "the model"
         if exchange.get("server"):
             answered_by += f" on {exchange['server']}"
-        said = [nested((exchange["answer"] or "").strip()), _label(exchange)]
+        said = [nested((exchange["answer"] or "").strip()), _label(exchange), _feedback(exchange)]
         body = "\n\n".join(part for part in said if part)
         parts.append(f"## {answered_by} · {short_time(exchange['answered_at'])}\n\n{body}\n")
     return "\n".join(parts)
@@ -65,6 +65,15 @@ def label(exchange: Row) -> str:
 def _label(exchange: Row) -> str:
     said = _SPECIAL.sub(r"\\\1", label(exchange))
     return f"*{said}*" if said else ""
+
+
+def _feedback(exchange: Row) -> str:
+    """The owner's feedback on the answer, as a quoted line: the thumb and the comment, as text."""
+    given = exchange.get("feedback")
+    if not given:
+        return ""
+    said = messages.feedback_given(given["rating"], given.get("comment"))
+    return "> " + _SPECIAL.sub(r"\\\1", " ".join(said.split()))
 
 
 def nested(text: str) -> str:

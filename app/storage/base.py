@@ -35,6 +35,9 @@ class Result:
 class Executor(ABC):
     """Runs SQL written once with `:name` parameters."""
 
+    # Which engine runs it, for the few statements written per engine (dialects.py).
+    dialect: Dialect
+
     @abstractmethod
     async def fetch_all(self, sql: str, params: Params = None) -> list[Row]:
         """Return every row of a query as dicts."""
@@ -55,7 +58,6 @@ class Executor(ABC):
 class Database(Executor):
     """A pool of connections to one database, opened at start-up and closed at shutdown."""
 
-    dialect: Dialect
     # How long to wait before running again what failed on a connection.
     retry_pause: float = 0.0
 

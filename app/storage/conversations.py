@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .base import Executor, Row
 from .dialects import utcnow
-from .exchanges import request_live_stop
+from .exchanges import one_of, request_live_stop
+from .status import LIVE
 
 TITLE_CHARS = 80
 
@@ -61,16 +62,39 @@ def stored(
         "server": server,
         "instructions": None,
         "temperature": None,
+        "folder_id": None,
+        "pinned_at": None,
     }
 
 
 async def get(db: Executor, conversation_id: int, owner: str) -> Row | None:
     """Return the owner's conversation, or None if it is not theirs, does not exist, or they deleted it."""
     return await db.fetch_one(
-        "SELECT id, owner, title, created_at, updated_at, keep, model, server, instructions, temperature"
-        " FROM conversations"
+        "SELECT id, owner, title, created_at, updated_at, keep, model, server, instructions, temperature,"
+        " folder_id, pinned_at FROM conversations"
         " WHERE id = :id AND owner = :owner AND deleted_at IS NULL",
         {"id": conversation_id, "owner": owner},
+    )
+
+
+async def asked_in(db: Executor, conversation_id: int, owner: str, after: int | None) -> Row | None:
+    """The owner's conversation as a question is asked in it, in one statement (None if not theirs).
+
+    Besides its columns: `live_id`, its answer still pending or being written;
+    `last_id`, its newest exchange; `after_here`, whether the exchange `after` is one of its own.
+    """
+    live, params = one_of("live", LIVE)
+    return await db.fetch_one(
+        "SELECT c.id, c.owner, c.title, c.created_at, c.updated_at, c.keep, c.model, c.server,"
+        " c.instructions, c.temperature, c.folder_id, c.pinned_at,"
+        f" (SELECT e.id FROM exchanges e WHERE e.conversation_id = c.id AND e.status IN {live} LIMIT 1)"
+        " AS live_id,"
+        " (SELECT e.id FROM exchanges e WHERE e.conversation_id = c.id AND e.deleted_at IS NULL"
+        " ORDER BY e.id DESC LIMIT 1) AS last_id,"
+        " (SELECT COUNT(*) FROM exchanges e WHERE e.id = :after AND e.conversation_id = c.id"
+        " AND e.deleted_at IS NULL) AS after_here"
+        " FROM conversations c WHERE c.id = :id AND c.owner = :owner AND c.deleted_at IS NULL",
+        {"id": conversation_id, "owner": owner, "after": after, **params},
     )
 
 
@@ -87,22 +111,118 @@ async def touch(db: Executor, conversation_id: int, owner: str, now: str) -> boo
     return result.rowcount == 1
 
 
-async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: int) -> list[Row]:
-    """Return a page of the owner's chats, most recently active first, older than `before` (no API calls)."""
-    if before is None:
-        return await db.fetch_all(
-            "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner"
-            " AND deleted_at IS NULL AND api = 0 ORDER BY updated_at DESC, id DESC LIMIT :limit",
-            {"owner": owner, "limit": limit},
-        )
-    updated_at, conversation_id = before
-    return await db.fetch_all(
-        "SELECT id, title, updated_at, keep FROM conversations WHERE owner = :owner"
-        " AND deleted_at IS NULL AND api = 0"
-        " AND (updated_at < :updated_at OR (updated_at = :updated_at AND id < :id))"
-        " ORDER BY updated_at DESC, id DESC LIMIT :limit",
-        {"owner": owner, "updated_at": updated_at, "id": conversation_id, "limit": limit},
+# What the sidebar shows of a chat, and which chats it lists: the owner's, not deleted, no API calls.
+SIDEBAR_COLUMNS = "id, title, updated_at, keep, folder_id, pinned_at"
+_LISTED = "owner = :owner AND api = 0 AND deleted_at IS NULL"
+# The sidebar in one statement, each part one index range: the pinned chats by pin time
+# (conversations_pinned), the chats of the folder holding the chat on screen and the first
+# page of chats in no folder by recency (conversations_sidebar), and the folders by name.
+_SIDEBAR = (
+    f"SELECT * FROM (SELECT 'pinned' AS part, {SIDEBAR_COLUMNS} FROM conversations"
+    f" WHERE {_LISTED} AND pinned_at IS NOT NULL ORDER BY pinned_at DESC LIMIT :pins) pinned_chats"
+    f" UNION ALL SELECT * FROM (SELECT 'opened' AS part, {SIDEBAR_COLUMNS} FROM conversations"
+    f" WHERE {_LISTED} AND pinned_at IS NULL"
+    " AND folder_id = (SELECT folder_id FROM conversations WHERE id = :current AND owner = :owner)"
+    " ORDER BY updated_at DESC, id DESC LIMIT :in_folder) opened_chats"
+    f" UNION ALL SELECT * FROM (SELECT 'recent' AS part, {SIDEBAR_COLUMNS} FROM conversations"
+    f" WHERE {_LISTED} AND folder_id IS NULL AND pinned_at IS NULL"
+    " ORDER BY updated_at DESC, id DESC LIMIT :limit) recent_chats"
+    " UNION ALL SELECT * FROM (SELECT 'folder' AS part, id, name AS title, created_at AS updated_at,"
+    " 0 AS keep, id AS folder_id, NULL AS pinned_at FROM folders WHERE owner = :owner"
+    " ORDER BY name, id LIMIT :folders) folder_rows"
+)
+
+
+async def sidebar(
+    db: Executor, owner: str, current: int | None, limit: int, pins: int, in_folder: int, folders: int
+) -> dict[str, list[Row]]:
+    """The sidebar's parts in one query: `pinned`, `opened` (the current chat's folder), `recent`, `folder`.
+
+    Chats come most recent first (pinned ones most recently pinned first), folders by name.
+    """
+    rows = await db.fetch_all(
+        _SIDEBAR,
+        {
+            "owner": owner,
+            "current": current,
+            "limit": limit,
+            "pins": pins,
+            "in_folder": in_folder,
+            "folders": folders,
+        },
     )
+    parts: dict[str, list[Row]] = {"pinned": [], "opened": [], "recent": [], "folder": []}
+    for row in rows:
+        parts[row.pop("part")].append(row)
+    # A union promises no order: each part is put back in its own.
+    parts["pinned"].sort(key=lambda row: (row["pinned_at"], row["id"]), reverse=True)
+    for name in ("opened", "recent"):
+        parts[name].sort(key=lambda row: (row["updated_at"], row["id"]), reverse=True)
+    parts["folder"].sort(key=lambda row: (row["title"].casefold(), row["id"]))
+    return parts
+
+
+async def page(db: Executor, owner: str, before: tuple[str, int] | None, limit: int) -> list[Row]:
+    """A page of the owner's chats in no folder and not pinned, most recent first, older than `before`."""
+    return await listed(db, owner, None, before, limit)
+
+
+async def listed(
+    db: Executor,
+    owner: str,
+    folder_id: int | None,
+    before: tuple[str, int] | None,
+    limit: int,
+    pinned_too: bool = False,
+) -> list[Row]:
+    """A page of the owner's chats in a folder (None: in none), most recent first, older than `before`.
+
+    Pinned chats, listed apart in the sidebar, are left out unless `pinned_too`.
+    """
+    where = _LISTED + (" AND folder_id = :folder_id" if folder_id is not None else " AND folder_id IS NULL")
+    if not pinned_too:
+        where += " AND pinned_at IS NULL"
+    params: dict[str, object] = {"owner": owner, "folder_id": folder_id, "limit": limit}
+    if before is not None:
+        where += " AND (updated_at < :updated_at OR (updated_at = :updated_at AND id < :id))"
+        params |= {"updated_at": before[0], "id": before[1]}
+    order = "ORDER BY updated_at DESC, id DESC LIMIT :limit"
+    return await db.fetch_all(f"SELECT {SIDEBAR_COLUMNS} FROM conversations WHERE {where} {order}", params)
+
+
+async def pinned_count(db: Executor, owner: str) -> int:
+    """How many chats the owner has pinned."""
+    row = await db.fetch_one(
+        f"SELECT COUNT(*) AS n FROM conversations WHERE {_LISTED} AND pinned_at IS NOT NULL", {"owner": owner}
+    )
+    return int(row["n"]) if row else 0
+
+
+async def pin(db: Executor, conversation_id: int, owner: str, pinned: bool) -> bool:
+    """Pin the owner's chat to the top of the sidebar (or unpin it); False if it is not theirs."""
+    found = await get(db, conversation_id, owner)
+    if found is None:
+        return False
+    if pinned != (found["pinned_at"] is not None):
+        await db.execute(
+            "UPDATE conversations SET pinned_at = :pinned_at WHERE id = :id AND owner = :owner",
+            {"pinned_at": utcnow() if pinned else None, "id": conversation_id, "owner": owner},
+        )
+    return True
+
+
+async def move(db: Executor, conversation_id: int, owner: str, folder_id: int | None) -> bool:
+    """Put the owner's chat in one of their folders (None: out of any); False if the chat is not theirs.
+
+    The caller checks the folder is the owner's.
+    """
+    if await get(db, conversation_id, owner) is None:
+        return False
+    await db.execute(
+        "UPDATE conversations SET folder_id = :folder_id WHERE id = :id AND owner = :owner",
+        {"folder_id": folder_id, "id": conversation_id, "owner": owner},
+    )
+    return True
 
 
 async def remember_model(db: Executor, conversation_id: int, model: str, server: str) -> None:

@@ -46,6 +46,28 @@ _SEARCH_INDEX = {
     "mysql": ("ALTER TABLE exchanges ADD FULLTEXT INDEX exchanges_search (question, answer)",),
 }
 
+# The full-text index over chat titles, built the same way (the sidebar's search reads both).
+_TITLE_SEARCH_INDEX = {
+    "sqlite": (
+        "CREATE VIRTUAL TABLE conversations_search USING fts5("
+        "title, content='conversations', content_rowid='id', tokenize='unicode61')",
+        """CREATE TRIGGER conversations_search_insert AFTER INSERT ON conversations BEGIN
+            INSERT INTO conversations_search (rowid, title) VALUES (new.id, new.title);
+        END""",
+        """CREATE TRIGGER conversations_search_delete AFTER DELETE ON conversations BEGIN
+            INSERT INTO conversations_search (conversations_search, rowid, title)
+            VALUES ('delete', old.id, old.title);
+        END""",
+        """CREATE TRIGGER conversations_search_update AFTER UPDATE OF title ON conversations BEGIN
+            INSERT INTO conversations_search (conversations_search, rowid, title)
+            VALUES ('delete', old.id, old.title);
+            INSERT INTO conversations_search (rowid, title) VALUES (new.id, new.title);
+        END""",
+        "INSERT INTO conversations_search (conversations_search) VALUES ('rebuild')",
+    ),
+    "mysql": ("ALTER TABLE conversations ADD FULLTEXT INDEX conversations_search (title)",),
+}
+
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -63,6 +85,16 @@ def upsert(dialect: str, table: str, key: str, inserted: dict[str, str], updated
     return f"{insert} ON DUPLICATE KEY UPDATE {changes}"
 
 
+def unindexed(dialect: str, column: str) -> str:
+    """A column compared row by row: SQLite's planner then walks another index (MySQL's weighs it anyway)."""
+    return f"+{column}" if dialect == "sqlite" else column
+
+
+def use_index(dialect: str, index: str) -> str:
+    """A hint naming the index MySQL is to read a table by (SQLite's planner needs none)."""
+    return f" USE INDEX ({index})" if dialect == "mysql" else ""
+
+
 def ddl(dialect: str, template: str) -> str:
     """Fill a CREATE statement's type placeholders for one dialect."""
     return template.format(**_DDL[dialect])
@@ -71,6 +103,11 @@ def ddl(dialect: str, template: str) -> str:
 def search_index(dialect: str) -> tuple[str, ...]:
     """The statements that create the full-text index over exchanges for one dialect."""
     return _SEARCH_INDEX[dialect]
+
+
+def title_search_index(dialect: str) -> tuple[str, ...]:
+    """The statements that create the full-text index over chat titles for one dialect."""
+    return _TITLE_SEARCH_INDEX[dialect]
 
 
 def utcnow() -> str:

@@ -1,4 +1,4 @@
-"""What each webhook event says: an exchange finished, an admin's action (feedback has its own)."""
+"""What each webhook event says: an exchange finished, feedback given or taken back, an admin's action."""
 
 from __future__ import annotations
 
@@ -48,5 +48,21 @@ def admin_action(
         "subject": subject,
         "address": address,
         "detail": detail,
+        "at": iso(at),
+    }
+
+
+def feedback_given(
+    exchange: Mapping[str, Any], rating: str | None, comment: str | None, at: str
+) -> dict[str, Any]:
+    """A person's rating of an answer as it now stands: `up`, `down`, or None once taken back."""
+    return {
+        "exchange_id": exchange["id"],
+        "conversation_id": exchange["conversation_id"],
+        "person": {"owner": exchange["owner"]},
+        "model": exchange.get("model"),
+        "server": exchange.get("server"),
+        "rating": rating,
+        "comment": comment,
         "at": iso(at),
     }

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from . import fulltext
 from .base import Database, Row
+from .dialects import TIME_FORMAT, unindexed, use_index
 from .exchanges import COLUMNS
+from .feedback import DOWN, RATINGS, UP
 from .status import Status
 
 # In the order the history filter offers them.
 STATUSES = (Status.DONE, Status.ERROR, Status.STOPPED, Status.INTERRUPTED, Status.STREAMING, Status.PENDING)
+# The feedback filter: a thumbs down or up, any feedback, or none.
+FEEDBACK = (DOWN, UP, "any", "none")
 MAX_QUERY_CHARS = 200
 MAX_MODELS = 50
 # How many of the owner's newest rows a MySQL search reads in turn before it asks the index.
@@ -22,7 +27,20 @@ RECENT_WINDOWS = (4_000, 40_000)
 _COLUMNS = (
     ", ".join(f"e.{name}" for name in COLUMNS)
     + ", c.title AS conversation_title, c.deleted_at AS conversation_deleted_at"
+    + ", fb.rating AS feedback_rating, fb.comment AS feedback_comment"
 )
+_WITH_FEEDBACK = "LEFT JOIN feedback fb ON fb.exchange_id = e.id"
+# The index the feedback filter walks, by (a thumb asked for, one person's rows).
+_FEEDBACK_INDEXES = {
+    (True, True): "feedback_owner_rating",
+    (True, False): "feedback_rating",
+    (False, True): "feedback_owner",
+    (False, False): "PRIMARY",
+}
+# A date range is read as a range of ids (rows are numbered as they are stored): the first
+# stored this long before its start, and after its end, bound the walk, allowing for clocks
+# of several instances that disagree and answers stored out of order by up to this margin.
+ID_MARGIN = timedelta(hours=1)
 # A person's own history leaves out what they deleted; an admin's shows it, marked.
 _SHOWN = "e.deleted_at IS NULL AND c.deleted_at IS NULL"
 _mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictionary()
@@ -35,6 +53,8 @@ class Search:
     `owner` is the owner id of the rows to show (None: anyone's; '' names nobody, so no row);
     `person` is how the address named them, as a query argument (`user`, `name` or `owner`).
     `source` is where questions came from: `chat`, `api` (any key), or `api:NAME` (one key's name).
+    `feedback` is one of FEEDBACK. `days` are the first and last days as the address gives them
+    (YYYY-MM-DD), `span` the stored UTC times they start and end at (the end excluded).
     """
 
     query: str = ""
@@ -43,39 +63,46 @@ class Search:
     owner: str | None = None
     person: tuple[str, str] = ("", "")
     source: str = ""
+    feedback: str = ""
+    days: tuple[str, str] = ("", "")
+    span: tuple[datetime | None, datetime | None] = (None, None)
 
     @property
     def active(self) -> bool:
         """Whether anything narrows the history."""
-        return bool(self.query.strip() or self.status or self.model or self.owner is not None or self.source)
+        return bool(self.query.strip() or self.owner is not None or any(self._filters()))
 
     def args(self) -> dict[str, str]:
         """The search as URL query arguments, leaving out the empty ones."""
-        return {
-            name: value
-            for name, value in (
-                ("q", self.query),
-                ("status", self.status),
-                ("model", self.model),
-                self.person,
-                ("source", self.source),
-            )
-            if name and value
-        }
+        pairs = (
+            ("q", self.query),
+            self.person,
+            *zip(("status", "model", "source", "feedback", "from", "to"), self._filters(), strict=True),
+        )
+        return {name: value for name, value in pairs if name and value}
+
+    def _filters(self) -> tuple[str, ...]:
+        return (self.status, self.model, self.source, self.feedback, *self.days)
 
 
 async def page(db: Database, owner: str | None, search: Search, before: int | None, limit: int) -> list[Row]:
     """Up to `limit` of the owner's (None: anyone's) matching exchanges older than `before`, newest first."""
+    ids = await _ids_of_span(db, search.span)
+    if ids is None:
+        return []
     terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "mysql":
-        return await _mysql_search_page(db, owner, search, terms, before, limit)
-    sql, params = await _select(db, owner, search, before)
+        return await _mysql_search_page(db, owner, search, ids, terms, before, limit)
+    sql, params = await _select(db, owner, search, ids, before)
     return await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit})
 
 
 async def stream(db: Database, owner: str | None, search: Search) -> AsyncIterator[Row]:
     """Yield every one of the owner's matching exchanges, newest first, without holding them all."""
-    sql, params = await _select(db, owner, search, None)
+    ids = await _ids_of_span(db, search.span)
+    if ids is None:
+        return
+    sql, params = await _select(db, owner, search, ids, None)
     async for row in db.stream(sql, params):
         yield row
 
@@ -99,6 +126,7 @@ async def _mysql_search_page(
     db: Database,
     owner: str | None,
     search: Search,
+    ids: tuple[int | None, int | None],
     terms: list[fulltext.Term],
     before: int | None,
     limit: int,
@@ -110,13 +138,16 @@ async def _mysql_search_page(
     # a rare one, or whatever is left, asks the index.
     rows: list[Row] = []
     matches, words = _word_matches(terms)
+    rated, feedback_params = _feedback_of(search, driving=False)
     for window in RECENT_WINDOWS:
-        where, params = _narrowing(owner, search, before, "e.id")
+        where, params = _narrowing(db.dialect, owner, search, ids, before, "e.id")
         params.update(words, window=window, limit=limit - len(rows))
+        params.update(feedback_params)
         recent = f"SELECT e.id FROM exchanges e WHERE {' AND '.join(where)} ORDER BY e.id DESC LIMIT :window"
         rows += await db.fetch_all(
             f"SELECT {_COLUMNS} FROM ({recent}) recent JOIN exchanges e ON e.id = recent.id"
-            f" JOIN conversations c ON c.id = e.conversation_id WHERE {' AND '.join(_shown(owner, matches))}"
+            f" JOIN conversations c ON c.id = e.conversation_id {_WITH_FEEDBACK}"
+            f" WHERE {' AND '.join(_shown(owner, matches + rated))}"
             " ORDER BY e.id DESC LIMIT :limit",
             params,
         )
@@ -128,26 +159,42 @@ async def _mysql_search_page(
         before = edge["low"]
         if not rows:
             break  # a rare search: the index finds its few matches fastest
-    sql, params = await _select(db, owner, search, before)
+    sql, params = await _select(db, owner, search, ids, before)
     return rows + await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit - len(rows)})
 
 
 async def _select(
-    db: Database, owner: str | None, search: Search, before: int | None
+    db: Database, owner: str | None, search: Search, ids: tuple[int | None, int | None], before: int | None
 ) -> tuple[str, dict[str, Any]]:
     """The query for the owner's matching exchanges, newest first, walking one index by id."""
-    source, key = "exchanges e", "e.id"
     terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
+    # Over everyone's rows MySQL would rather read every chat and sort; keep it walking exchanges by id.
+    lead = "STRAIGHT_JOIN" if db.dialect == "mysql" else "CROSS JOIN"
+    source, key, joined = "exchanges e", "e.id", _WITH_FEEDBACK
     if terms and db.dialect == "sqlite":
         # CROSS JOIN keeps the full-text index outermost: it yields matches by descending rowid.
         source, key = "exchanges_search f CROSS JOIN exchanges e ON e.id = f.rowid", "f.rowid"
-    where, params = _narrowing(owner, search, before, key)
-    where = _shown(owner, where)
+    elif search.feedback in (*RATINGS, "any"):
+        # Feedback is rare beside the exchanges: its index, walked by exchange, leads (MySQL is
+        # told which, or it intersects two of them and sorts what they find).
+        whose = owner is not None or search.owner is not None
+        walked = _FEEDBACK_INDEXES[(search.feedback in RATINGS, whose)]
+        source = f"feedback fb{use_index(db.dialect, walked)} {lead} exchanges e ON e.id = fb.exchange_id"
+        key, joined = "fb.exchange_id", ""
+    where, params = _narrowing(db.dialect, owner, search, ids, before, key)
+    rated, feedback_params = _feedback_of(search, driving=not joined)
+    if not joined:
+        # The feedback's own owner column lets its index find one person's.
+        for name, value in (("owner", owner), ("user", search.owner)):
+            if value is not None:
+                rated.append(f"fb.owner = :{name}")
+    where = _shown(owner, where + rated)
+    params.update(feedback_params)
     if terms and db.dialect == "sqlite":
         where.append("exchanges_search MATCH :match")
         params["match"] = fulltext.fts5_query(terms)
     elif terms:
-        against, leftover = fulltext.mysql_query(terms, await _rules(db))
+        against, leftover = fulltext.mysql_query(terms, await mysql_rules(db))
         if against:
             where.append("MATCH (e.question, e.answer) AGAINST (:against IN BOOLEAN MODE)")
             params["against"] = against
@@ -155,19 +202,59 @@ async def _select(
         matches, words = _word_matches(leftover)
         where += matches
         params.update(words)
-    # Over everyone's rows MySQL would rather read every chat and sort; keep it walking exchanges by id.
     join = "STRAIGHT_JOIN" if owner is None and db.dialect == "mysql" else "JOIN"
     sql = (
-        f"SELECT {_COLUMNS} FROM {source} {join} conversations c ON c.id = e.conversation_id"
+        f"SELECT {_COLUMNS} FROM {source} {join} conversations c ON c.id = e.conversation_id {joined}"
         f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
     )
     return sql, params
 
 
+def _feedback_of(search: Search, driving: bool) -> tuple[list[str], dict[str, Any]]:
+    """Conditions on the feedback joined as `fb` (a thumb, any, none); `driving`: it leads the join."""
+    if search.feedback in RATINGS:
+        return ["fb.rating = :rating"], {"rating": search.feedback}
+    if search.feedback == "any" and not driving:
+        return ["fb.exchange_id IS NOT NULL"], {}
+    if search.feedback == "none":
+        return ["fb.exchange_id IS NULL"], {}
+    return [], {}
+
+
+async def _ids_of_span(
+    db: Database, span: tuple[datetime | None, datetime | None]
+) -> tuple[int | None, int | None] | None:
+    """The ids a span of time lies within (low, high; None: no bound), by two seeks; None if no row can."""
+    since, until = span
+    low = high = None
+    if since is not None:
+        found = await _first_stored_from(db, since - ID_MARGIN)
+        if found is None:
+            return None
+        low = found
+    if until is not None:
+        high = await _first_stored_from(db, until + ID_MARGIN)
+    return low, high
+
+
+async def _first_stored_from(db: Database, moment: datetime) -> int | None:
+    row = await db.fetch_one(
+        "SELECT id FROM exchanges WHERE created_at >= :moment ORDER BY created_at, id LIMIT 1",
+        {"moment": moment.strftime(TIME_FORMAT)},
+    )
+    return int(row["id"]) if row else None
+
+
 def _narrowing(
-    owner: str | None, search: Search, before: int | None, key: str
+    dialect: str,
+    owner: str | None,
+    search: Search,
+    ids: tuple[int | None, int | None],
+    before: int | None,
+    key: str,
 ) -> tuple[list[str], dict[str, Any]]:
-    """Conditions for the owner's (None: anyone's) rows of a status, model and user, older than `before`."""
+    """Conditions for the owner's (None: anyone's) rows of a status, model, user, source and span,
+    older than `before`."""
     where = ["e.owner = :owner"] if owner is not None else ["1 = 1"]
     params: dict[str, Any] = {"owner": owner} if owner is not None else {}
     if search.owner is not None:
@@ -186,6 +273,20 @@ def _narrowing(
     elif search.source.startswith("api:"):
         where.append("e.key_name = :key_name")
         params["key_name"] = search.source.removeprefix("api:")
+    since, until = search.span
+    # The span's ids bound the walk; the times themselves are checked row by row, not through
+    # their index, which would read the whole span to sort it.
+    for bound, moment, compare in (("since", since, ">="), ("until", until, "<")):
+        if moment is not None:
+            where.append(f"{unindexed(dialect, 'e.created_at')} {compare} :{bound}")
+            params[bound] = moment.strftime(TIME_FORMAT)
+    low, high = ids
+    if low is not None:
+        where.append(f"{key} >= :low_id")
+        params["low_id"] = low
+    if high is not None:
+        where.append(f"{key} < :high_id")
+        params["high_id"] = high
     if before is not None:
         where.append(f"{key} < :before")
         params["before"] = before
@@ -206,7 +307,7 @@ def _word_matches(terms: list[fulltext.Term]) -> tuple[list[str], dict[str, str]
     return where, {f"words{number}": fulltext.word_regexp(term) for number, term in enumerate(terms)}
 
 
-async def _rules(db: Database) -> fulltext.MySQLRules:
+async def mysql_rules(db: Database) -> fulltext.MySQLRules:
     """InnoDB's full-text settings of this server, read once."""
     if db not in _mysql_rules:
         size = await db.fetch_one(

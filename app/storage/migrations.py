@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from .base import Database, Executor
-from .dialects import TIME_FORMAT, ddl, search_index, utcnow
+from .dialects import TIME_FORMAT, ddl, search_index, title_search_index, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -764,6 +764,70 @@ async def m077_invitation_groups_and_seeds(db: Executor, dialect: str) -> None:
     # derived from with the secret key, so that the list can show the link again (never a reset's).
     await db.execute("ALTER TABLE invitations ADD COLUMN group_id INTEGER")
     await db.execute("ALTER TABLE invitations ADD COLUMN seed VARCHAR(64)")
+
+
+@migration
+async def m080_feedback(db: Executor, dialect: str) -> None:
+    # A thumbs up or down on an answer, with an optional comment: one row per exchange, given
+    # by its owner (kept here too, so a person's feedback is read by index without the exchanges).
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE feedback (
+            exchange_id {fk} NOT NULL PRIMARY KEY,
+            owner VARCHAR(64) NOT NULL,
+            rating VARCHAR(8) NOT NULL,
+            comment {text},
+            created_at {datetime} NOT NULL,
+            updated_at {datetime} NOT NULL,
+            FOREIGN KEY (exchange_id) REFERENCES exchanges (id) ON DELETE CASCADE
+        ) {table_options}""",
+        )
+    )
+    # The history's feedback filter walks these newest first: everyone's or one owner's, of a
+    # rating or of any.
+    await db.execute("CREATE INDEX feedback_rating ON feedback (rating, exchange_id)")
+    await db.execute("CREATE INDEX feedback_owner_rating ON feedback (owner, rating, exchange_id)")
+    await db.execute("CREATE INDEX feedback_owner ON feedback (owner, exchange_id)")
+
+
+@migration
+async def m084_folders(db: Executor, dialect: str) -> None:
+    # A person's folders of chats, listed by name, each with instructions its chats inherit.
+    await db.execute(
+        ddl(
+            dialect,
+            """
+        CREATE TABLE folders (
+            id {pk},
+            owner VARCHAR(64) NOT NULL,
+            name VARCHAR(100) NOT NULL,
+            instructions {text},
+            created_at {datetime} NOT NULL
+        ) {table_options}""",
+        )
+    )
+    await db.execute("CREATE INDEX folders_owner ON folders (owner, name, id)")
+
+
+@migration
+async def m085_chat_folders_and_pins(db: Executor, dialect: str) -> None:
+    # A chat may sit in one folder and be pinned to the top of the sidebar. The sidebar reads
+    # each of its parts by an index range: the pinned by pin time, a folder's and the unfiled
+    # chats by recency.
+    await db.execute(ddl(dialect, "ALTER TABLE conversations ADD COLUMN folder_id {fk}"))
+    await db.execute(ddl(dialect, "ALTER TABLE conversations ADD COLUMN pinned_at {datetime}"))
+    await db.execute(
+        "CREATE INDEX conversations_sidebar ON conversations (owner, api, folder_id, updated_at, id)"
+    )
+    await db.execute("CREATE INDEX conversations_pinned ON conversations (owner, pinned_at)")
+
+
+@migration
+async def m086_title_search(db: Executor, dialect: str) -> None:
+    for statement in title_search_index(dialect):
+        await db.execute(statement)
 
 
 @migration

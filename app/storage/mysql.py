@@ -309,6 +309,8 @@ class MySQLDatabase(Database):
 class _Statements(Executor):
     """Statements on one borrowed connection, each bounded by the query timeout."""
 
+    dialect = "mysql"
+
     def __init__(self, connection: aiomysql.Connection, timeout: float) -> None:
         self.connection = connection
         self.timeout = timeout

@@ -74,7 +74,7 @@ async def sweep(db: Database, days: int, batch: int = BATCH, spare_api: bool = F
 
 
 async def erase_owner(db: Database, owner: str) -> int:
-    """Delete every chat (so every exchange), session and API key of an owner; return the exchanges gone.
+    """Delete every chat (so every exchange), folder, session and API key of an owner; return exchanges gone.
 
     Their lines in the usage ledger stay, no longer theirs, so the totals stay true.
     """
@@ -82,6 +82,7 @@ async def erase_owner(db: Database, owner: str) -> int:
     async def erase(tx: Executor) -> int:
         gone = await tx.execute("DELETE FROM exchanges WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM conversations WHERE owner = :owner", {"owner": owner})
+        await tx.execute("DELETE FROM folders WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM sessions WHERE owner = :owner", {"owner": owner})
         await tx.execute("DELETE FROM places WHERE owner = :owner", {"owner": owner})
         await ledger.anonymise(tx, owner)

@@ -208,6 +208,8 @@ def _result(cursor: sqlite3.Cursor) -> Result:
 class _Quick(Executor):
     """Statements of a transaction on the loop's connection, which holds the write lock."""
 
+    dialect = "sqlite"
+
     def __init__(self, connection: sqlite3.Connection, uninterrupted: Callable[[], Any]) -> None:
         self.connection = connection
         self.uninterrupted = uninterrupted
@@ -238,6 +240,8 @@ class _Quick(Executor):
 
 class _Patient(Executor):
     """Statements on the connection in aiosqlite's thread, which waits for locks as long as it must."""
+
+    dialect = "sqlite"
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self.connection = connection

@@ -25,6 +25,7 @@ from ..storage import (
     attachments,
     conversations,
     exchanges,
+    feedback,
     get_db,
     preferences,
 )
@@ -304,7 +305,7 @@ async def _asked_html(asked: Asked, new_conversation: bool) -> Response:
         conversation = await conversations.get(get_db(), conversation_id, owner())
     elif not new_conversation:
         # Asked in: the chat moves to the top of the sidebar.
-        moved = await conversations.get(get_db(), conversation_id, owner())
+        moved = asked.asked_in or await conversations.get(get_db(), conversation_id, owner())
     response = await render(
         "chat/index.html",
         "exchange",
@@ -345,9 +346,11 @@ async def _exchanges_page(
     page = ids[-EXCHANGES_PER_PAGE:]
     rows = await exchanges.by_ids(db, page)
     attached = await attachments.of_exchanges(db, page)
+    given = await feedback.of_exchanges(db, page)
     for row in rows:
         row["versions"] = shown.versions[row["id"]]
         row["files"] = attached.get(row["id"], [])
+        row["feedback"] = given.get(row["id"])
     last = shown.ids[-1] if shown.ids else None
     return {
         "exchanges": rows,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from quart import Blueprint, Response, abort, redirect, request, url_for
+from quart import Blueprint, Response, abort, redirect, request, session, url_for
 from quart.typing import ResponseReturnValue
 
 from .. import messages
@@ -16,7 +18,7 @@ from ..people.access import signed_in_only
 from ..people.identity import current_user, is_admin, owner
 from ..rendering import export
 from ..storage import Database, Row, api_keys, attachments, exchanges, get_db, history, users
-from ..storage.history import STATUSES, Search
+from ..storage.history import FEEDBACK, STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
 from ..web.htmx import is_htmx, render
@@ -26,13 +28,14 @@ from ..web.whose import Whose, whose
 bp = Blueprint("history", __name__)
 
 PAGE_SIZE = 50
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @bp.get("/list")
 @signed_in_only
 async def list_exchanges() -> Response:
     """Show a page of past exchanges; `before` pages further back, htmx gets only the new rows."""
-    search, person = await _search()
+    search, person, problems = await _search()
     before = request.args.get("before", type=parse_id)
     db = get_db()
     rows = await history.page(db, _scope(), search, before, PAGE_SIZE + 1)
@@ -52,6 +55,9 @@ async def list_exchanges() -> Response:
         "search": search,
         "named": person,
         "statuses": STATUSES,
+        "feedback_choices": FEEDBACK,
+        "problems": problems,
+        "zone": _zone(),
     }
     if is_htmx():
         # A new search replaces the results; the scroll sentinel is replaced by the next rows.
@@ -69,7 +75,9 @@ async def export_exchanges(fmt: str) -> Response:
     """Stream every exchange of the current search as a CSV or NDJSON download."""
     if fmt not in export.FORMATS:
         abort(404, messages.EXPORT_FORMATS)
-    search, _ = await _search()
+    search, _, problems = await _search()
+    if problems:
+        abort(400, " ".join(problems))
     rows = _with_files(history.stream(get_db(), _scope(), search), get_db())
     if is_admin():
         rows = _with_names(rows, get_db())
@@ -145,26 +153,90 @@ async def _sources(search: Search) -> list[tuple[str, str]]:
     return choices
 
 
-async def _search() -> tuple[Search, Whose]:
-    """The search the URL asks for, and whose rows it names; a status nobody stores is refused with a
-    clear message."""
-    status = request.args.get("status", "")
-    if status and status not in STATUSES:
-        abort(400, messages.no_such_status(status, STATUSES))
+async def _search() -> tuple[Search, Whose, list[str]]:
+    """The search the URL asks for, whose rows it names, and what it asked that cannot be read: each such
+    filter is left out and said why, in a clear sentence."""
+    problems: list[str] = []
+
+    def read(name: str, parse: Callable[[str], str]) -> str:
+        raw = request.args.get(name, "").strip()
+        try:
+            return parse(raw) if raw else ""
+        except BadFilter as refused:
+            problems.append(str(refused))
+            return ""
+
+    zone = _zone()
+    days = (read("from", _day), read("to", _day))
+    span = (_start_of(days[0], zone), _start_of(days[1], zone, after=True))
+    if span[0] and span[1] and span[0] >= span[1]:
+        problems.append(messages.days_reversed(*days))
+        days, span = ("", ""), (None, None)
     person = await whose(get_db(), request.args) if is_admin() else Whose()
-    return Search(
+    search = Search(
         query=request.args.get("q", "")[: history.MAX_QUERY_CHARS],
-        status=status,
+        status=read("status", _status),
         model=request.args.get("model", "")[:100],
         owner=person.owner if person.parameter else None,
         person=(person.parameter, person.value),
-        source=_source(),
-    ), person
+        source=read("source", _source),
+        feedback=read("feedback", _feedback),
+        days=days,
+        span=span,
+    )
+    return search, person, problems
 
 
-def _source() -> str:
-    """The source the URL asks for: chat, api or api:NAME; another is refused with a clear message."""
-    source = request.args.get("source", "")
-    if source and source not in ("chat", "api") and not (source.startswith("api:") and 4 < len(source) <= 68):
-        abort(400, messages.NO_SUCH_SOURCE)
-    return source
+class BadFilter(ValueError):
+    """A filter's value that cannot be read; the message says what it may be."""
+
+
+def _status(value: str) -> str:
+    if value not in STATUSES:
+        raise BadFilter(messages.no_such_status(value, STATUSES))
+    return value
+
+
+def _source(value: str) -> str:
+    """The source asked for: chat, api or api:NAME."""
+    if value not in ("chat", "api") and not (value.startswith("api:") and 4 < len(value) <= 68):
+        raise BadFilter(messages.NO_SUCH_SOURCE)
+    return value
+
+
+def _feedback(value: str) -> str:
+    if value not in FEEDBACK:
+        raise BadFilter(messages.no_such_feedback(value[:40], FEEDBACK))
+    return value
+
+
+def _day(value: str) -> str:
+    """A day as YYYY-MM-DD."""
+    try:
+        if not DAY.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise BadFilter(messages.not_a_day(value[:40])) from None
+
+
+def _zone() -> str:
+    """The time zone the person chose, in which the days of the history's span are read (else UTC)."""
+    chosen = session.get("time_zone")
+    if not isinstance(chosen, str) or not chosen:
+        return "UTC"
+    try:
+        ZoneInfo(chosen)
+    except (ValueError, ZoneInfoNotFoundError):
+        return "UTC"
+    return chosen
+
+
+def _start_of(day: str, zone: str, after: bool = False) -> datetime | None:
+    """When a day starts in a time zone (`after`: when the day after it starts), in UTC."""
+    if not day:
+        return None
+    moment = datetime.combine(date.fromisoformat(day), time(), ZoneInfo(zone))
+    if after:
+        moment = datetime.combine(moment.date() + timedelta(days=1), time(), ZoneInfo(zone))
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -14,7 +14,7 @@ from ..config import current_config
 from ..people.access import SignInFirst, public, signed_in_only
 from ..people.identity import current_user, owner, signed_in
 from ..rendering import transcript
-from ..storage import Executor, Row, attachments, audit, conversations, exchanges, get_db, shares
+from ..storage import Executor, Row, attachments, audit, conversations, exchanges, feedback, get_db, shares
 from ..storage.status import FINISHED
 from ..web.htmx import render
 from ..web.ids import parse_id
@@ -108,6 +108,9 @@ async def export_markdown(conversation_id: int) -> Response:
     """Download the branch on screen as one Markdown file, in order, with how each answer ended."""
     conversation = await _own(conversation_id)
     rows = await _branch(conversation_id, request.args.get("leaf", type=parse_id))
+    given = await feedback.of_exchanges(get_db(), [row["id"] for row in rows])
+    for row in rows:
+        row["feedback"] = given.get(row["id"])
     body = await transcript.markdown_off_the_loop(conversation["title"], rows)
     response = Response(body, content_type="text/markdown; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="chat-{conversation_id}.md"'

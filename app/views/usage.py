@@ -13,7 +13,7 @@ from ..config import current_config
 from ..people.access import signed_in_only
 from ..people.identity import is_admin, owner
 from ..rendering import charts
-from ..storage import Row, get_db, ledger, usage, users
+from ..storage import Row, feedback, get_db, ledger, usage, users
 from ..storage.dialects import TIME_FORMAT
 from ..web.htmx import render
 from ..web.whose import PARAMETERS, Whose, whose
@@ -29,6 +29,7 @@ async def page() -> Response:
     """Show the usage of the visitor (an admin: everyone's, or one person's) over the last days."""
     days, scope, user = await _choice()
     found = await usage.read(get_db(), scope, _since(days))
+    thumbs = await _thumbs(scope, days)
     daily = _every_day(found.days, days)
     people = await users.names(get_db(), {row["owner"] for row in found.owners})
     by_person = [(_name(row["owner"], people), _tokens(row)) for row in found.owners]
@@ -49,6 +50,7 @@ async def page() -> Response:
         chart=charts,
         costs=_costs(found.models),
         totals=_totals(found.models),
+        thumbs=thumbs,
     )
 
 
@@ -58,6 +60,7 @@ async def download() -> Response:
     """The usage per day and model as CSV."""
     days, scope, _ = await _choice()
     found = await usage.read(get_db(), scope, _since(days))
+    thumbs = await _thumbs(scope, days)
     prices = dict(current_config().prices)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -86,9 +89,21 @@ async def download() -> Response:
             ]
         )
     writer.writerow([])
-    writer.writerow(["model", "questions", "prompt_tokens", "completion_tokens", "cost", "estimated"])
+    writer.writerow(
+        [
+            "model",
+            "questions",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost",
+            "estimated",
+            "thumbs_up",
+            "thumbs_down",
+        ]
+    )
     for row in found.models:
         price = prices.get(row["model"])
+        rated = thumbs.get(row["model"], {})
         cost = f"{_tokens(row) / 1000 * price:.4f}" if price is not None else ""
         writer.writerow(
             [
@@ -98,6 +113,8 @@ async def download() -> Response:
                 row["completion_tokens"],
                 cost,
                 int(row["estimated"] or 0),
+                int(rated.get("up") or 0),
+                int(rated.get("down") or 0),
             ]
         )
     response = Response(out.getvalue(), content_type="text/csv; charset=utf-8")
@@ -117,6 +134,11 @@ async def _choice() -> tuple[int, str | None, Whose]:
         return days, owner(), Whose()
     person = await whose(get_db(), request.args)
     return days, person.owner if person.parameter else None, person
+
+
+async def _thumbs(scope: str | None, days: int) -> dict[str | None, Row]:
+    """Thumbs up and down per model on the span's questions."""
+    return {row["model"]: row for row in await feedback.by_model(get_db(), scope, _since(days))}
 
 
 def _since(days: int) -> str:

@@ -18,8 +18,10 @@ from .encoding import accepted_coding, compressible
 # Below this a body gains nothing worth the work (and the headers' bytes).
 MIN_BYTES = 512
 # Quick settings: a page is compressed each time it is served. Static files get the best, once.
-BROTLI_QUALITY = 4
-GZIP_LEVEL = 6
+# Brotli 4 and gzip 6 cost 0.10-0.16 ms of CPU per page for 5-8 % fewer bytes than these
+# (0.03-0.05 ms): a tenth of a millisecond of every chat turn, for a hundred bytes of a page.
+BROTLI_QUALITY = 2
+GZIP_LEVEL = 3
 
 
 class Compressor:
@@ -40,6 +42,14 @@ class Compressor:
         return out + self._gzip.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
+def compressed(coding: str, body: bytes) -> bytes:
+    """A whole body compressed in the coding given ("br" or "gzip")."""
+    if coding == "br":
+        return bytes(brotli.compress(body, quality=BROTLI_QUALITY))
+    gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    return gzip.compress(body) + gzip.flush()
+
+
 class Compression:
     """ASGI middleware: compress text responses in the coding the request accepts."""
 
@@ -53,10 +63,27 @@ class Compression:
         coding = accepted_coding(scope["headers"])
         start: dict[str, Any] | None = None
         compressor: Compressor | None = None
+        # Quart sends a page as its body then an empty last message: the body waits for that one,
+        # so that a whole page is compressed in one call and sent with its length.
+        held: bytes | None = None
         passing = False
 
+        async def send_whole(body: bytes) -> None:
+            nonlocal passing
+            assert start is not None and coding is not None
+            passing = True
+            if len(body) < MIN_BYTES:
+                await send(start)
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            # No compressor waits with the page while it is sent (brotli's holds 0.3 MB: a
+            # thousand pages at once held 300 MB).
+            packed = compressed(coding, body)
+            await send(_encoded_start(start, coding, len(packed)))
+            await send({"type": "http.response.body", "body": packed, "more_body": False})
+
         async def send_compressed(message: dict[str, Any]) -> None:
-            nonlocal start, compressor, passing
+            nonlocal start, compressor, held, passing
             if passing:
                 await send(message)
             elif message["type"] == "http.response.start":
@@ -72,15 +99,21 @@ class Compression:
             elif message["type"] == "http.response.body" and start is not None:
                 body, more = message.get("body", b""), message.get("more_body", False)
                 if compressor is None:
-                    if not more and len(body) < MIN_BYTES:
-                        passing = True
-                        await send(start)
-                        await send(message)
+                    if held is None and more:
+                        held = body
+                        return
+                    if held is not None and not (more or body):
+                        await send_whole(held)
+                        return
+                    if held is None:
+                        await send_whole(body)
                         return
                     assert coding is not None
+                    # A body in several parts (an export): compressed as it comes, each part flushed.
                     compressor = Compressor(coding)
-                    packed = compressor.push(body, not more)
-                    await send(_encoded_start(start, coding, None if more else len(packed)))
+                    packed = compressor.push(held, False) + compressor.push(body, not more)
+                    held = None
+                    await send(_encoded_start(start, coding, None))
                 else:
                     packed = compressor.push(body, not more)
                 await send({**message, "body": packed})

@@ -15,6 +15,7 @@ from ..rendering.live import live_answer
 from ..rendering.preview import preview
 from ..rendering.times import iso_time, seconds, short_time
 from ..rendering.transcript import label
+from ..storage.feedback import MAX_COMMENT_CHARS
 from ..storage.status import LIVE, Status
 
 
@@ -32,7 +33,9 @@ def init_app(app: Quart) -> None:
         answer_ending=label,
         total_tokens=total,
     )
-    app.jinja_env.globals.update(Status=Status, LIVE=LIVE, messages=messages, theme=theme)
+    app.jinja_env.globals.update(
+        Status=Status, LIVE=LIVE, messages=messages, theme=theme, feedback_chars=MAX_COMMENT_CHARS
+    )
 
 
 def model_label(choice: Choice, choices: list[Choice]) -> str:

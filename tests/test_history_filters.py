@@ -1,0 +1,147 @@
+"""The history's filters on both engines: feedback, dates (in the person's time zone), source, person,
+each with the others, the search and keyset paging; a value that cannot be read is left out, said why."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.storage import feedback
+from tests.conftest import Visitor
+from tests.test_accounts import person, sign_up
+from tests.test_history import HTMX, SEARCH, add, get, ids, owner_of, walk
+from tests.test_quotas import people
+
+
+async def rate(db, exchange_id: int, owner: str, rating: str, comment: str | None = None) -> None:
+    async def give(tx):
+        return await feedback.give(tx, exchange_id, owner, rating, comment)
+
+    assert await db.transact(give) is not None
+
+
+async def asked_at(db, exchange_id: int, moment: str) -> None:
+    await db.execute(
+        "UPDATE exchanges SET created_at = :moment WHERE id = :id", {"moment": moment, "id": exchange_id}
+    )
+
+
+async def from_api(db, exchange_id: int, key: str = "laptop") -> None:
+    await db.execute("UPDATE exchanges SET key_name = :key WHERE id = :id", {"key": key, "id": exchange_id})
+
+
+async def test_the_feedback_filter_finds_thumbs_down_up_any_or_none_with_the_comment_beside_the_row(
+    visitor, db
+):
+    owner = await owner_of(visitor)
+    down, up, plain = [await add(db, owner, question) for question in ("Down", "Up", "Plain")]
+    await rate(db, down, owner, "down", "Wrong <b>year</b>")
+    await rate(db, up, owner, "up")
+    page = await get(visitor, "/list?feedback=down")
+    assert ids(page) == [down]
+    assert "Wrong &lt;b&gt;year&lt;/b&gt;" in page and "👎 thumbs down" in page
+    assert ids(await get(visitor, "/list?feedback=up", SEARCH)) == [up]
+    assert ids(await get(visitor, "/list?feedback=any", SEARCH)) == [up, down]
+    assert ids(await get(visitor, "/list?feedback=none", SEARCH)) == [plain]
+    assert '<option value="down" selected>' in await get(visitor, "/list?feedback=down")
+
+
+async def test_every_filter_combines_with_the_search_and_pages_by_keyset(visitor, db):
+    owner = await owner_of(visitor)
+    wanted = []
+    for n in range(130):
+        word = "espresso" if n % 2 else "tea"
+        exchange_id = await add(db, owner, f"Question {n} about {word}", status="error" if n % 3 else "done")
+        # Stored in order, as the app stores them: ids grow with time.
+        day = 1 + n * 20 // 130
+        await asked_at(db, exchange_id, f"2025-03-{day:02d} 12:{n % 60:02d}:00.000000")
+        if n % 5:
+            await from_api(db, exchange_id)
+        if n % 4:
+            await rate(db, exchange_id, owner, "down" if n % 4 == 1 else "up", f"note {n}")
+        if n % 2 and n % 3 and n % 5 and n % 4 == 1 and 5 <= day <= 16:
+            wanted.append(exchange_id)
+    url = "/list?q=espresso&status=error&source=api&feedback=down&from=2025-03-05&to=2025-03-16"
+    seen, pages = await walk(visitor, url, SEARCH)
+    assert seen == sorted(wanted, reverse=True) and len(seen) == len(set(seen))
+    # Each filter alone pages through every one of its rows, once.
+    for query, count in (
+        ("feedback=none", 33),
+        ("feedback=any", 97),
+        ("source=chat", 26),
+        ("status=done", 44),
+    ):
+        seen, pages = await walk(visitor, f"/list?{query}", SEARCH)
+        assert len(seen) == len(set(seen)) == count and pages == (count + 49) // 50, query
+    # The next page's link keeps every filter.
+    first = await get(visitor, "/list?feedback=up&from=2025-03-01&to=2025-03-20")
+    assert "feedback=up" in first and "from=2025-03-01" in first and "to=2025-03-20" in first
+
+
+async def test_dates_are_read_in_the_persons_time_zone_or_utc(visitor, db):
+    owner = await owner_of(visitor)
+    late = await add(db, owner, "Late on the 9th in UTC")
+    await asked_at(db, late, "2025-06-09 23:30:00.000000")
+    early = await add(db, owner, "Early on the 10th in UTC")
+    await asked_at(db, early, "2025-06-10 00:30:00.000000")
+    page = await get(visitor, "/list?from=2025-06-10&to=2025-06-10")
+    assert ids(page) == [early] and "(UTC)" in page
+    assert ids(await get(visitor, "/list?to=2025-06-09", SEARCH)) == [late]
+    async with visitor.client.session_transaction() as session:
+        session["time_zone"] = "Europe/Paris"  # UTC+2 in June: both are on the 10th there
+    page = await get(visitor, "/list?from=2025-06-10&to=2025-06-10")
+    assert ids(page) == [early, late] and "(Europe/Paris)" in page
+    async with visitor.client.session_transaction() as session:
+        session["time_zone"] = "America/New_York"  # UTC-4: both are on the 9th there
+    assert ids(await get(visitor, "/list?from=2025-06-09&to=2025-06-09", SEARCH)) == [early, late]
+    assert ids(await get(visitor, "/list?from=2025-06-10", SEARCH)) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("feedback=sideways", "There is no feedback “sideways”"),
+        ("from=2025-13-01", "“2025-13-01” is not a date"),
+        ("to=yesterday", "“yesterday” is not a date"),
+        ("from=2025-02-30", "“2025-02-30” is not a date"),
+        ("from=2025-03-02&to=2025-03-01", "ends before it starts"),
+        ("status=finished", "There is no status “finished”"),
+        ("source=fax", "Questions come from the chat"),
+        ("from=%00%ff&feedback=%3Cb%3E", "is not a date"),
+    ],
+)
+async def test_a_filter_that_cannot_be_read_is_left_out_and_said_why(visitor, db, query, said):
+    shown = await add(db, await owner_of(visitor), "Still here")
+    for headers in ({}, SEARCH, HTMX):
+        response = await visitor.client.get(f"/list?{query}", headers=headers)
+        assert response.status_code == 200
+        body = await response.get_data(as_text=True)
+        if headers is not HTMX:
+            assert said in body and ids(body) == [shown]
+    assert "<b>" not in await get(visitor, "/list?feedback=%3Cb%3E")
+    refused = await visitor.client.get(f"/list/export.csv?{query}")
+    assert refused.status_code == 400 and said in await refused.get_data(as_text=True)
+
+
+@pytest.mark.settings(**people)
+async def test_an_admin_filters_everyones_rows_by_person_and_feedback(app, db):
+    admin = Visitor(app.test_client())
+    await sign_up(admin.client, "ada")
+    await admin.open("/")
+    bob = Visitor(await person(app, admin.client, "bob"))
+    await bob.open("/")
+    bob_owner, ada_owner = await owner_of(bob), await owner_of(admin)
+    bobs = [await add(db, bob_owner, f"Bob asks {n}") for n in range(60)]
+    adas = await add(db, ada_owner, "Ada asks")
+    for exchange_id in bobs[::2]:
+        await rate(db, exchange_id, bob_owner, "down", "Not what I meant")
+    await rate(db, adas, ada_owner, "down")
+    seen, pages = await walk(admin, "/list?feedback=down", SEARCH)
+    assert seen == [adas, *reversed(bobs[::2])] and pages == 1
+    page = await get(admin, "/list?feedback=down")
+    assert page.count("Not what I meant") == 30
+    seen, _ = await walk(admin, "/list?feedback=none&name=bob", SEARCH)
+    assert seen == list(reversed(bobs[1::2]))
+    seen, _ = await walk(admin, "/list?feedback=down&name=ada", SEARCH)
+    assert seen == [adas]
+    # Bob sees only his own, whatever the address names.
+    assert ids(await get(bob, "/list?feedback=down&name=ada", SEARCH)) == list(reversed(bobs[::2]))[:50]
