@@ -238,6 +238,11 @@ def no_such_status(status: str, statuses: tuple[str, ...]) -> str:
     return f"There is no status “{status}”; choose one of: {', '.join(statuses)}. That filter is left out."
 
 
+def no_such_group(value: str) -> str:
+    """A history filter naming a group by something other than its number."""
+    return f"There is no group “{value}”; choose one from the list. That filter is left out."
+
+
 def no_such_feedback(value: str, choices: tuple[str, ...]) -> str:
     """A history filter naming feedback that is not one of its choices."""
     return f"There is no feedback “{value}”; choose one of: {', '.join(choices)}. That filter is left out."

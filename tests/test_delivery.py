@@ -10,6 +10,7 @@ import brotli
 
 from app.storage import conversations, exchanges
 from app.web import compression
+from app.web.assets import served
 from app.web.encoding import accepted_coding
 from tests.conftest import Visitor
 
@@ -109,16 +110,25 @@ async def test_static_files_have_hashed_names_and_are_cached_for_a_year(client):
         assert "Cookie" not in response.headers.get("Vary", "") and "Set-Cookie" not in response.headers
         coding = response.headers.get("Content-Encoding")
         assert coding in ("br", "gzip")
-        assert decoded(await response.get_data(), coding) == (STATIC / plain).read_bytes()
+        assert decoded(await response.get_data(), coding) == served(plain, (STATIC / plain).read_bytes())
         again = await client.get(address, headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304 and not await again.get_data()
+
+
+def test_stylesheets_are_sent_without_comments_or_indentation_and_keep_their_strings():
+    written = b'a::after {\n  content: "/* kept */";\n}\n\n/* Why b is red. */\n  b { color: red; }\n'
+    assert served("app.css", written) == b'a::after {\ncontent: "/* kept */";\n}\nb { color: red; }\n'
+    sheet = (STATIC / "app.css").read_bytes()
+    lean = served("app.css", sheet)
+    assert b"/*" in sheet and b"/*" not in lean and len(lean) < len(sheet)
+    assert served("app.js", b"// kept\n") == b"// kept\n"
 
 
 async def test_a_file_under_its_plain_name_is_revalidated_and_the_unknown_is_missing(client):
     response = await client.get("/static/app.css")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-cache"
     assert "Content-Encoding" not in response.headers
-    assert await response.get_data() == (STATIC / "app.css").read_bytes()
+    assert await response.get_data() == served("app.css", (STATIC / "app.css").read_bytes())
     assert (await client.get("/static/app.0123456789.css")).status_code == 404
     assert (await client.get("/static/.copied")).status_code == 404
 

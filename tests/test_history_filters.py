@@ -8,6 +8,7 @@ import pytest
 from app.storage import feedback
 from tests.conftest import Visitor
 from tests.test_accounts import person, sign_up
+from tests.test_groups import join, make_group
 from tests.test_history import HTMX, SEARCH, add, get, ids, owner_of, walk
 from tests.test_quotas import people
 
@@ -145,3 +146,35 @@ async def test_an_admin_filters_everyones_rows_by_person_and_feedback(app, db):
     assert seen == [adas]
     # Bob sees only his own, whatever the address names.
     assert ids(await get(bob, "/list?feedback=down&name=ada", SEARCH)) == list(reversed(bobs[::2]))[:50]
+
+
+@pytest.mark.settings(**people)
+async def test_an_admin_filters_everyones_rows_by_group_and_a_group_that_cannot_be_read_is_said(app, db):
+    admin = Visitor(app.test_client())
+    await sign_up(admin.client, "ada")
+    await admin.open("/")
+    bob = Visitor(await person(app, admin.client, "bob"))
+    cleo = Visitor(await person(app, admin.client, "cleo"))
+    for visitor in (bob, cleo):
+        await visitor.open("/")
+    bobs = [await add(db, await owner_of(bob), f"Bob asks {n}") for n in range(3)]
+    cleos = [await add(db, await owner_of(cleo), f"Cleo asks {n}") for n in range(2)]
+    await add(db, await owner_of(admin), "Ada asks")
+    engineering = await make_group(admin.client, "Engineering")
+    sales = await make_group(admin.client, "Sales")
+    await join(admin.client, db, engineering, "bob")
+    await join(admin.client, db, sales, "cleo")
+    await join(admin.client, db, sales, "bob")
+
+    seen, _ = await walk(admin, f"/list?group={engineering}", SEARCH)
+    assert seen == list(reversed(bobs))
+    seen, _ = await walk(admin, f"/list?group={sales}", SEARCH)
+    assert seen == sorted(bobs + cleos, reverse=True)
+    page = await get(admin, f"/list?group={sales}")
+    assert f'<option value="{sales}" selected>Sales</option>' in page
+    # A number that names no group shows nothing; anything else is said and left out.
+    assert ids(await get(admin, "/list?group=999999", SEARCH)) == []
+    refused = await get(admin, "/list?group=sales")
+    assert "There is no group “sales”" in refused and len(ids(refused)) == 6
+    # Only admins filter by group: a person's own history ignores it.
+    assert ids(await get(cleo, f"/list?group={engineering}", SEARCH)) == list(reversed(cleos))

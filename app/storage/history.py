@@ -53,7 +53,8 @@ class Search:
     `owner` is the owner id of the rows to show (None: anyone's; '' names nobody, so no row);
     `person` is how the address named them, as a query argument (`user`, `name` or `owner`).
     `source` is where questions came from: `chat`, `api` (any key), or `api:NAME` (one key's name).
-    `feedback` is one of FEEDBACK. `days` are the first and last days as the address gives them
+    `feedback` is one of FEEDBACK; `group` a group's id, as digits, whose members' rows to show.
+    `days` are the first and last days as the address gives them
     (YYYY-MM-DD), `span` the stored UTC times they start and end at (the end excluded).
     """
 
@@ -64,6 +65,7 @@ class Search:
     person: tuple[str, str] = ("", "")
     source: str = ""
     feedback: str = ""
+    group: str = ""
     days: tuple[str, str] = ("", "")
     span: tuple[datetime | None, datetime | None] = (None, None)
 
@@ -77,12 +79,14 @@ class Search:
         pairs = (
             ("q", self.query),
             self.person,
-            *zip(("status", "model", "source", "feedback", "from", "to"), self._filters(), strict=True),
+            *zip(
+                ("status", "model", "source", "feedback", "group", "from", "to"), self._filters(), strict=True
+            ),
         )
         return {name: value for name, value in pairs if name and value}
 
     def _filters(self) -> tuple[str, ...]:
-        return (self.status, self.model, self.source, self.feedback, *self.days)
+        return (self.status, self.model, self.source, self.feedback, self.group, *self.days)
 
 
 async def page(db: Database, owner: str | None, search: Search, before: int | None, limit: int) -> list[Row]:
@@ -260,6 +264,12 @@ def _narrowing(
     if search.owner is not None:
         where.append("e.owner = :user")
         params["user"] = search.owner
+    if search.group:
+        where.append(
+            "e.owner IN (SELECT u.owner FROM group_members gm JOIN users u ON u.id = gm.user_id"
+            " WHERE gm.group_id = :group_id)"
+        )
+        params["group_id"] = int(search.group)
     if search.status:
         where.append("e.status = :status")
         params["status"] = search.status

@@ -18,6 +18,7 @@ from ..people.access import signed_in_only
 from ..people.identity import current_user, is_admin, owner
 from ..rendering import export
 from ..storage import Database, Row, api_keys, attachments, exchanges, get_db, history, users
+from ..storage import groups as stored_groups
 from ..storage.history import FEEDBACK, STATUSES, Search
 from ..web.addresses import return_address
 from ..web.confirm import unconfirmed
@@ -66,7 +67,10 @@ async def list_exchanges() -> Response:
     models = await history.models(db, _scope())
     if search.model and search.model not in models:
         models.append(search.model)
-    return await render("history/list.html", models=models, sources=await _sources(search), **context)
+    groups = await stored_groups.every(db) if is_admin() else []
+    return await render(
+        "history/list.html", models=models, sources=await _sources(search), groups=groups, **context
+    )
 
 
 @bp.get("/list/export.<fmt>")
@@ -181,6 +185,7 @@ async def _search() -> tuple[Search, Whose, list[str]]:
         person=(person.parameter, person.value),
         source=read("source", _source),
         feedback=read("feedback", _feedback),
+        group=read("group", _group) if is_admin() else "",
         days=days,
         span=span,
     )
@@ -201,6 +206,13 @@ def _source(value: str) -> str:
     """The source asked for: chat, api or api:NAME."""
     if value not in ("chat", "api") and not (value.startswith("api:") and 4 < len(value) <= 68):
         raise BadFilter(messages.NO_SUCH_SOURCE)
+    return value
+
+
+def _group(value: str) -> str:
+    """A group's id, as digits."""
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise BadFilter(messages.no_such_group(value[:40]))
     return value
 
 

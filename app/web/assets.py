@@ -14,6 +14,7 @@ import functools
 import gzip
 import hashlib
 import mimetypes
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,19 @@ IMMUTABLE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"no-cache"
 HASH_CHARS = 10
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# A quoted string (kept whole) or a comment (dropped); then the indentation and blank lines.
+CSS_COMMENT = re.compile(rb'("(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\')|/\*.*?\*/', re.S)
+CSS_LINE_START = re.compile(rb"\n\s+")
+
+
+def lean_css(body: bytes) -> bytes:
+    """A stylesheet as browsers get it: the comments (written for people) and indentation left out."""
+    return CSS_LINE_START.sub(b"\n", CSS_COMMENT.sub(lambda found: found.group(1) or b"", body))
+
+
+def served(name: str, body: bytes) -> bytes:
+    """What a browser is sent for a static file: stylesheets lean, everything else as it is."""
+    return lean_css(body) if name.endswith(".css") else body
 
 
 @dataclass
@@ -64,7 +78,7 @@ class Assets:
             relative = path.relative_to(folder)
             if not path.is_file() or any(part.startswith(".") for part in relative.parts):
                 continue
-            self._add(relative.as_posix(), path.read_bytes())
+            self._add(relative.as_posix(), served(relative.as_posix(), path.read_bytes()))
 
     def _add(self, name: str, body: bytes) -> None:
         digest = hashlib.sha256(body).hexdigest()[:HASH_CHARS]
