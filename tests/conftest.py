@@ -14,8 +14,9 @@ import os
 import re
 import shutil
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from openai._vendor.httpx_aiohttp import transport as httpx_aiohttp
 from quart import Quart
 from quart.testing import QuartClient
 from quart.testing.app import TestApp
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.config import Config
@@ -143,6 +145,31 @@ def one_tls_context() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_routes() -> Iterator[None]:
+    """Each route's URL builder compiled once a run, not again for every app that registers it.
+
+    Werkzeug writes a builder as Python source from the rule's parts and compiles it, which was
+    most of `create_app`'s time; the function it makes depends on nothing but those parts (the
+    rule's converters are reached through `self` when it runs).
+    """
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple[object, ...], Callable[..., tuple[str, str]]] = {}
+
+    def once(rule: Rule, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
+        defaults = rule.defaults or {}
+        if any(dynamic and part in defaults for dynamic, part in rule._trace):
+            return compile_builder(rule, append_unknown)
+        key = (rule.rule, tuple(rule._trace), repr(sorted(defaults.items())), append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Rule, "_compile_builder", once)
+        yield
+
+
 @pytest.fixture(scope="session")
 def fake_llm() -> Iterator[FakeLLM]:
     """A fake OpenAI-compatible server on 127.0.0.1, shared by the whole run."""
@@ -214,17 +241,19 @@ def config(tmp_path: Path, model: FakeLLM, database_url: str, request: pytest.Fi
 
 
 class CompiledTemplates(BytecodeCache):
-    """Templates compiled once for all the apps of a run, kept in memory."""
+    """Templates compiled once for all the apps of a run, kept in memory as code objects (not marshalled)."""
 
     def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
+        self.compiled: dict[str, tuple[str, CodeType]] = {}
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        if (code := self.compiled.get(bucket.key)) is not None:
-            bucket.bytecode_from_string(code)
+        checksum, code = self.compiled.get(bucket.key, ("", None))
+        if code is not None and checksum == bucket.checksum:
+            bucket.code = code
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
+        if bucket.code is not None:
+            self.compiled[bucket.key] = (bucket.checksum, bucket.code)
 
 
 COMPILED_TEMPLATES = CompiledTemplates()

@@ -109,11 +109,12 @@ class ScratchDatabase:
             cursor.execute("SHOW TABLES")
             return [row[0] for row in cursor.fetchall()]
 
-    def _wipe(self, tables: list[str], statement: str) -> None:
+    def _wipe(self, tables: list[str], *statements: str) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
             for table in tables:
-                cursor.execute(statement.format(table=table))
+                for statement in statements:
+                    cursor.execute(statement.format(table=table))
             cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
 
     def used_tables(self) -> list[str]:
@@ -135,8 +136,12 @@ class ScratchDatabase:
         return [table for table in tables if table in used]
 
     def empty(self) -> None:
-        """Delete every row (ids start from 1 again), keeping the migrated schema: truncates what was used."""
-        self._wipe(self.used_tables(), "TRUNCATE TABLE `{table}`")
+        """Delete every row (ids start from 1 again), keeping the migrated schema: empties what was used.
+
+        DELETE and the next id set back, not TRUNCATE: InnoDB makes a truncated table's file anew,
+        which took twice as long for the few rows a test leaves.
+        """
+        self._wipe(self.used_tables(), "DELETE FROM `{table}`", "ALTER TABLE `{table}` AUTO_INCREMENT = 1")
 
     def drop_tables(self) -> None:
         """Drop every table, so the next app start migrates from nothing."""

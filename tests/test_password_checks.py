@@ -103,3 +103,20 @@ async def test_argon2_checks_beyond_the_bound_wait_their_turn(monkeypatch):
     assert await asyncio.gather(*checks) == [True] * len(checks)
     assert peak == bound
     assert all(name.startswith("argon2") for name in threads)
+
+
+async def test_the_stand_in_for_a_missing_account_is_hashed_once_on_its_first_check(monkeypatch):
+    """Starting a process hashes nothing: the stand-in is made when a missing name is first checked."""
+
+    class Hasher(CountingHasher):
+        hashes = 0
+
+        def hash(self, password: str) -> str:
+            self.hashes += 1
+            return super().hash(password)
+
+    hasher = Hasher(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", hasher)
+    monkeypatch.setattr(passwords, "_STAND_IN", None)
+    assert [await passwords.verify(None, "a guess") for _ in range(3)] == [False] * 3
+    assert (hasher.hashes, hasher.checks) == (1, 3)

@@ -227,6 +227,7 @@ class Prober:
         self.settings = app.config["ANSWERS"]
         self.visitor = visitor
         self.caplog = caplog
+        self.opened_with: list[tuple[str, str, str]] | None = None
 
     async def own_ids(self) -> dict[str, str]:
         response = await self.visitor.ask("a row of my own to fuzz")
@@ -245,11 +246,17 @@ class Prober:
         path = PLACEHOLDER.sub(lambda match: quote(values[match.group(2)], safe="/%"), case.rule)
         return SHAPES[case.shape](path)
 
+    def cookies(self) -> list[tuple[str, str, str]]:
+        jar = self.visitor.client.cookie_jar or []
+        return sorted((cookie.domain, cookie.name, cookie.value or "") for cookie in jar)
+
     async def send(self, case: Fuzzed) -> None:
         self.app.config["ANSWERS"] = self.settings
         # An earlier request may have changed the session (signed out, sent a junk cookie):
-        # take its token again.
-        await self.visitor.open()
+        # take its token again. (The token is the session's: while the cookies stay, so does it.)
+        if self.opened_with != self.cookies():
+            await self.visitor.open()
+            self.opened_with = self.cookies()
         path = await self.path(case)
         if case.gated:
             self.app.config["ANSWERS"] = replace(self.settings, app_password=PASSWORD)

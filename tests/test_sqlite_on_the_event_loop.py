@@ -117,8 +117,20 @@ async def test_the_thread_copies_the_log_into_the_database_file(db, tmp_path, mo
     monkeypatch.setattr(engine, "_COMMITS_PER_CHECKPOINT", 20)
     for _ in range(25):
         await db.execute(INSERT)
-    await asyncio.sleep(0.2)
-    # Opened as immutable, SQLite reads the database file alone, not the write-ahead log.
-    main_file = sqlite3.connect(f"file:{tmp_path / 'answers.db'}?immutable=1", uri=True)
-    assert main_file.execute("SELECT count(*) FROM conversations").fetchone()[0] >= 20
-    main_file.close()
+
+    def in_the_file() -> int:
+        # Opened as immutable, SQLite reads the database file alone, not the write-ahead log.
+        main_file = sqlite3.connect(f"file:{tmp_path / 'answers.db'}?immutable=1", uri=True)
+        try:
+            return main_file.execute("SELECT count(*) FROM conversations").fetchone()[0]
+        except sqlite3.OperationalError:  # not even the tables copied yet
+            return 0
+        finally:
+            main_file.close()
+
+    # The thread copies beside the loop: wait for it, however busy the machine (a minute at most).
+    for _ in range(1200):
+        if in_the_file() >= 20:
+            break
+        await asyncio.sleep(0.05)
+    assert in_the_file() >= 20

@@ -15,8 +15,9 @@ MIN_CHARS = 10
 MAX_CHARS = 256
 
 _hasher = PasswordHasher()
-# Checked against when no account has the name, so a missing account takes as long as a wrong password.
-_STAND_IN = _hasher.hash("a password nobody has")
+# Checked against when no account has the name, so a missing account takes as long as a wrong password;
+# made on the first such check (on the argon2 threads), not when the module is imported.
+_STAND_IN: str | None = None
 
 
 def checks_at_once(cores: int | None) -> int:
@@ -39,10 +40,17 @@ async def hash_password(password: str) -> str:
 async def verify(stored_hash: str | None, password: str) -> bool:
     """Whether a password matches a stored hash; with no hash, spend the same time and say no."""
     try:
-        matches = await _in_turn(lambda: _hasher.verify(stored_hash or _STAND_IN, password))
+        matches = await _in_turn(lambda: _hasher.verify(stored_hash or _stand_in(), password))
     except (VerificationError, InvalidHashError):
         return False
     return matches and bool(stored_hash)
+
+
+def _stand_in() -> str:
+    global _STAND_IN
+    if _STAND_IN is None:
+        _STAND_IN = _hasher.hash("a password nobody has")
+    return _STAND_IN
 
 
 async def _in_turn[T](work: Callable[[], T]) -> T:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import functools
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
+from app.storage import migrate, open_database
 from tests.conftest import STARTUP_SECONDS
 from tests.fake_llm import FakeLLM
+from tests.forks import ForkedApp, Forker
 
 # What a page is given to reach the state a test expects: generous, since a busy machine runs
 # the app, Chromium and the other tests' workers at once; a page that gets there sooner passes sooner.
@@ -32,6 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Settings read when the app is imported: an app given other values than this process has is not forked.
+READ_ON_IMPORT = ("PROMETHEUS_MULTIPROC_DIR",)
 # Records CSP violations the page reports, before any page script runs.
 WATCH_CSP = """
 window.__cspViolations = [];
@@ -51,8 +61,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@functools.cache
+def migrated_sqlite() -> Path:
+    """A SQLite database with every migration applied, made once per process for the app servers to copy.
+
+    Migrated in a thread of its own: sync Playwright may own this thread's event loop.
+    """
+    path = Path(tempfile.mkdtemp(prefix="answers-template-")) / "answers.db"
+    atexit.register(shutil.rmtree, path.parent, True)
+
+    async def make() -> None:
+        database = open_database(f"sqlite:///{path}")
+        await database.open()
+        await migrate(database)
+        await database.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, make()).result()
+    return path
+
+
 class AppServer:
-    """`python -m app` in a child process, on a free port, with its own instance folder."""
+    """`python -m app` in a process of its own (forked from one that imported the app), on a free port,
+    with its own instance folder."""
 
     def __init__(self, instance: Path, model_url: str, **env: str) -> None:
         self.port = free_port()
@@ -69,10 +100,22 @@ class AppServer:
             "LLM_TIMEOUT": "5",
             **env,
         }
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-            )
+        if "DATABASE_URL" not in env:
+            # Migrated already, as the app would leave it: owner-only.
+            shutil.copyfile(migrated_sqlite(), instance / "answers.db")
+            os.chmod(instance / "answers.db", 0o600)
+        self.process: subprocess.Popen[bytes] | ForkedApp
+        if any(environment.get(name) != os.environ.get(name) for name in READ_ON_IMPORT):
+            with self.log.open("w") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "app"],
+                    cwd=ROOT,
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+        else:
+            self.process = Forker.start(environment, ROOT, self.log)
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:
@@ -115,6 +158,15 @@ def server(tmp_path: Path, model: FakeLLM) -> Iterator[AppServer]:
     server.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Note on the test whether its body failed, for the page fixture's screenshot."""
+    report = yield
+    if report.when == "call":
+        item.failed_call = report.failed  # type: ignore[attr-defined]
+    return report
+
+
 class Problems:
     """Console errors and CSP violations seen by a page; a test fails if any appear."""
 
@@ -140,7 +192,10 @@ def problems() -> Problems:
 
 @pytest.fixture
 def page(browser: Browser, problems: Problems, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser context and page that fail the test on any console error or CSP violation."""
+    """A fresh browser context and page that fail the test on any console error or CSP violation.
+
+    A test that fails leaves a screenshot of the whole page in test-output/ (a full-page screenshot
+    of every test cost a tenth of a second of CPU each)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -149,8 +204,9 @@ def page(browser: Browser, problems: Problems, request: pytest.FixtureRequest) -
     page.on("pageerror", lambda error: problems.console.append(f"pageerror: {error}"))
     yield page
     violations = page.evaluate("window.__cspViolations || []") if not page.is_closed() else []
-    OUTPUT.mkdir(exist_ok=True)
-    if not page.is_closed():
+    failed = getattr(request.node, "failed_call", False) or problems.console or violations
+    if failed and not page.is_closed():
+        OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=OUTPUT / f"{request.node.name}.png", full_page=True)
     context.close()
     assert problems.console == [], problems.console

@@ -175,9 +175,11 @@ def assert_nothing_lost(chats: list[Chat], stored: Stored) -> None:
     assert stored.nodes_agree, stored.per_node
 
 
-def settle() -> None:
-    """Give the app's sweeper two periods to end answers nobody writes any more."""
-    time.sleep(2 * LEASE_SECONDS)
+def settle(deployment: Deployment) -> None:
+    """Wait for the app's sweeper to end the answers nobody writes any more: two periods at most."""
+    deadline = time.monotonic() + 2 * LEASE_SECONDS
+    while Stored.read(deployment.cluster, deployment.account.database).stuck and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def busiest_node(deployment: Deployment) -> tuple[Node, dict[str, int]]:
@@ -207,7 +209,7 @@ def test_node_kill_loses_nothing(deployment: Deployment) -> None:
     deployment.cluster.restart(victim)
     rejoin = deployment.cluster.wait_rejoined(victim)
     chats = load.join()
-    settle()
+    settle(deployment)
     stored = Stored.read(deployment.cluster, deployment.account.database)
     tally = Tally("node kill", chats, stored, load.seconds)
     tally.report(deployment, describe_kill(victim, sessions, evicted, rejoin))
@@ -230,7 +232,7 @@ def test_app_kill_ends_every_chat(deployment: Deployment) -> None:
     saved = wait_for_saved_text(deployment, at_least=VISITORS // 2)
     deployment.apps.kill_b()
     chats = load.join()
-    settle()
+    settle(deployment)
     stored = Stored.read(deployment.cluster, deployment.account.database)
     tally = Tally("app kill", chats, stored, load.seconds)
     interrupted = [chat for chat in chats if chat.status == "interrupted"]
