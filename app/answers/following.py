@@ -95,7 +95,9 @@ class Following:
                 return
             if exchange["status"] == Status.PENDING:
                 try:
-                    await answering.start(exchange, client)
+                    # Claimed again while the database recovers (a node dying): a claim that failed
+                    # changed nothing, and otherwise nobody would answer it before the sweeper.
+                    await self._patiently(lambda: answering.start(exchange, client))
                 except Busy as busy:
                     yield Unfollowed(exchange_id, str(busy), exchange)
                     return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from .. import metrics
-from ..storage import Database, DatabaseUnavailable, Row, exchanges
+from ..storage import Database, Row, exchanges
 
 # How often a stream whose answer runs in another process reads it from the database.
 POLL_SECONDS = 0.5
@@ -50,7 +50,7 @@ class Watching:
                 for start in range(0, len(ids), ANSWERS_PER_READ):
                     metrics.watching_reads.inc()
                     found |= await exchanges.progress_of(self.db, ids[start : start + ANSWERS_PER_READ])
-            except DatabaseUnavailable as error:
+            except Exception as error:  # every stream waiting hears of it, whatever it is
                 for futures in waiting.values():
                     for future in futures:
                         if not future.done():
