@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.storage import feedback
+from app.storage import feedback, history
 from tests.conftest import Visitor
 from tests.test_accounts import person, sign_up
 from tests.test_groups import join, make_group
@@ -178,3 +178,66 @@ async def test_an_admin_filters_everyones_rows_by_group_and_a_group_that_cannot_
     assert "There is no group “sales”" in refused and len(ids(refused)) == 6
     # Only admins filter by group: a person's own history ignores it.
     assert ids(await get(cleo, f"/list?group={engineering}", SEARCH)) == list(reversed(cleos))
+
+
+async def plans(db, statements: list[tuple[str, dict]]) -> str:
+    """The query plans of the statements, one text (SQLite's details, or MySQL's rows)."""
+    found = []
+    for sql, params in statements:
+        if db.dialect == "sqlite":
+            found += [row["detail"] for row in await db.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)]
+        else:
+            found += [repr(row) for row in await db.fetch_all(f"EXPLAIN {sql}", params)]
+    return " | ".join(found)
+
+
+@pytest.mark.settings(**people)
+async def test_a_groups_rows_are_each_members_own_read_by_index_merged_and_paged(app, db, monkeypatch):
+    admin = Visitor(app.test_client())
+    await sign_up(admin.client, "ada")
+    await admin.open("/")
+    names = ("bob", "cleo", "dan")
+    owners = []
+    for name in names:
+        visitor = Visitor(await person(app, admin.client, name))
+        await visitor.open("/")
+        owners.append(await owner_of(visitor))
+    asked = [await add(db, owners[n % 3], f"Asked {n}") for n in range(75)]
+    await add(db, await owner_of(admin), "Ada asks")
+    for n in range(0, 75, 4):
+        await rate(db, asked[n], owners[n % 3], "down")
+    group = await make_group(admin.client, "Everyone but Ada")
+    for name in names:
+        await join(admin.client, db, group, name)
+    newest = list(reversed(asked))
+    cleos = [exchange_id for n, exchange_id in enumerate(asked) if n % 3 == 1][::-1]
+    downs = [exchange_id for n, exchange_id in enumerate(asked) if n % 4 == 0][::-1]
+
+    statements: list[tuple[str, dict]] = []
+    fetch_all = db.fetch_all
+
+    async def noted(sql: str, params: dict | None = None):
+        statements.append((sql, params or {}))
+        return await fetch_all(sql, params)
+
+    # Three members are read apart, merged; with room for two only, everyone's rows are walked by id.
+    for merged in (history.MERGED_MEMBERS, 2):
+        monkeypatch.setattr(history, "MERGED_MEMBERS", merged)
+        seen, pages = await walk(admin, f"/list?group={group}", SEARCH)
+        assert seen == newest and pages == 2, merged
+        assert (await walk(admin, f"/list?group={group}&feedback=down", SEARCH))[0] == downs
+        assert (await walk(admin, f"/list?group={group}&name=cleo", SEARCH))[0] == cleos
+        assert ids(await get(admin, f"/list?group={group}&name=ada", SEARCH)) == []
+        assert ids(await get(admin, f"/list?group={group}&name=cleo&status=error", SEARCH)) == []
+    monkeypatch.setattr(history, "MERGED_MEMBERS", 20)
+    monkeypatch.setattr(db, "fetch_all", noted)
+    await get(admin, f"/list?group={group}&before={newest[10]}", SEARCH)
+    page = [(sql, params) for sql, params in statements if "UNION ALL" in sql]
+    assert len(page) == 1 and page[0][0].count("SELECT id FROM") == 3
+    monkeypatch.undo()
+    plan = await plans(db, page)
+    if db.dialect == "sqlite":
+        assert plan.count("SEARCH e USING INDEX exchanges_owner (owner=? AND id<?)") == 3, plan
+        assert "SCAN e" not in plan, plan
+    else:
+        assert plan.count("'key': 'exchanges_owner'") == 3, plan

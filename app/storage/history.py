@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -41,6 +41,9 @@ _FEEDBACK_INDEXES = {
 # stored this long before its start, and after its end, bound the walk, allowing for clocks
 # of several instances that disagree and answers stored out of order by up to this margin.
 ID_MARGIN = timedelta(hours=1)
+# A group of up to this many members is read as each member's rows by their own index, merged;
+# a larger one (whose rows are rarely few) walks everyone's rows by id, checking membership.
+MERGED_MEMBERS = 20
 # A person's own history leaves out what they deleted; an admin's shows it, marked.
 _SHOWN = "e.deleted_at IS NULL AND c.deleted_at IS NULL"
 _mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictionary()
@@ -97,6 +100,10 @@ async def page(db: Database, owner: str | None, search: Search, before: int | No
     terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "mysql":
         return await _mysql_search_page(db, owner, search, ids, terms, before, limit)
+    if search.group and not terms:
+        members = await _members(db, search)
+        if members is not None:
+            return await _members_page(db, owner, search, ids, before, limit, members)
     sql, params = await _select(db, owner, search, ids, before)
     return await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit})
 
@@ -124,6 +131,47 @@ async def models(db: Database, owner: str | None) -> list[str]:
             break
         found.append(row["model"])
     return found
+
+
+async def _members(db: Database, search: Search) -> list[str] | None:
+    """The owner ids of the group's members (of them, the person filtered by, if one is); None when
+    the group has more than MERGED_MEMBERS."""
+    person = "" if search.owner is None else " AND u.owner = :person"
+    rows = await db.fetch_all(
+        "SELECT u.owner FROM group_members gm JOIN users u ON u.id = gm.user_id"
+        f" WHERE gm.group_id = :group_id{person} ORDER BY u.owner LIMIT :most",
+        {"group_id": int(search.group), "person": search.owner, "most": MERGED_MEMBERS + 1},
+    )
+    return None if len(rows) > MERGED_MEMBERS else [row["owner"] for row in rows]
+
+
+async def _members_page(
+    db: Database,
+    owner: str | None,
+    search: Search,
+    ids: tuple[int | None, int | None],
+    before: int | None,
+    limit: int,
+    members: list[str],
+) -> list[Row]:
+    """A page of a group's rows: each member's newest matching ones, read as the person filter reads
+    one person's (by their own index), merged newest first."""
+    if not members:
+        return []
+    branches = []
+    params: dict[str, Any] = {"limit": limit}
+    for number, member in enumerate(members):
+        one = replace(search, group="", owner=member)
+        sql, found = await _select(db, owner, one, ids, before, person=f"member{number}", keys_only=True)
+        branches.append(f"SELECT id FROM ({sql} LIMIT :limit) m{number}")
+        params.update(found)
+    lead = "STRAIGHT_JOIN" if db.dialect == "mysql" else "CROSS JOIN"
+    return await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM ({' UNION ALL '.join(branches)}) picked"
+        f" {lead} exchanges e ON e.id = picked.id JOIN conversations c ON c.id = e.conversation_id"
+        f" {_WITH_FEEDBACK} ORDER BY picked.id DESC LIMIT :limit",
+        params,
+    )
 
 
 async def _mysql_search_page(
@@ -168,9 +216,18 @@ async def _mysql_search_page(
 
 
 async def _select(
-    db: Database, owner: str | None, search: Search, ids: tuple[int | None, int | None], before: int | None
+    db: Database,
+    owner: str | None,
+    search: Search,
+    ids: tuple[int | None, int | None],
+    before: int | None,
+    person: str = "user",
+    keys_only: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """The query for the owner's matching exchanges, newest first, walking one index by id."""
+    """The query for the owner's matching exchanges, newest first, walking one index by id.
+
+    `person` names the parameter of the person filtered by; `keys_only` selects only the ids.
+    """
     terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     # Over everyone's rows MySQL would rather read every chat and sort; keep it walking exchanges by id.
     lead = "STRAIGHT_JOIN" if db.dialect == "mysql" else "CROSS JOIN"
@@ -185,11 +242,11 @@ async def _select(
         walked = _FEEDBACK_INDEXES[(search.feedback in RATINGS, whose)]
         source = f"feedback fb{use_index(db.dialect, walked)} {lead} exchanges e ON e.id = fb.exchange_id"
         key, joined = "fb.exchange_id", ""
-    where, params = _narrowing(db.dialect, owner, search, ids, before, key)
+    where, params = _narrowing(db.dialect, owner, search, ids, before, key, person)
     rated, feedback_params = _feedback_of(search, driving=not joined)
     if not joined:
         # The feedback's own owner column lets its index find one person's.
-        for name, value in (("owner", owner), ("user", search.owner)):
+        for name, value in (("owner", owner), (person, search.owner)):
             if value is not None:
                 rated.append(f"fb.owner = :{name}")
     where = _shown(owner, where + rated)
@@ -207,8 +264,9 @@ async def _select(
         where += matches
         params.update(words)
     join = "STRAIGHT_JOIN" if owner is None and db.dialect == "mysql" else "JOIN"
+    columns = f"{key} AS id" if keys_only else _COLUMNS
     sql = (
-        f"SELECT {_COLUMNS} FROM {source} {join} conversations c ON c.id = e.conversation_id {joined}"
+        f"SELECT {columns} FROM {source} {join} conversations c ON c.id = e.conversation_id {joined}"
         f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
     )
     return sql, params
@@ -256,14 +314,15 @@ def _narrowing(
     ids: tuple[int | None, int | None],
     before: int | None,
     key: str,
+    person: str = "user",
 ) -> tuple[list[str], dict[str, Any]]:
-    """Conditions for the owner's (None: anyone's) rows of a status, model, user, source and span,
-    older than `before`."""
+    """Conditions for the owner's (None: anyone's) rows of a status, model, user (as the parameter
+    `person`), group, source and span, older than `before`."""
     where = ["e.owner = :owner"] if owner is not None else ["1 = 1"]
     params: dict[str, Any] = {"owner": owner} if owner is not None else {}
     if search.owner is not None:
-        where.append("e.owner = :user")
-        params["user"] = search.owner
+        where.append(f"e.owner = :{person}")
+        params[person] = search.owner
     if search.group:
         where.append(
             "e.owner IN (SELECT u.owner FROM group_members gm JOIN users u ON u.id = gm.user_id"
