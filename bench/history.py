@@ -36,7 +36,7 @@ from app import create_app
 from app.config import ROOT, Config
 from app.storage import Database, Row, history, open_database, sessions
 from app.storage.dialects import as_datetime, utcnow
-from bench.seed import Plan, seed
+from bench.seed import GROUP_NAME, Plan, seed
 from tests.mysql_server import ScratchDatabase, connect
 
 OWNER = "bench-owner"
@@ -91,15 +91,18 @@ SENTINEL = re.compile(r'<tr class="more" hx-get="([^"]+)"')
 # Seeded databases are kept here between runs, named after what seeded them: bump SEED_VERSION
 # when the seeder makes different rows.
 CACHE = ROOT / "instance" / "bench-cache"
-SEED_VERSION = 2
+SEED_VERSION = 3
 STARTUP_SECONDS = 600
 SEARCH = {"HX-Request": "true", "HX-Target": "history-results"}
 
 
+# The seeded group's members: two of the others, 6.5 % of the rows.
+GROUP = OTHERS[:2]
 # Each filter of the operator's /list, as its address asks for it (the dates: a span a tenth of the
-# way into the seeded two years, a few weeks long).
+# way into the seeded two years, a few weeks long; the group: the seeded one).
 FILTERS = (
     ("person", f"owner={OTHERS[0]}"),
+    ("group", "group={group}"),
     ("model", "model=gpt-4o"),
     ("status error", "status=error"),
     ("status stopped", "status=stopped"),
@@ -298,12 +301,12 @@ async def measure_filters(urls: list[str], repeats: int) -> list[dict[str, Filte
     history.page = timed_page  # type: ignore[assignment]
     try:
         async with client_for(urls[0], True) as (small, _), client_for(urls[1], True) as (big, _):
-            pairs = list(zip((small, big), (await _span(urls[0]), await _span(urls[1])), strict=True))
+            pairs = list(zip((small, big), (await _values(urls[0]), await _values(urls[1])), strict=True))
             found: list[dict[str, Filtered]] = [{}, {}]
             for attempt in range(repeats + 1):
-                for number, (client, (first, last)) in enumerate(pairs):
+                for number, (client, values) in enumerate(pairs):
                     for name, query in FILTERS:
-                        url = "/list?" + query.format(first=first, last=last)
+                        url = "/list?" + query.format(**values)
                         body = ""
                         for label, address, headers in (
                             (name, url, SEARCH),
@@ -330,19 +333,24 @@ async def measure_filters(urls: list[str], repeats: int) -> list[dict[str, Filte
         history.page = unpatched  # type: ignore[assignment]
 
 
-async def _span(url: str) -> tuple[str, str]:
-    """A few weeks a tenth of the way into the seeded rows, as days (YYYY-MM-DD)."""
+async def _values(url: str) -> dict[str, str]:
+    """The filters' values in a seeded database: a few weeks a tenth of the way into its rows, as days
+    (YYYY-MM-DD, `first` and `last`), and the seeded group's id (`group`)."""
     db = open_database(url)
     await db.open()
     try:
         bounds = await db.fetch_one("SELECT MIN(created_at) AS low, MAX(created_at) AS high FROM exchanges")
+        group = await db.fetch_one(
+            "SELECT id FROM user_groups WHERE name_key = :key", {"key": GROUP_NAME.casefold()}
+        )
     finally:
         await db.close()
-    assert bounds is not None
+    assert bounds is not None and group is not None
     low, high = (as_datetime(bounds[name]) for name in ("low", "high"))
     assert low is not None and high is not None
     start = low + (high - low) / 10
-    return start.date().isoformat(), (start + timedelta(days=20)).date().isoformat()
+    last = start + timedelta(days=20)
+    return {"first": start.date().isoformat(), "last": last.date().isoformat(), "group": str(group["id"])}
 
 
 def print_filters(sizes: list[int], found: list[dict[str, Filtered]]) -> None:
@@ -394,14 +402,19 @@ def seeded(engine: str, small: int, big: int) -> Iterator[list[str]]:
     with databases(engine) as fresh:
         urls = [fresh() for _ in sizes]
         for url, rows in zip(urls, sizes, strict=True):
-            made, seconds = seed(url, Plan(rows, [OWNER, *OTHERS], SHARES, seed=7))
+            made, seconds = seed(url, _plan(rows))
             print(f"seeded {made:,} exchanges in {seconds:.1f} s ({made / seconds:,.0f} rows/s)")
         yield urls
 
 
+def _plan(rows: int) -> Plan:
+    """The seeder's plan: the measured owner and the others, the group of two of them."""
+    return Plan(rows, [OWNER, *OTHERS], SHARES, seed=7, group=list(GROUP))
+
+
 def cached(engine: str, rows: int) -> str:
     """A database of an engine seeded for the measured owner: made once, kept under CACHE and reused."""
-    plan = Plan(rows, [OWNER, *OTHERS], SHARES, seed=7)
+    plan = _plan(rows)
     key = hashlib.sha256(repr((SEED_VERSION, engine, plan)).encode()).hexdigest()[:12]
     CACHE.mkdir(parents=True, exist_ok=True)
     if engine == "sqlite":
