@@ -241,3 +241,42 @@ async def test_a_groups_rows_are_each_members_own_read_by_index_merged_and_paged
         assert "SCAN e" not in plan, plan
     else:
         assert plan.count("'key': 'exchanges_owner'") == 3, plan
+
+
+@pytest.mark.settings(**people)
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("status=error", "exchanges_status"),
+        ("source=api:laptop", "exchanges_key"),
+        ("model=fake-model", "exchanges_model"),
+        ("name=ada&status=error", "exchanges_owner_status"),
+        ("name=ada&model=fake-model", "exchanges_owner_model"),
+    ],
+)
+async def test_an_admins_filter_walks_its_own_index_newest_first_on_both_engines(
+    app, db, monkeypatch, query, index
+):
+    admin = Visitor(app.test_client())
+    await sign_up(admin.client, "ada")
+    await admin.open("/")
+    for n in range(3):
+        await add(db, await owner_of(admin), f"Asked {n}", status="error")
+    statements: list[tuple[str, dict]] = []
+    fetch_all = db.fetch_all
+
+    async def noted(sql: str, params: dict | None = None):
+        statements.append((sql, params or {}))
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", noted)
+    await get(admin, f"/list?{query}", SEARCH)
+    monkeypatch.undo()
+    [(sql, params)] = [(sql, params) for sql, params in statements if "FROM exchanges e" in sql]
+    if db.dialect == "sqlite":
+        plan = await plans(db, [(sql, params)])
+        assert f"USING INDEX {index} " in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        # A table of three rows is read whole whatever the hint; the hint leaves no other index.
+        [walk] = [row for row in await db.fetch_all(f"EXPLAIN {sql}", params) if row["table"] == "e"]
+        assert index in walk["possible_keys"].split(",") and "PRIMARY" not in walk["possible_keys"], walk
