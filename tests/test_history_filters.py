@@ -221,15 +221,15 @@ async def test_a_groups_rows_are_each_members_own_read_by_index_merged_and_paged
         return await fetch_all(sql, params)
 
     # Three members are read apart, merged; with room for two only, everyone's rows are walked by id.
-    for merged in (history.MERGED_MEMBERS, 2):
-        monkeypatch.setattr(history, "MERGED_MEMBERS", merged)
+    for merged in (history.MERGED_PARTS, 2):
+        monkeypatch.setattr(history, "MERGED_PARTS", merged)
         seen, pages = await walk(admin, f"/list?group={group}", SEARCH)
         assert seen == newest and pages == 2, merged
         assert (await walk(admin, f"/list?group={group}&feedback=down", SEARCH))[0] == downs
         assert (await walk(admin, f"/list?group={group}&name=cleo", SEARCH))[0] == cleos
         assert ids(await get(admin, f"/list?group={group}&name=ada", SEARCH)) == []
         assert ids(await get(admin, f"/list?group={group}&name=cleo&status=error", SEARCH)) == []
-    monkeypatch.setattr(history, "MERGED_MEMBERS", 20)
+    monkeypatch.setattr(history, "MERGED_PARTS", 20)
     monkeypatch.setattr(db, "fetch_all", noted)
     await get(admin, f"/list?group={group}&before={newest[10]}", SEARCH)
     page = [(sql, params) for sql, params in statements if "UNION ALL" in sql]
@@ -280,3 +280,46 @@ async def test_an_admins_filter_walks_its_own_index_newest_first_on_both_engines
         # A table of three rows is read whole whatever the hint; the hint leaves no other index.
         [walk] = [row for row in await db.fetch_all(f"EXPLAIN {sql}", params) if row["table"] == "e"]
         assert index in walk["possible_keys"].split(",") and "PRIMARY" not in walk["possible_keys"], walk
+
+
+@pytest.mark.settings(**people)
+async def test_the_apis_rows_are_each_keys_own_merged_and_paged_alone_or_with_a_group(app, db, monkeypatch):
+    admin = Visitor(app.test_client())
+    await sign_up(admin.client, "ada")
+    await admin.open("/")
+    bob = Visitor(await person(app, admin.client, "bob"))
+    await bob.open("/")
+    owners = [await owner_of(admin), await owner_of(bob)]
+    keys = (None, "laptop", "build-server", None, "ci")
+    asked = []
+    for n in range(90):
+        exchange_id = await add(db, owners[n % 2], f"Asked {n}")
+        if keys[n % 5]:
+            await from_api(db, exchange_id, keys[n % 5])
+        if n % 3 == 0:
+            await rate(db, exchange_id, owners[n % 2], "down")
+        asked.append(exchange_id)
+    group = await make_group(admin.client, "Bob alone")
+    await join(admin.client, db, group, "bob")
+    api = [exchange_id for n, exchange_id in enumerate(asked) if keys[n % 5]][::-1]
+    bobs_api = [exchange_id for n, exchange_id in enumerate(asked) if keys[n % 5] and n % 2][::-1]
+    downs = [exchange_id for n, exchange_id in enumerate(asked) if keys[n % 5] and n % 3 == 0][::-1]
+
+    statements: list[str] = []
+    fetch_all = db.fetch_all
+
+    async def noted(sql: str, params: dict | None = None):
+        statements.append(sql)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", noted)
+    # Three keys are read apart and merged; with room for two parts only, the API's rows are walked by id.
+    for merged in (history.MERGED_PARTS, 2):
+        monkeypatch.setattr(history, "MERGED_PARTS", merged)
+        seen, pages = await walk(admin, "/list?source=api", SEARCH)
+        assert seen == api and pages == 2, merged
+        assert (await walk(admin, f"/list?source=api&group={group}", SEARCH))[0] == bobs_api
+        assert (await walk(admin, "/list?source=api&feedback=down", SEARCH))[0] == downs
+        assert (await walk(admin, "/list?source=api&status=error", SEARCH))[0] == []
+    merged_pages = [sql for sql in statements if "UNION ALL" in sql]
+    assert merged_pages and all(sql.count("SELECT id FROM") == 3 for sql in merged_pages)

@@ -41,9 +41,10 @@ _FEEDBACK_INDEXES = {
 # stored this long before its start, and after its end, bound the walk, allowing for clocks
 # of several instances that disagree and answers stored out of order by up to this margin.
 ID_MARGIN = timedelta(hours=1)
-# A group of up to this many members is read as each member's rows by their own index, merged;
-# a larger one (whose rows are rarely few) walks everyone's rows by id, checking membership.
-MERGED_MEMBERS = 20
+# A group is read as each member's rows, and the API's as each key's, each part by an index of
+# its own and merged, up to this many parts; more (a large group, whose rows are rarely few)
+# walk everyone's rows by id, checking each.
+MERGED_PARTS = 20
 # A person's own history leaves out what they deleted; an admin's shows it, marked.
 _SHOWN = "e.deleted_at IS NULL AND c.deleted_at IS NULL"
 _mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictionary()
@@ -100,10 +101,8 @@ async def page(db: Database, owner: str | None, search: Search, before: int | No
     terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "mysql":
         return await _mysql_search_page(db, owner, search, ids, terms, before, limit)
-    if search.group and not terms:
-        members = await _members(db, search)
-        if members is not None:
-            return await _members_page(db, owner, search, ids, before, limit, members)
+    if not terms and (parts := await _parts(db, search)) is not None:
+        return await _merged_page(db, owner, parts, ids, before, limit)
     sql, params = await _select(db, owner, search, ids, before)
     return await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit})
 
@@ -133,37 +132,70 @@ async def models(db: Database, owner: str | None) -> list[str]:
     return found
 
 
+async def _parts(db: Database, search: Search) -> list[Search] | None:
+    """The search as narrower ones whose rows together are its rows, each read by an index of its
+    own: a group's as each member's, the API's as each key's. None when it is not split so, or
+    would be split into more than MERGED_PARTS."""
+    parts = [search]
+    if search.group:
+        members = await _members(db, search)
+        if members is None:
+            return None
+        parts = [replace(part, group="", owner=member) for part in parts for member in members]
+    # Where a thumb leads, each key's part would walk the same feedback again.
+    if search.source == "api" and search.feedback not in (*RATINGS, "any"):
+        names = await _key_names(db)
+        if names is not None:
+            parts = [replace(part, source=f"api:{name}") for part in parts for name in names]
+    if parts == [search] or len(parts) > MERGED_PARTS:
+        return None
+    return parts
+
+
 async def _members(db: Database, search: Search) -> list[str] | None:
     """The owner ids of the group's members (of them, the person filtered by, if one is); None when
-    the group has more than MERGED_MEMBERS."""
+    it has more than MERGED_PARTS."""
     person = "" if search.owner is None else " AND u.owner = :person"
     rows = await db.fetch_all(
         "SELECT u.owner FROM group_members gm JOIN users u ON u.id = gm.user_id"
         f" WHERE gm.group_id = :group_id{person} LIMIT :most",
-        {"group_id": int(search.group), "person": search.owner, "most": MERGED_MEMBERS + 1},
+        {"group_id": int(search.group), "person": search.owner, "most": MERGED_PARTS + 1},
     )
-    return None if len(rows) > MERGED_MEMBERS else [row["owner"] for row in rows]
+    return None if len(rows) > MERGED_PARTS else [row["owner"] for row in rows]
 
 
-async def _members_page(
+async def _key_names(db: Database) -> list[str] | None:
+    """The names of the API keys anyone asked with, each found by one seek of the keys' index (a
+    recursive query would read MariaDB's whole index); None when there are more than MERGED_PARTS."""
+    found: list[str] = []
+    while len(found) <= MERGED_PARTS:
+        row = await db.fetch_one(
+            "SELECT key_name FROM exchanges WHERE key_name > :after ORDER BY key_name LIMIT 1",
+            {"after": found[-1] if found else ""},
+        )
+        if row is None:
+            return found
+        found.append(row["key_name"])
+    return None
+
+
+async def _merged_page(
     db: Database,
     owner: str | None,
-    search: Search,
+    parts: list[Search],
     ids: tuple[int | None, int | None],
     before: int | None,
     limit: int,
-    members: list[str],
 ) -> list[Row]:
-    """A page of a group's rows: each member's newest matching ones, read as the person filter reads
-    one person's (by their own index), merged newest first."""
-    if not members:
+    """A page made of each part's newest matching rows (each read as the person or key filter reads
+    its own, by its index), merged newest first."""
+    if not parts:
         return []
     branches = []
     params: dict[str, Any] = {"limit": limit}
-    for number, member in enumerate(members):
-        one = replace(search, group="", owner=member)
-        sql, found = await _select(db, owner, one, ids, before, person=f"member{number}", keys_only=True)
-        branches.append(f"SELECT id FROM ({sql} LIMIT :limit) m{number}")
+    for number, part in enumerate(parts):
+        sql, found = await _select(db, owner, part, ids, before, tag=f"_{number}", keys_only=True)
+        branches.append(f"SELECT id FROM ({sql} LIMIT :limit) part{number}")
         params.update(found)
     lead = "STRAIGHT_JOIN" if db.dialect == "mysql" else "CROSS JOIN"
     return await db.fetch_all(
@@ -221,12 +253,13 @@ async def _select(
     search: Search,
     ids: tuple[int | None, int | None],
     before: int | None,
-    person: str = "user",
+    tag: str = "",
     keys_only: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The query for the owner's matching exchanges, newest first, walking one index by id.
 
-    `person` names the parameter of the person filtered by; `keys_only` selects only the ids.
+    `tag` ends the names of the parameters of the person and the key filtered by (the parts of
+    one query each name their own); `keys_only` selects only the ids.
     """
     terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     # Over everyone's rows MySQL would rather read every chat and sort; keep it walking exchanges by id.
@@ -247,11 +280,11 @@ async def _select(
         # (a person with 2.5 % of the rows, the errors' 4 %) had it walk the primary key, reading
         # back to the last match however old; the filter's own index reads only matches.
         source = f"exchanges e{use_index(db.dialect, walked)}"
-    where, params = _narrowing(db.dialect, owner, search, ids, before, key, person)
+    where, params = _narrowing(db.dialect, owner, search, ids, before, key, tag)
     rated, feedback_params = _feedback_of(search, driving=not joined)
     if not joined:
         # The feedback's own owner column lets its index find one person's.
-        for name, value in (("owner", owner), (person, search.owner)):
+        for name, value in (("owner", owner), (f"user{tag}", search.owner)):
             if value is not None:
                 rated.append(f"fb.owner = :{name}")
     where = _shown(owner, where + rated)
@@ -344,15 +377,15 @@ def _narrowing(
     ids: tuple[int | None, int | None],
     before: int | None,
     key: str,
-    person: str = "user",
+    tag: str = "",
 ) -> tuple[list[str], dict[str, Any]]:
-    """Conditions for the owner's (None: anyone's) rows of a status, model, user (as the parameter
-    `person`), group, source and span, older than `before`."""
+    """Conditions for the owner's (None: anyone's) rows of a status, model, user, group, source and
+    span, older than `before` (`tag` ends the names of the user's and the key's parameters)."""
     where = ["e.owner = :owner"] if owner is not None else ["1 = 1"]
     params: dict[str, Any] = {"owner": owner} if owner is not None else {}
     if search.owner is not None:
-        where.append(f"e.owner = :{person}")
-        params[person] = search.owner
+        where.append(f"e.owner = :user{tag}")
+        params[f"user{tag}"] = search.owner
     if search.group:
         where.append(
             "e.owner IN (SELECT u.owner FROM group_members gm JOIN users u ON u.id = gm.user_id"
@@ -370,8 +403,8 @@ def _narrowing(
     elif search.source == "api":
         where.append("e.key_name IS NOT NULL")
     elif search.source.startswith("api:"):
-        where.append("e.key_name = :key_name")
-        params["key_name"] = search.source.removeprefix("api:")
+        where.append(f"e.key_name = :key_name{tag}")
+        params[f"key_name{tag}"] = search.source.removeprefix("api:")
     since, until = search.span
     # The span's ids bound the walk; the times themselves are checked row by row, not through
     # their index, which would read the whole span to sort it.
