@@ -237,7 +237,7 @@ async def test_a_groups_rows_are_each_members_own_read_by_index_merged_and_paged
     monkeypatch.undo()
     plan = await plans(db, page)
     if db.dialect == "sqlite":
-        assert plan.count("SEARCH e USING INDEX exchanges_owner (owner=? AND id<?)") == 3, plan
+        assert plan.count("SEARCH e USING COVERING INDEX exchanges_owner (owner=? AND id<?)") == 3, plan
         assert "SCAN e" not in plan, plan
     else:
         assert plan.count("'key': 'exchanges_owner'") == 3, plan

@@ -302,11 +302,14 @@ async def _select(
         where += matches
         params.update(words)
     join = "STRAIGHT_JOIN" if owner is None and db.dialect == "mysql" else "JOIN"
-    columns = f"{key} AS id" if keys_only else _COLUMNS
-    sql = (
-        f"SELECT {columns} FROM {source} {join} conversations c ON c.id = e.conversation_id {joined}"
-        f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
-    )
+    columns, chats = _COLUMNS, f" {join} conversations c ON c.id = e.conversation_id"
+    if keys_only:
+        # The ids alone, for a query that joins the rest: only what a condition reads is joined
+        # here, so that an index of the exchanges may answer by itself.
+        columns = f"{key} AS id"
+        chats = chats if owner is not None else ""
+        joined = joined if rated else ""
+    sql = f"SELECT {columns} FROM {source}{chats} {joined} WHERE {' AND '.join(where)} ORDER BY {key} DESC"
     return sql, params
 
 
