@@ -73,7 +73,8 @@ bench-rendering: setup
 	$(BIN)/python -m bench.rendering
 
 # 200 chats on two instances (one killed mid-run) while the webhook receiver fails, hangs, answers 500
-# and is down for 30 s: every event delivered once after deduplication, and the counts (not part of `make test`).
+# and is down for 30 s: every event delivered once after deduplication, and the counts; on one SQLite
+# file, then on one scratch MariaDB database (`--engines sqlite` or `mysql` runs one; not part of `make test`).
 bench-webhooks: setup
 	$(BIN)/python -m bench.webhooks
 

@@ -1,4 +1,5 @@
-"""Fill a database fast with realistic exchanges and their usage lines: `python -m bench.seed --rows N …`.
+"""Fill a database fast with realistic exchanges, their usage lines and a group of two of their owners:
+`python -m bench.seed --rows N …`.
 
 The schema comes from the app's own migrations; rows go in as big multi-row INSERTs in big
 transactions through the plain drivers (SQLite's full-text index is built once at the end;
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import unquote
 
 from app.storage import ledger, migrate, open_database
@@ -38,16 +40,23 @@ API_KEYS = ("laptop", "build-server")
 FEEDBACK_SHARE = 0.03
 DOWN_SHARE = 0.4
 COMMENTS = ("It made up a function.", "Too long.", "Wrong year.", "Not what I asked.", "")
+# The group the plan's `group` owners are members of.
+GROUP_NAME = "Seeded group"
 
 
 @dataclass
 class Plan:
-    """How many exchanges to make, for whom, and from which random seed."""
+    """How many exchanges to make, for whom, from which random seed, and who is in the seeded group.
+
+    `group` names the owners who are members of one group, GROUP_NAME (each given an account
+    named after their owner id if they have none).
+    """
 
     rows: int
     owners: list[str] = field(default_factory=lambda: ["seed-1", "seed-2", "seed-3", "seed-4"])
     shares: list[float] = field(default_factory=lambda: [0.55, 0.25, 0.15, 0.05])
     seed: int = 1
+    group: list[str] = field(default_factory=list)
 
 
 class Generator:
@@ -229,6 +238,7 @@ def _load_sqlite(path: str, plan: Plan) -> None:
                 connection.execute("COMMIT")
                 connection.execute("BEGIN")
         connection.execute(ledger.from_exchanges(first_exchange))
+        _add_group(connection.cursor(), "?", plan)
         connection.execute("COMMIT")
         for name in indexes:
             connection.execute(f"INSERT INTO {name} ({name}) VALUES ('rebuild')")
@@ -238,6 +248,38 @@ def _load_sqlite(path: str, plan: Plan) -> None:
         connection.execute("ANALYZE")
     finally:
         connection.close()
+
+
+def _add_group(cursor: Any, mark: str, plan: Plan) -> None:
+    """The seeded group with the plan's members in it, each given an account if they have none."""
+    if not plan.group:
+        return
+    now = datetime.now(UTC).strftime(TIME_FORMAT)
+    cursor.execute("SELECT owner, username FROM users")
+    taken = {name for row in cursor.fetchall() for name in row}
+    cursor.executemany(
+        "INSERT INTO users (owner, username, kind, role, created_at)"
+        f" VALUES ({mark}, {mark}, 'local', 'user', {mark})",
+        [(owner, owner, now) for owner in plan.group if owner not in taken],
+    )
+    key = GROUP_NAME.casefold()
+    cursor.execute(f"SELECT id FROM user_groups WHERE name_key = {mark}", (key,))
+    found = cursor.fetchone()
+    if found is None:
+        cursor.execute(
+            f"INSERT INTO user_groups (name, name_key, created_at) VALUES ({mark}, {mark}, {mark})",
+            (GROUP_NAME, key, now),
+        )
+        group_id = cursor.lastrowid
+    else:
+        group_id = found[0]
+    members = ", ".join([mark] * len(plan.group))
+    cursor.execute(
+        "INSERT INTO group_members (group_id, user_id, claimed, added_at)"
+        f" SELECT {mark}, u.id, 0, {mark} FROM users u WHERE u.owner IN ({members}) AND NOT EXISTS"
+        f" (SELECT 1 FROM group_members m WHERE m.group_id = {mark} AND m.user_id = u.id)",
+        (group_id, now, *plan.group, group_id),
+    )
 
 
 def _load_mysql(url: str, plan: Plan) -> None:
@@ -266,8 +308,12 @@ def _load_mysql(url: str, plan: Plan) -> None:
                 connection.commit()
             connection.begin()
             cursor.execute(ledger.from_exchanges(first_exchange))
+            _add_group(cursor, "%s", plan)
             connection.commit()
-            cursor.execute("ANALYZE TABLE conversations, exchanges, usage_ledger, feedback")
+            cursor.execute(
+                "ANALYZE TABLE conversations, exchanges, usage_ledger, feedback,"
+                " users, user_groups, group_members"
+            )
             cursor.fetchall()
     finally:
         connection.close()
@@ -287,7 +333,8 @@ def main() -> None:
     args = parser.parse_args()
     owners = args.owners.split(",")
     shares = Plan(0).shares[: len(owners)] if len(owners) <= 4 else [1.0] * len(owners)
-    rows, seconds = seed(args.database_url, Plan(args.rows, owners, shares, args.seed))
+    plan = Plan(args.rows, owners, shares, args.seed, group=owners[1:3])
+    rows, seconds = seed(args.database_url, plan)
     print(f"seeded {rows:,} exchanges in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
 
 

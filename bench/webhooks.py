@@ -1,11 +1,13 @@
 """`make bench-webhooks`: every event delivered through a hostile receiver and an instance killed mid-run.
 
-Two `python -m app` instances share one SQLite file (or `--mysql URL`) and send every event to a
-real local receiver (aiohttp) that drops the connection, hangs past the timeout and answers 500
-in turn (one request in ten), and is down for 30 seconds; 200 chats are asked across both instances, and one
-instance is killed (kill -9) mid-run. At the end it checks that every finished exchange's event
-reached the receiver, signed, and that the duplicates (at least once) collapse to one per id,
-and prints the counts: sent, retried, dead.
+Two `python -m app` instances share one database and send every event to a real local receiver
+(aiohttp) that drops the connection, hangs past the timeout and answers 500 in turn (one request
+in ten), and is down for 30 seconds; 200 chats are asked across both instances, and one instance
+is killed (kill -9) mid-run. At the end it checks that every finished exchange's event reached
+the receiver, signed, and that the duplicates (at least once) collapse to one per id, and prints
+the counts: sent, retried, dead. `--engines sqlite,mysql` (the default) runs it on one SQLite
+file, then on one scratch MariaDB/MySQL database (tests/mysql_server.py: TEST_MYSQL_URL, or the
+local server's root over its socket); `--engines sqlite` or `--engines mysql` runs one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -29,6 +33,7 @@ from aiohttp import web
 
 from app.webhooks import signing
 from bench.processes import App, FakeModel, free_port
+from tests.mysql_server import ScratchDatabase, connect
 
 CHATS = 200
 AT_ONCE = 10
@@ -150,42 +155,62 @@ async def chats(instances: list[App], killed: App, kill_after: int) -> tuple[int
     return asked, failed
 
 
-def outbox_counts(database: Path) -> dict[str, int]:
-    with sqlite3.connect(database) as db:
-        rows = db.execute(
-            "SELECT state, COUNT(*), SUM(attempts) FROM webhook_outbox GROUP BY state"
-        ).fetchall()
-        finished = db.execute(
-            "SELECT COUNT(*) FROM exchanges WHERE status NOT IN ('pending', 'streaming', 'stopping')"
-        ).fetchone()[0]
-        unfinished = db.execute(
-            "SELECT COUNT(*) FROM exchanges WHERE status IN ('pending', 'streaming', 'stopping')"
-        ).fetchone()[0]
-    counts = {state: count for state, count, _ in rows}
-    counts["attempts"] = sum(attempts or 0 for _, _, attempts in rows)
-    counts["finished"], counts["unfinished"] = finished, unfinished
+def rows(url: str, sql: str) -> list[tuple]:
+    """The rows of one statement, read through the plain driver of the database a URL names."""
+    if url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
+            return db.execute(sql).fetchall()
+    with closing(connect(url)) as db, db.cursor() as cursor:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+
+
+def outbox_counts(url: str) -> dict[str, int]:
+    states = rows(url, "SELECT state, COUNT(*), SUM(attempts) FROM webhook_outbox GROUP BY state")
+    unfinished = "status IN ('pending', 'streaming', 'stopping')"
+    counts = {state: int(count) for state, count, _ in states}
+    counts["attempts"] = sum(int(attempts or 0) for _, _, attempts in states)
+    counts["finished"] = rows(url, f"SELECT COUNT(*) FROM exchanges WHERE NOT {unfinished}")[0][0]
+    counts["unfinished"] = rows(url, f"SELECT COUNT(*) FROM exchanges WHERE {unfinished}")[0][0]
     return counts
 
 
-def finished_ids(database: Path) -> set[int]:
-    with sqlite3.connect(database) as db:
-        return {
-            row[0]
-            for row in db.execute(
-                "SELECT id FROM exchanges WHERE status NOT IN ('pending', 'streaming', 'stopping')"
-            )
-        }
+def finished_ids(url: str) -> set[int]:
+    return {
+        row[0]
+        for row in rows(
+            url, "SELECT id FROM exchanges WHERE status NOT IN ('pending', 'streaming', 'stopping')"
+        )
+    }
 
 
-async def main(args: argparse.Namespace) -> int:
+@contextmanager
+def database(engine: str, folder: Path) -> Iterator[str]:
+    """The URL of the database both instances share: a SQLite file, or a scratch MySQL database."""
+    if engine == "sqlite":
+        yield f"sqlite:///{folder / 'answers.db'}"
+        return
+    scratch = ScratchDatabase.provide("answers_bench_webhooks")
+    try:
+        yield scratch.url
+    finally:
+        scratch.remove()
+
+
+async def run(engine: str, wait: float) -> bool:
+    """One run on one engine: the chats, the outage and the kill; print the counts, say if all arrived."""
     folder = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    database = folder / "answers.db"
+    with database(engine, folder) as url:
+        return await _run(url, folder, wait)
+
+
+async def _run(url: str, folder: Path, wait: float) -> bool:
     receiver = Receiver()
     await receiver.up()
     model = FakeModel(folder / "model.log")
     model.configure(tokens=40, delay=0.02)
     env = {
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": url,
         "SECRET_KEY": "bench-secret-key-shared-by-both",
         "WEBHOOK_URLS": receiver.url,
         "WEBHOOK_SECRET": SECRET,
@@ -199,7 +224,7 @@ async def main(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     a = App(model.url, folder / "a", **env)
     b = App(model.url, folder / "b", **env)
-    print(f"receiver {receiver.url}; instances {a.url} and {b.url} on {database}", flush=True)
+    print(f"receiver {receiver.url}; instances {a.url} and {b.url} on {url.split('@')[-1]}", flush=True)
     try:
 
         async def outage() -> None:
@@ -217,20 +242,20 @@ async def main(args: argparse.Namespace) -> int:
             flush=True,
         )
         await down
-        deadline = time.monotonic() + args.wait
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            counts = outbox_counts(database)
+            counts = outbox_counts(url)
             if not counts.get("pending") and not counts["unfinished"]:
                 break
             await asyncio.sleep(1)
-        counts = outbox_counts(database)
+        counts = outbox_counts(url)
         seconds = time.perf_counter() - began
     finally:
         a.stop()
         b.stop()
         model.stop()
         await receiver.down()
-    finished = finished_ids(database)
+    finished = finished_ids(url)
     delivered = set(receiver.exchanges.values())
     unique = set(receiver.taken)
     duplicates = len(receiver.taken) - len(unique)
@@ -251,10 +276,20 @@ async def main(args: argparse.Namespace) -> int:
     ok = not missing and not counts.get("pending") and not counts.get("dead") and not receiver.bad_signatures
     ok = ok and len(unique) == len(receiver.exchanges) and not counts["unfinished"]
     print("every event delivered: " + ("yes" if ok else "NO"))
-    return 0 if ok else 1
+    return ok
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Run on each engine asked for, in turn; fail if any run lost an event."""
+    delivered = []
+    for engine in args.engines.split(","):
+        print(f"\n== {engine}  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)", flush=True)
+        delivered.append(await run(engine, args.wait))
+    return 0 if all(delivered) else 1
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engines", default="sqlite,mysql", help="sqlite, mysql, or both in turn")
     parser.add_argument("--wait", type=float, default=240, help="seconds to wait for the outbox to empty")
     sys.exit(asyncio.run(main(parser.parse_args())))

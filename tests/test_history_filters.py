@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.storage import feedback
+from app.storage import feedback, history
 from tests.conftest import Visitor
 from tests.test_accounts import person, sign_up
 from tests.test_groups import join, make_group
@@ -178,3 +178,148 @@ async def test_an_admin_filters_everyones_rows_by_group_and_a_group_that_cannot_
     assert "There is no group “sales”" in refused and len(ids(refused)) == 6
     # Only admins filter by group: a person's own history ignores it.
     assert ids(await get(cleo, f"/list?group={engineering}", SEARCH)) == list(reversed(cleos))
+
+
+async def plans(db, statements: list[tuple[str, dict]]) -> str:
+    """The query plans of the statements, one text (SQLite's details, or MySQL's rows)."""
+    found = []
+    for sql, params in statements:
+        if db.dialect == "sqlite":
+            found += [row["detail"] for row in await db.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)]
+        else:
+            found += [repr(row) for row in await db.fetch_all(f"EXPLAIN {sql}", params)]
+    return " | ".join(found)
+
+
+@pytest.mark.settings(**people)
+async def test_a_groups_rows_are_each_members_own_read_by_index_merged_and_paged(app, db, monkeypatch):
+    admin = Visitor(app.test_client())
+    await sign_up(admin.client, "ada")
+    await admin.open("/")
+    names = ("bob", "cleo", "dan")
+    owners = []
+    for name in names:
+        visitor = Visitor(await person(app, admin.client, name))
+        await visitor.open("/")
+        owners.append(await owner_of(visitor))
+    asked = [await add(db, owners[n % 3], f"Asked {n}") for n in range(75)]
+    await add(db, await owner_of(admin), "Ada asks")
+    for n in range(0, 75, 4):
+        await rate(db, asked[n], owners[n % 3], "down")
+    group = await make_group(admin.client, "Everyone but Ada")
+    for name in names:
+        await join(admin.client, db, group, name)
+    newest = list(reversed(asked))
+    cleos = [exchange_id for n, exchange_id in enumerate(asked) if n % 3 == 1][::-1]
+    downs = [exchange_id for n, exchange_id in enumerate(asked) if n % 4 == 0][::-1]
+
+    statements: list[tuple[str, dict]] = []
+    fetch_all = db.fetch_all
+
+    async def noted(sql: str, params: dict | None = None):
+        statements.append((sql, params or {}))
+        return await fetch_all(sql, params)
+
+    # Three members are read apart, merged; with room for two only, everyone's rows are walked by id.
+    for merged in (history.MERGED_PARTS, 2):
+        monkeypatch.setattr(history, "MERGED_PARTS", merged)
+        seen, pages = await walk(admin, f"/list?group={group}", SEARCH)
+        assert seen == newest and pages == 2, merged
+        assert (await walk(admin, f"/list?group={group}&feedback=down", SEARCH))[0] == downs
+        assert (await walk(admin, f"/list?group={group}&name=cleo", SEARCH))[0] == cleos
+        assert ids(await get(admin, f"/list?group={group}&name=ada", SEARCH)) == []
+        assert ids(await get(admin, f"/list?group={group}&name=cleo&status=error", SEARCH)) == []
+    monkeypatch.setattr(history, "MERGED_PARTS", 20)
+    monkeypatch.setattr(db, "fetch_all", noted)
+    await get(admin, f"/list?group={group}&before={newest[10]}", SEARCH)
+    page = [(sql, params) for sql, params in statements if "UNION ALL" in sql]
+    assert len(page) == 1 and page[0][0].count("SELECT id FROM") == 3
+    monkeypatch.undo()
+    plan = await plans(db, page)
+    if db.dialect == "sqlite":
+        assert plan.count("SEARCH e USING COVERING INDEX exchanges_owner (owner=? AND id<?)") == 3, plan
+        assert "SCAN e" not in plan, plan
+    else:
+        assert plan.count("'key': 'exchanges_owner'") == 3, plan
+
+
+@pytest.mark.settings(**people)
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("status=error", "exchanges_status"),
+        ("source=api:laptop", "exchanges_key"),
+        ("model=fake-model", "exchanges_model"),
+        ("name=ada&status=error", "exchanges_owner_status"),
+        ("name=ada&model=fake-model", "exchanges_owner_model"),
+    ],
+)
+async def test_an_admins_filter_walks_its_own_index_newest_first_on_both_engines(
+    app, db, monkeypatch, query, index
+):
+    admin = Visitor(app.test_client())
+    await sign_up(admin.client, "ada")
+    await admin.open("/")
+    for n in range(3):
+        await add(db, await owner_of(admin), f"Asked {n}", status="error")
+    statements: list[tuple[str, dict]] = []
+    fetch_all = db.fetch_all
+
+    async def noted(sql: str, params: dict | None = None):
+        statements.append((sql, params or {}))
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", noted)
+    await get(admin, f"/list?{query}", SEARCH)
+    monkeypatch.undo()
+    [(sql, params)] = [(sql, params) for sql, params in statements if "FROM exchanges e" in sql]
+    if db.dialect == "sqlite":
+        plan = await plans(db, [(sql, params)])
+        assert f"USING INDEX {index} " in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        # A table of three rows is read whole whatever the hint; the hint leaves no other index.
+        [walk] = [row for row in await db.fetch_all(f"EXPLAIN {sql}", params) if row["table"] == "e"]
+        assert index in walk["possible_keys"].split(",") and "PRIMARY" not in walk["possible_keys"], walk
+
+
+@pytest.mark.settings(**people)
+async def test_the_apis_rows_are_each_keys_own_merged_and_paged_alone_or_with_a_group(app, db, monkeypatch):
+    admin = Visitor(app.test_client())
+    await sign_up(admin.client, "ada")
+    await admin.open("/")
+    bob = Visitor(await person(app, admin.client, "bob"))
+    await bob.open("/")
+    owners = [await owner_of(admin), await owner_of(bob)]
+    keys = (None, "laptop", "build-server", None, "ci")
+    asked = []
+    for n in range(90):
+        exchange_id = await add(db, owners[n % 2], f"Asked {n}")
+        if keys[n % 5]:
+            await from_api(db, exchange_id, keys[n % 5])
+        if n % 3 == 0:
+            await rate(db, exchange_id, owners[n % 2], "down")
+        asked.append(exchange_id)
+    group = await make_group(admin.client, "Bob alone")
+    await join(admin.client, db, group, "bob")
+    api = [exchange_id for n, exchange_id in enumerate(asked) if keys[n % 5]][::-1]
+    bobs_api = [exchange_id for n, exchange_id in enumerate(asked) if keys[n % 5] and n % 2][::-1]
+    downs = [exchange_id for n, exchange_id in enumerate(asked) if keys[n % 5] and n % 3 == 0][::-1]
+
+    statements: list[str] = []
+    fetch_all = db.fetch_all
+
+    async def noted(sql: str, params: dict | None = None):
+        statements.append(sql)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", noted)
+    # Three keys are read apart and merged; with room for two parts only, the API's rows are walked by id.
+    for merged in (history.MERGED_PARTS, 2):
+        monkeypatch.setattr(history, "MERGED_PARTS", merged)
+        seen, pages = await walk(admin, "/list?source=api", SEARCH)
+        assert seen == api and pages == 2, merged
+        assert (await walk(admin, f"/list?source=api&group={group}", SEARCH))[0] == bobs_api
+        assert (await walk(admin, "/list?source=api&feedback=down", SEARCH))[0] == downs
+        assert (await walk(admin, "/list?source=api&status=error", SEARCH))[0] == []
+    merged_pages = [sql for sql in statements if "UNION ALL" in sql]
+    assert merged_pages and all(sql.count("SELECT id FROM") == 3 for sql in merged_pages)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -41,6 +41,10 @@ _FEEDBACK_INDEXES = {
 # stored this long before its start, and after its end, bound the walk, allowing for clocks
 # of several instances that disagree and answers stored out of order by up to this margin.
 ID_MARGIN = timedelta(hours=1)
+# A group is read as each member's rows, and the API's as each key's, each part by an index of
+# its own and merged, up to this many parts; more (a large group, whose rows are rarely few)
+# walk everyone's rows by id, checking each.
+MERGED_PARTS = 20
 # A person's own history leaves out what they deleted; an admin's shows it, marked.
 _SHOWN = "e.deleted_at IS NULL AND c.deleted_at IS NULL"
 _mysql_rules: WeakKeyDictionary[Database, fulltext.MySQLRules] = WeakKeyDictionary()
@@ -97,6 +101,8 @@ async def page(db: Database, owner: str | None, search: Search, before: int | No
     terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     if terms and db.dialect == "mysql":
         return await _mysql_search_page(db, owner, search, ids, terms, before, limit)
+    if not terms and (parts := await _parts(db, search)) is not None:
+        return await _merged_page(db, owner, parts, ids, before, limit)
     sql, params = await _select(db, owner, search, ids, before)
     return await db.fetch_all(f"{sql} LIMIT :limit", {**params, "limit": limit})
 
@@ -124,6 +130,88 @@ async def models(db: Database, owner: str | None) -> list[str]:
             break
         found.append(row["model"])
     return found
+
+
+async def _parts(db: Database, search: Search) -> list[Search] | None:
+    """The search as narrower ones whose rows together are its rows, each read by an index of its
+    own: a group's as each member's, the API's as each key's. None when it is not split so, or
+    would be split into more than MERGED_PARTS."""
+    parts = [search]
+    if search.group:
+        members = await _members(db, search)
+        if members is None:
+            return None
+        parts = [replace(part, group="", owner=member) for part in parts for member in members]
+    # Where a thumb leads, each key's part would walk the same feedback again.
+    if search.source == "api" and search.feedback not in (*RATINGS, "any"):
+        names = await _key_names(db)
+        if names is not None:
+            parts = [replace(part, source=f"api:{name}") for part in parts for name in names]
+    if parts == [search] or len(parts) > MERGED_PARTS:
+        return None
+    return parts
+
+
+async def _members(db: Database, search: Search) -> list[str] | None:
+    """The owner ids of the group's members (of them, the person filtered by, if one is); None when
+    it has more than MERGED_PARTS."""
+    person = "" if search.owner is None else " AND u.owner = :person"
+    rows = await db.fetch_all(
+        "SELECT u.owner FROM group_members gm JOIN users u ON u.id = gm.user_id"
+        f" WHERE gm.group_id = :group_id{person} LIMIT :most",
+        {"group_id": int(search.group), "person": search.owner, "most": MERGED_PARTS + 1},
+    )
+    return None if len(rows) > MERGED_PARTS else [row["owner"] for row in rows]
+
+
+async def _key_names(db: Database) -> list[str] | None:
+    """The names of the API keys anyone asked with, read from the keys' index without its rows:
+    MariaDB skips from one name to the next by itself, SQLite by one seek each; None when there
+    are more than MERGED_PARTS."""
+    if db.dialect == "mysql":
+        rows = await db.fetch_all(
+            "SELECT DISTINCT key_name FROM exchanges WHERE key_name IS NOT NULL LIMIT :most",
+            {"most": MERGED_PARTS + 1},
+        )
+        return None if len(rows) > MERGED_PARTS else [row["key_name"] for row in rows]
+    found: list[str] = []
+    while len(found) <= MERGED_PARTS:
+        after = "key_name > :after" if found else "key_name IS NOT NULL"
+        row = await db.fetch_one(
+            f"SELECT key_name FROM exchanges WHERE {after} ORDER BY key_name LIMIT 1",
+            {"after": found[-1] if found else None},
+        )
+        if row is None:
+            return found
+        found.append(row["key_name"])
+    return None
+
+
+async def _merged_page(
+    db: Database,
+    owner: str | None,
+    parts: list[Search],
+    ids: tuple[int | None, int | None],
+    before: int | None,
+    limit: int,
+) -> list[Row]:
+    """A page made of each part's newest matching rows (each read as the person or key filter reads
+    its own, by its index), merged newest first."""
+    if not parts:
+        return []
+    branches = []
+    params: dict[str, Any] = {"limit": limit}
+    for number, part in enumerate(parts):
+        sql, found = await _select(db, owner, part, ids, before, tag=f"_{number}", keys_only=True)
+        branches.append(f"SELECT id FROM ({sql} LIMIT :limit) part{number}")
+        params.update(found)
+    lead = "STRAIGHT_JOIN" if db.dialect == "mysql" else "CROSS JOIN"
+    return await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM ({' UNION ALL '.join(branches)}) picked"
+        f" {lead} exchanges e ON e.id = picked.id JOIN conversations c ON c.id = e.conversation_id"
+        f" {_WITH_FEEDBACK} ORDER BY picked.id DESC LIMIT :limit",
+        params,
+    )
 
 
 async def _mysql_search_page(
@@ -168,9 +256,19 @@ async def _mysql_search_page(
 
 
 async def _select(
-    db: Database, owner: str | None, search: Search, ids: tuple[int | None, int | None], before: int | None
+    db: Database,
+    owner: str | None,
+    search: Search,
+    ids: tuple[int | None, int | None],
+    before: int | None,
+    tag: str = "",
+    keys_only: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """The query for the owner's matching exchanges, newest first, walking one index by id."""
+    """The query for the owner's matching exchanges, newest first, walking one index by id.
+
+    `tag` ends the names of the parameters of the person and the key filtered by (the parts of
+    one query each name their own); `keys_only` selects only the ids.
+    """
     terms = fulltext.as_typed(search.query[:MAX_QUERY_CHARS])
     # Over everyone's rows MySQL would rather read every chat and sort; keep it walking exchanges by id.
     lead = "STRAIGHT_JOIN" if db.dialect == "mysql" else "CROSS JOIN"
@@ -185,11 +283,16 @@ async def _select(
         walked = _FEEDBACK_INDEXES[(search.feedback in RATINGS, whose)]
         source = f"feedback fb{use_index(db.dialect, walked)} {lead} exchanges e ON e.id = fb.exchange_id"
         key, joined = "fb.exchange_id", ""
-    where, params = _narrowing(db.dialect, owner, search, ids, before, key)
+    elif owner is None and not terms and (walked := _walked_indexes(search)):
+        # Over everyone's rows MariaDB's guess of how far a walk by id must go to fill a page
+        # (a person with 2.5 % of the rows, the errors' 4 %) had it walk the primary key, reading
+        # back to the last match however old; the filter's own index reads only matches.
+        source = f"exchanges e{use_index(db.dialect, walked)}"
+    where, params = _narrowing(db.dialect, owner, search, ids, before, key, tag)
     rated, feedback_params = _feedback_of(search, driving=not joined)
     if not joined:
         # The feedback's own owner column lets its index find one person's.
-        for name, value in (("owner", owner), ("user", search.owner)):
+        for name, value in (("owner", owner), (f"user{tag}", search.owner)):
             if value is not None:
                 rated.append(f"fb.owner = :{name}")
     where = _shown(owner, where + rated)
@@ -207,11 +310,40 @@ async def _select(
         where += matches
         params.update(words)
     join = "STRAIGHT_JOIN" if owner is None and db.dialect == "mysql" else "JOIN"
-    sql = (
-        f"SELECT {_COLUMNS} FROM {source} {join} conversations c ON c.id = e.conversation_id {joined}"
-        f" WHERE {' AND '.join(where)} ORDER BY {key} DESC"
-    )
+    columns, chats = _COLUMNS, f" {join} conversations c ON c.id = e.conversation_id"
+    if keys_only:
+        # The ids alone, for a query that joins the rest: only what a condition reads is joined
+        # here, so that an index of the exchanges may answer by itself.
+        columns = f"{key} AS id"
+        chats = chats if owner is not None else ""
+        joined = joined if rated else ""
+    sql = f"SELECT {columns} FROM {source}{chats} {joined} WHERE {' AND '.join(where)} ORDER BY {key} DESC"
     return sql, params
+
+
+def _walked_indexes(search: Search) -> str:
+    """The indexes that yield the search's rows by id, through its person, status, model or key as
+    equal to a value (any key is not one: its index would read every API row to sort them)."""
+    keyed = search.source == "chat" or search.source.startswith("api:")
+    if search.owner is not None:
+        indexes = ["exchanges_owner"]
+        for wanted, index in (
+            (search.status, "exchanges_owner_status"),
+            (search.model, "exchanges_owner_model"),
+            (keyed, "exchanges_owner_key"),
+        ):
+            if wanted:
+                indexes.append(index)
+        return ", ".join(indexes)
+    # One index, not several MariaDB might intersect and then sort.
+    for wanted, index in (
+        (search.status, "exchanges_status"),
+        (keyed, "exchanges_key"),
+        (search.model, "exchanges_model"),
+    ):
+        if wanted:
+            return index
+    return ""
 
 
 def _feedback_of(search: Search, driving: bool) -> tuple[list[str], dict[str, Any]]:
@@ -256,14 +388,15 @@ def _narrowing(
     ids: tuple[int | None, int | None],
     before: int | None,
     key: str,
+    tag: str = "",
 ) -> tuple[list[str], dict[str, Any]]:
-    """Conditions for the owner's (None: anyone's) rows of a status, model, user, source and span,
-    older than `before`."""
+    """Conditions for the owner's (None: anyone's) rows of a status, model, user, group, source and
+    span, older than `before` (`tag` ends the names of the user's and the key's parameters)."""
     where = ["e.owner = :owner"] if owner is not None else ["1 = 1"]
     params: dict[str, Any] = {"owner": owner} if owner is not None else {}
     if search.owner is not None:
-        where.append("e.owner = :user")
-        params["user"] = search.owner
+        where.append(f"e.owner = :user{tag}")
+        params[f"user{tag}"] = search.owner
     if search.group:
         where.append(
             "e.owner IN (SELECT u.owner FROM group_members gm JOIN users u ON u.id = gm.user_id"
@@ -281,8 +414,8 @@ def _narrowing(
     elif search.source == "api":
         where.append("e.key_name IS NOT NULL")
     elif search.source.startswith("api:"):
-        where.append("e.key_name = :key_name")
-        params["key_name"] = search.source.removeprefix("api:")
+        where.append(f"e.key_name = :key_name{tag}")
+        params[f"key_name{tag}"] = search.source.removeprefix("api:")
     since, until = search.span
     # The span's ids bound the walk; the times themselves are checked row by row, not through
     # their index, which would read the whole span to sort it.
