@@ -281,6 +281,27 @@ async def test_a_closed_folder_loads_its_chats_when_opened(visitor, db):
     assert "<html" in await (await visitor.client.get(f"/folders/{folder}/chats")).get_data(as_text=True)
 
 
+async def test_a_folders_page_pages_back_through_all_its_chats(visitor, db, monkeypatch):
+    """A folder holding more chats than its page shows links to the older ones, page after page."""
+    from app.views import folders as folder_views
+
+    monkeypatch.setattr(folder_views, "FOLDER_PAGE", 2)
+    owner = await owner_of(visitor)
+    folder = await make_folder(visitor, "Archive")
+    chats = [await conversations.create(db, owner, f"old chat {n}") for n in range(5)]
+    for chat in chats:
+        await conversations.move(db, chat, owner, folder)
+    seen: list[int] = []
+    address: str | None = f"/folders/{folder}"
+    while address is not None:
+        page = await visitor.open(address)
+        seen += [int(n) for n in re.findall(r'<li><a href="/c/(\d+)">old chat', page)]
+        older = re.search(r'<a class="older" href="([^"]+)"', page)
+        address = older.group(1).replace("&amp;", "&") if older else None
+        assert len(seen) <= len(chats), "a page repeated chats"
+    assert seen == chats[::-1]
+
+
 async def test_the_sidebar_is_one_statement_on_the_chats(visitor, db, monkeypatch):
     owner = await owner_of(visitor)
     chat = await conversations.create(db, owner, "Counted")

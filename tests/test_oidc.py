@@ -283,3 +283,11 @@ async def test_group_ids_from_the_provider_are_named_through_the_mapping(app, db
     claims_at_provider(provider, "hal", _claim_names={"groups": "src1"})
     await sign_in_at_provider(app.test_client(), "hal")
     assert await groups_of(db, "hal") == {"Engineering": True}
+
+
+def test_the_pkce_challenge_is_rfc_7636s_own_example():
+    """The S256 challenge of the RFC's example verifier is the RFC's example challenge (Appendix B)."""
+    from app.people.oidc import code_challenge
+
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert code_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

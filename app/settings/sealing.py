@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 # Fixed: a different label would derive a different key, and every sealed secret would be lost.
 INFO = b"gpt-answers settings secrets v1"
@@ -21,6 +20,11 @@ class Unsealable(ValueError):
 
 
 def _key(secret_key: str) -> AESGCM:
+    # Imported when a secret is sealed or opened: cryptography adds 9 MB to every worker that never does.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret_key.encode())
     return AESGCM(derived)
 
@@ -34,6 +38,8 @@ def seal(plain: str, secret_key: str) -> str:
 
 def unseal(sealed: str, secret_key: str) -> str:
     """The secret a `seal` made; Unsealable when this key did not make it or the text was changed."""
+    from cryptography.exceptions import InvalidTag
+
     if not sealed.startswith(PREFIX):
         raise Unsealable("not a sealed secret")
     try:

@@ -35,7 +35,7 @@ SEARCH_RESULTS = 30
 @signed_in_only
 async def list_conversations() -> Response:
     """List a page of the visitor's conversations, most recent first; `before` pages further back."""
-    before = _cursor(request.args.get("before"), request.args.get("before_id"))
+    before = cursor(request.args.get("before"), request.args.get("before_id"))
     page = await sidebar_page(request.args.get("current", type=parse_id), before)
     return await render("conversations/list.html", "items", **page)
 
@@ -77,7 +77,7 @@ async def sidebar_page(current: int | None, before: tuple[str, int] | None = Non
     older = None
     if more:
         last = rows[-1]
-        older = {"before": _moment(last["updated_at"]), "before_id": last["id"]}
+        older = {"before": keyset_time(last["updated_at"]), "before_id": last["id"]}
     # A person's API calls stay out of the list; one link leads to them all.
     user = current_user()
     api_calls = user is not None and before is None and await api_keys.any_of(db, user["id"])
@@ -223,7 +223,7 @@ def current_from_page() -> int | None:
     return parse_id(tail) if found else None
 
 
-def _cursor(updated_at: str | None, conversation_id: str | None) -> tuple[str, int] | None:
+def cursor(updated_at: str | None, conversation_id: str | None) -> tuple[str, int] | None:
     """Read a keyset cursor from the query string; a malformed one starts from the top."""
     last_id = parse_id(conversation_id)
     if not updated_at or last_id is None:
@@ -232,10 +232,11 @@ def _cursor(updated_at: str | None, conversation_id: str | None) -> tuple[str, i
         moment = as_datetime(updated_at)
     except ValueError:
         return None
-    return (_moment(moment), last_id) if moment else None
+    return (keyset_time(moment), last_id) if moment else None
 
 
-def _moment(value: object) -> str:
+def keyset_time(value: object) -> str:
+    """A chat's time as a keyset cursor holds it."""
     moment = as_datetime(value)
     assert moment is not None
     return moment.strftime(TIME_FORMAT)

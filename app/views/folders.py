@@ -13,12 +13,12 @@ from ..storage import Executor, Row, conversations, folders, get_db
 from ..storage.folders import NAME_CHARS
 from ..web.addresses import return_address
 from ..web.htmx import is_htmx, render
-from .conversations import MAX_FOLDERS, current_from_page, folder_items, sidebar_changed
+from .conversations import MAX_FOLDERS, current_from_page, cursor, folder_items, keyset_time, sidebar_changed
 from .settings import MAX_INSTRUCTIONS_CHARS
 
 bp = Blueprint("folders", __name__)
 
-# The folder's page lists this many of its chats, most recent first.
+# The folder's page lists this many of its chats, most recent first, then links to the older ones.
 FOLDER_PAGE = 200
 
 
@@ -119,12 +119,26 @@ async def _own(folder_id: int) -> Row:
 async def _folder_page(
     found: Row, instructions: str | None, error: str | None = None, status: int = 200
 ) -> Response:
-    chats = await conversations.listed(get_db(), owner(), found["id"], None, FOLDER_PAGE, pinned_too=True)
+    before = cursor(request.args.get("before"), request.args.get("before_id"))
+    chats = await conversations.listed(
+        get_db(), owner(), found["id"], before, FOLDER_PAGE + 1, pinned_too=True
+    )
+    older = None
+    if len(chats) > FOLDER_PAGE:
+        chats = chats[:FOLDER_PAGE]
+        last = chats[-1]
+        older = url_for(
+            "folders.show",
+            folder_id=found["id"],
+            before=keyset_time(last["updated_at"]),
+            before_id=last["id"],
+        )
     return await render(
         "folders/show.html",
         status=status,
         folder=found,
         chats=chats,
+        older=older,
         instructions=instructions or "",
         error=error,
         saved=request.args.get("saved") == "1" and error is None,

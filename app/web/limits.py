@@ -264,6 +264,10 @@ class SharedStore(RateLimiterStoreABC):
         self.clock = clock
         self.down = False
         self.retry_at = 0.0
+        # Imported here: the redis package costs start-up time and memory to every app without it.
+        from redis.exceptions import RedisError
+
+        self.errors: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
 
     async def before_serving(self) -> None:
         await self.redis.before_serving()
@@ -278,7 +282,7 @@ class SharedStore(RateLimiterStoreABC):
         """Whether Redis answers now; asking also ends or starts an outage."""
         try:
             await self.redis.ping()
-        except REDIS_ERRORS as error:
+        except self.errors as error:
             self._went_down(error)
             return False
         self._came_back()
@@ -291,7 +295,7 @@ class SharedStore(RateLimiterStoreABC):
         if not self.down or self.clock() >= self.retry_at:
             try:
                 result = await work(self.redis)
-            except REDIS_ERRORS as error:
+            except self.errors as error:
                 self._went_down(error)
             else:
                 self._came_back()
@@ -314,15 +318,6 @@ class SharedStore(RateLimiterStoreABC):
         if self.down:
             self.down = False
             log.warning("Redis answers again; rate limits are counted there again")
-
-
-def _redis_errors() -> tuple[type[BaseException], ...]:
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError, TimeoutError)
-
-
-REDIS_ERRORS = _redis_errors()
 
 
 async def check_redis() -> bool | None:

@@ -1,4 +1,4 @@
-"""A phone (390 px) and a desktop in Chromium: the top bar's Menu, /usage that fits, /list's answer column."""
+"""A phone (390 px) and a desktop in Chromium: the Menu, /usage and admin pages that fit, /list's answers."""
 
 from __future__ import annotations
 
@@ -97,3 +97,32 @@ def test_the_history_answer_column_is_wide_enough_to_read_on_a_desktop(page, ser
     assert row["height"] < 200, row
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=OUTPUT / "history-1280.png")
+
+
+def test_the_admin_pages_fit_a_phone(page, tmp_path: Path, model: FakeLLM):
+    """Settings, groups, people and webhook events on a phone: wide tables scroll in their own box."""
+    server = AppServer(
+        tmp_path,
+        model.url,
+        SIGN_IN="accounts",
+        SIGN_UP="open",
+        WEBHOOK_URLS="http://127.0.0.1:9/a-long-path-of-the-receiver-that-takes-room",
+        WEBHOOK_SECRET="whsec_" + "a" * 43 + "=",
+        WEBHOOK_ALLOW_PRIVATE="true",
+    )
+    try:
+        make_account(page, f"{server.url}/signup", "ada")
+        page.set_viewport_size(PHONE)
+        for path, heading in (
+            ("/admin/settings", "Settings"),
+            ("/admin/groups", "Groups"),
+            ("/admin/users", "People"),
+            ("/admin/events", "Webhook events"),
+        ):
+            page.goto(server.url + path)
+            expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+        # The account's making was an admin action: its event waits in a table as wide as any.
+        expect(page.locator(".events-table")).to_be_visible()
+    finally:
+        server.stop()
