@@ -3,7 +3,7 @@
 Under pytest-xdist each worker has its own of everything a session holds: the fake
 model on a free port, the migrated SQLite template, the MySQL database (named after the
 worker), Chromium. The Galera suite and the tests that share the machine's Redis run in
-one worker each (`xdist_group`, with `--dist loadgroup`).
+one worker each (`tests/scheduling.py`, with `--dist loadgroup`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from app.config import Config
 from app.people import passwords
 from app.rendering import highlight
 from app.storage import Database, migrate, open_database
-from tests import figures
+from tests import figures, scheduling
 from tests.cluster import figures as cluster_figures
 from tests.fake_llm import FakeLLM
 from tests.mysql_server import NoServer, ScratchDatabase
@@ -84,16 +84,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 terminalreporter.write_line(line)
 
 
-# Tests that use the machine's Redis: counters of two workers must not mix.
-SHARE_REDIS = {
-    "test_questions_per_minute_are_shared_by_instances_through_redis",
-    "test_rate_limits_are_shared_through_redis",
-}
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> scheduling.Grouped | None:
+    """`--dist loadgroup`: the groups of `tests/scheduling.py`, each in one worker."""
+    return scheduling.Grouped(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark what needs MySQL or the cluster, group what must not run twice at once, run browser tests last.
+    """Mark what needs MySQL or the cluster, run browser tests last.
 
     Browser tests last: while sync Playwright runs, no other test may start an event loop.
     The marks are what `make test-quick` leaves out (`-m "not mysql and not browser and not cluster"`).
@@ -102,11 +101,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if "mysql" in item.fixturenames or (callspec and callspec.params.get("database_url") == "mysql"):
             item.add_marker(pytest.mark.mysql)
-        if "/cluster/" in item.nodeid or item.nodeid.startswith("cluster/"):
+        if scheduling.group_of(item.nodeid) == "cluster":
             item.add_marker(pytest.mark.cluster)
-            item.add_marker(pytest.mark.xdist_group("cluster"))
-        elif item.originalname in SHARE_REDIS:
-            item.add_marker(pytest.mark.xdist_group("redis"))
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
