@@ -3,7 +3,7 @@
 Under pytest-xdist each worker has its own of everything a session holds: the fake
 model on a free port, the migrated SQLite template, the MySQL database (named after the
 worker), Chromium. The Galera suite and the tests that share the machine's Redis run in
-one worker each (`xdist_group`, with `--dist loadgroup`).
+one worker each (`tests/scheduling.py`, with `--dist loadgroup`).
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ import os
 import re
 import shutil
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from types import CodeType
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from jinja2.bccache import Bucket, BytecodeCache
 from openai._vendor.httpx_aiohttp import transport as httpx_aiohttp
 from quart import Quart
 from quart.testing import QuartClient
@@ -33,7 +31,7 @@ from app.config import Config
 from app.people import passwords
 from app.rendering import highlight
 from app.storage import Database, migrate, open_database
-from tests import figures
+from tests import figures, scheduling, warm
 from tests.cluster import figures as cluster_figures
 from tests.fake_llm import FakeLLM
 from tests.mysql_server import NoServer, ScratchDatabase
@@ -84,16 +82,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 terminalreporter.write_line(line)
 
 
-# Tests that use the machine's Redis: counters of two workers must not mix.
-SHARE_REDIS = {
-    "test_questions_per_minute_are_shared_by_instances_through_redis",
-    "test_rate_limits_are_shared_through_redis",
-}
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> scheduling.Grouped | None:
+    """`--dist loadgroup`: the groups of `tests/scheduling.py`, each in one worker."""
+    return scheduling.Grouped(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark what needs MySQL or the cluster, group what must not run twice at once, run browser tests last.
+    """Mark what needs MySQL or the cluster, run browser tests last.
 
     Browser tests last: while sync Playwright runs, no other test may start an event loop.
     The marks are what `make test-quick` leaves out (`-m "not mysql and not browser and not cluster"`).
@@ -102,11 +99,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if "mysql" in item.fixturenames or (callspec and callspec.params.get("database_url") == "mysql"):
             item.add_marker(pytest.mark.mysql)
-        if "/cluster/" in item.nodeid or item.nodeid.startswith("cluster/"):
+        if scheduling.group_of(item.nodeid) == "cluster":
             item.add_marker(pytest.mark.cluster)
-            item.add_marker(pytest.mark.xdist_group("cluster"))
-        elif item.originalname in SHARE_REDIS:
-            item.add_marker(pytest.mark.xdist_group("redis"))
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
@@ -147,26 +141,9 @@ def one_tls_context() -> Iterator[None]:
 
 @pytest.fixture(scope="session", autouse=True)
 def compiled_routes() -> Iterator[None]:
-    """Each route's URL builder compiled once a run, not again for every app that registers it.
-
-    Werkzeug writes a builder as Python source from the rule's parts and compiles it, which was
-    most of `create_app`'s time; the function it makes depends on nothing but those parts (the
-    rule's converters are reached through `self` when it runs).
-    """
-    compile_builder = Rule._compile_builder
-    builders: dict[tuple[object, ...], Callable[..., tuple[str, str]]] = {}
-
-    def once(rule: Rule, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
-        defaults = rule.defaults or {}
-        if any(dynamic and part in defaults for dynamic, part in rule._trace):
-            return compile_builder(rule, append_unknown)
-        key = (rule.rule, tuple(rule._trace), repr(sorted(defaults.items())), append_unknown)
-        if key not in builders:
-            builders[key] = compile_builder(rule, append_unknown)
-        return builders[key]
-
+    """Each route's URL builder compiled once a run, not again for every app that registers it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Rule, "_compile_builder", once)
+        patch.setattr(Rule, "_compile_builder", warm.route_builders_once(Rule._compile_builder))
         yield
 
 
@@ -240,30 +217,11 @@ def config(tmp_path: Path, model: FakeLLM, database_url: str, request: pytest.Fi
     return Config(**settings | (marker.kwargs if marker else {}))
 
 
-class CompiledTemplates(BytecodeCache):
-    """Templates compiled once for all the apps of a run, kept in memory as code objects (not marshalled)."""
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, tuple[str, CodeType]] = {}
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        checksum, code = self.compiled.get(bucket.key, ("", None))
-        if code is not None and checksum == bucket.checksum:
-            bucket.code = code
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        if bucket.code is not None:
-            self.compiled[bucket.key] = (bucket.checksum, bucket.code)
-
-
-COMPILED_TEMPLATES = CompiledTemplates()
-
-
 @pytest.fixture
 async def app(config: Config) -> AsyncIterator[Quart]:
     """The app, started (database open and migrated, model client made)."""
     app = create_app(config)
-    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    app.jinja_env.bytecode_cache = warm.COMPILED_TEMPLATES
     async with app.test_app():
         yield app
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 
-from app.answers.following import POLL_SECONDS
-from app.answers.run import SAVE_SECONDS
 from app.storage import conversations, exchanges
 from app.storage.dialects import utc_in
 from app.storage.status import FINISHED
 from tests.conftest import Visitor, parse_events
+from tests.waiting import PATIENCE, until
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 
@@ -21,13 +20,25 @@ async def ask(visitor: Visitor, question: str, conversation_id: int | str = "") 
     return int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
 
 
+async def row(db, exchange_id: int) -> dict:
+    return await db.fetch_one("SELECT * FROM exchanges WHERE id = :id", {"id": exchange_id})
+
+
 async def settled(db, exchange_id: int) -> dict:
-    for _ in range(200):
-        row = await db.fetch_one("SELECT * FROM exchanges WHERE id = :id", {"id": exchange_id})
-        if row["status"] in FINISHED:
-            return row
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"exchange {exchange_id} never finished: {row['status']}")
+    async def finished() -> dict | None:
+        found = await row(db, exchange_id)
+        return found if found["status"] in FINISHED else None
+
+    return await until(finished, f"exchange {exchange_id} finished")
+
+
+async def streaming(db, exchange_id: int) -> None:
+    """Wait until the answer is being written (claimed by a stream, not yet ended)."""
+
+    async def claimed() -> bool:
+        return await exchanges.status(db, exchange_id) == "streaming"
+
+    await until(claimed, f"exchange {exchange_id} streaming")
 
 
 async def read_until(connection, marker: bytes, count: int) -> bytes:
@@ -53,7 +64,8 @@ async def test_stop_keeps_the_partial_answer_and_cancels_the_model(visitor, mode
     row = await settled(db, exchange_id)
     assert row["status"] == "stopped"
     assert row["answer"].startswith("w0 w1 ") and len(row["answer"].split()) < 300
-    await asyncio.sleep(0.2)
+    # The model notices the closed connection at its next token: 20 ms, or the whole answer if never closed.
+    await until(lambda: model.stats["responding"] == 0, "the model's stream ended")
     assert model.stats["streams_completed"] == 0
 
 
@@ -61,10 +73,7 @@ async def test_a_stop_asked_through_another_process_is_noticed_from_the_database
     model.configure(tokens=400, delay=0.01)
     exchange_id = await ask(visitor, "long one")
     events = asyncio.create_task(visitor.stream(exchange_id))
-    for _ in range(100):
-        if await exchanges.status(db, exchange_id) == "streaming":
-            break
-        await asyncio.sleep(0.02)
+    await streaming(db, exchange_id)
     # What the stop view does in a process that does not run the answer: flag it in the database.
     await exchanges.request_stop(db, exchange_id, "someone else")
     assert await exchanges.status(db, exchange_id) == "streaming"
@@ -90,13 +99,13 @@ async def test_stop_without_javascript_waits_for_the_answer_to_settle_then_redir
 ):
     model.configure(tokens=300, delay=0.02)
     exchange_id = await ask(visitor, "slow")
-    streaming = asyncio.create_task(visitor.stream(exchange_id))
-    await asyncio.sleep(0.3)
+    stream = asyncio.create_task(visitor.stream(exchange_id))
+    await streaming(db, exchange_id)
     stop = await client.post(f"/answers/{exchange_id}/stop", form={"csrf_token": visitor.csrf})
     assert stop.status_code == 303
     page = await (await client.get("/c/1")).get_data(as_text=True)
     assert "Stopped." in page and "sse-connect" not in page
-    await streaming
+    await stream
 
 
 async def test_a_stranger_cannot_stop_an_answer(visitor, app, model, db):
@@ -114,7 +123,7 @@ async def test_a_second_stream_follows_a_running_answer_from_the_start(visitor, 
     model.configure(tokens=40, delay=0.02)
     exchange_id = await ask(visitor, "share it")
     first = asyncio.create_task(visitor.stream(exchange_id))
-    await asyncio.sleep(0.3)
+    await streaming(db, exchange_id)
     second = await visitor.stream(exchange_id)
     streamed = "".join(data for name, data in second if name == "delta")
     assert streamed.split() == [f"w{n}" for n in range(40)]
@@ -142,23 +151,26 @@ async def test_a_reconnecting_browser_gets_only_the_text_it_missed(visitor, mode
 
 
 async def test_a_reload_mid_answer_shows_the_text_so_far_and_streams_the_rest(visitor, model, client, db):
-    model.configure(tokens=150, delay=0.02)
+    # The model holds after 20 words until released: what the run saved by then is what a reload shows.
+    model.configure(tokens=60, delay=0.01, pauses=[20])
     exchange_id = await ask(visitor, "reload me")
-    streaming = asyncio.create_task(visitor.stream(exchange_id))
-    await asyncio.sleep(SAVE_SECONDS + 0.5)
+    stream = asyncio.create_task(visitor.stream(exchange_id))
+
+    async def words_before_the_pause_saved() -> str | None:
+        answer = (await row(db, exchange_id))["answer"] or ""
+        return answer if len(answer.split()) == 20 else None
+
+    so_far = await until(words_before_the_pause_saved, "the words before the pause saved")
     page = await (await client.get("/c/1")).get_data(as_text=True)
-    so_far = (await db.fetch_one("SELECT answer FROM exchanges WHERE id = :id", {"id": exchange_id}))[
-        "answer"
-    ]
-    assert so_far and so_far.startswith("w0 w1")
     assert f'sse-connect="/answers/{exchange_id}/stream?offset={len(so_far)}"' in page
     assert f'<p class="open-text">{so_far}</p>' in page
+    model.release()
     response = await client.get(f"/answers/{exchange_id}/stream?offset={len(so_far)}")
     rest = "".join(
         data for name, data in parse_events(await response.get_data(as_text=True)) if name == "delta"
     )
-    assert (so_far + rest).split() == [f"w{n}" for n in range(150)]
-    await streaming
+    assert (so_far + rest).split() == [f"w{n}" for n in range(60)]
+    await stream
 
 
 async def test_an_answer_running_in_another_process_is_followed_from_the_database(app, db):
@@ -175,11 +187,11 @@ async def test_an_answer_running_in_another_process_is_followed_from_the_databas
 
     following = asyncio.create_task(collect())
     await exchanges.renew(db, exchange_id, "a-run", utc_in(60), "Hello")
-    await asyncio.sleep(POLL_SECONDS * 1.5)
+    await until(lambda: seen, "the saved text followed")
     await exchanges.finish(
         db, exchange_id, exchanges.Outcome(answer="Hello, world", status="done", model="m")
     )
-    await asyncio.wait_for(following, 5)
+    await asyncio.wait_for(following, PATIENCE)
     assert seen == [("Hello", 5), (", world", 12)]
 
 
@@ -215,14 +227,17 @@ async def test_an_earlier_answer_can_be_asked_again_but_not_while_one_runs(visit
     second = await ask(visitor, "two", 1)
     await visitor.stream(second)
     headers = {"HX-Request": "true", "X-CSRF-Token": visitor.csrf}
-    model.configure(tokens=200, delay=0.02)
+    # The model holds after two words until released: the new version is being written meanwhile.
+    model.configure(tokens=5, pauses=[2])
     older = await client.post(f"/answers/{first}/regenerate", headers=headers)
     assert older.status_code == 200
-    streaming = asyncio.create_task(visitor.stream(new_stream(await older.get_data(as_text=True))))
-    await asyncio.sleep(0.2)
+    again = new_stream(await older.get_data(as_text=True))
+    stream = asyncio.create_task(visitor.stream(again))
+    await streaming(db, again)
     busy = await client.post(f"/answers/{second}/regenerate", headers=headers)
     assert busy.status_code == 409 and "still being written" in await busy.get_data(as_text=True)
-    await streaming
+    model.release()
+    assert "w4" in dict(await stream)["final"]
 
 
 async def test_edit_asks_the_edited_question_as_a_new_version(visitor, model, client, db):

@@ -1,4 +1,8 @@
-"""Nothing stuck, nothing lost: leases, the sweeper, claims settled by token, retries on a new connection."""
+"""Nothing stuck, nothing lost: leases, the sweeper, claims settled by token, retries on a new connection.
+
+The tests sweep by hand: the app's own sweeper does not run beside them, and the length of a
+pass is read from a clock held still (a slow pass on a busy machine would count as a stall).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,36 @@ from contextlib import asynccontextmanager
 import pymysql
 import pytest
 
+from app.answers.sweeping import Sweeper
 from app.storage import CommitUnknown, DatabaseUnavailable, conversations, exchanges
 from app.storage.dialects import utc_in
 from app.storage.mysql import is_unavailable
-from tests.conftest import Visitor
+from tests.conftest import Visitor, parse_events
 from tests.mysql_server import connect
+from tests.waiting import PATIENCE, until
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 LEASE = 1.0
 
 pytestmark = pytest.mark.settings(answer_lease_seconds=LEASE)
+
+
+@pytest.fixture(autouse=True)
+def no_background_sweeping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's sweeper sweeps only when a test says (set before the app starts)."""
+
+    async def idle(self: Sweeper) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(Sweeper, "keep_sweeping", idle)
+
+
+@pytest.fixture
+def sweeper(app) -> Sweeper:
+    """The app's sweeper, its passes never taken for a stall."""
+    sweeper = app.extensions["answers"].sweeper
+    sweeper.clock = lambda: 0.0
+    return sweeper
 
 
 async def owner_of(visitor: Visitor) -> str:
@@ -27,17 +51,26 @@ async def owner_of(visitor: Visitor) -> str:
 
 
 async def stored_question(
-    visitor: Visitor, db, question: str = "asked of a process that died"
+    visitor: Visitor, db, question: str = "asked of a process that died", claim_within: float = LEASE
 ) -> tuple[str, int]:
     owner = await owner_of(visitor)
     conversation_id = await conversations.create(db, owner, "a chat")
-    return owner, (await exchanges.create(db, conversation_id, owner, question, claim_within=LEASE))["id"]
+    created = await exchanges.create(db, conversation_id, owner, question, claim_within=claim_within)
+    return owner, created["id"]
 
 
-async def sweep_twice(app) -> None:
+async def sweep_twice(sweeper: Sweeper) -> None:
     """Sweep as the app does: a lease counts once it lapsed before the previous sweep."""
-    await app.extensions["answers"].sweeper.sweep()
-    await app.extensions["answers"].sweeper.sweep()
+    await sweeper.sweep()
+    await sweeper.sweep()
+
+
+async def read_until(connection, marker: bytes) -> bytes:
+    """An event stream's bytes, read until `marker` arrives."""
+    received = b""
+    while marker not in received:
+        received += await asyncio.wait_for(connection.receive(), PATIENCE)
+    return received
 
 
 async def row(db, exchange_id: int) -> dict:
@@ -45,12 +78,12 @@ async def row(db, exchange_id: int) -> dict:
 
 
 async def test_an_answer_whose_process_died_is_finished_as_interrupted_and_can_be_retried(
-    visitor, app, db, model
+    visitor, sweeper, db, model
 ):
     owner, exchange_id = await stored_question(visitor, db)
     assert await exchanges.claim(db, exchange_id, "a-process-that-died", utc_in(LEASE))
     assert await exchanges.renew(db, exchange_id, "a-process-that-died", utc_in(-0.1), "The first words")
-    await sweep_twice(app)
+    await sweep_twice(sweeper)
     swept = await row(db, exchange_id)
     assert (swept["status"], swept["answer"]) == ("interrupted", "The first words")
     events = await visitor.stream(exchange_id)
@@ -68,55 +101,62 @@ async def test_an_answer_whose_process_died_is_finished_as_interrupted_and_can_b
     assert (await row(db, exchange_id))["status"] == "interrupted"
 
 
-async def test_a_stop_asked_of_a_process_that_died_ends_as_stopped(visitor, app, db):
+async def test_a_stop_asked_of_a_process_that_died_ends_as_stopped(visitor, sweeper, db):
     owner, exchange_id = await stored_question(visitor, db)
     assert await exchanges.claim(db, exchange_id, "a-process-that-died", utc_in(-0.1))
     await exchanges.request_stop(db, exchange_id, owner)
-    await sweep_twice(app)
+    await sweep_twice(sweeper)
     assert (await row(db, exchange_id))["status"] == "stopped"
 
 
-async def test_a_stream_following_an_answer_elsewhere_ends_when_its_process_dies(visitor, app, db):
+async def test_a_stream_following_an_answer_elsewhere_ends_when_its_process_dies(visitor, sweeper, db):
     owner, exchange_id = await stored_question(visitor, db)
     assert await exchanges.claim(db, exchange_id, "a-process-about-to-die", utc_in(LEASE))
-    await exchanges.renew(db, exchange_id, "a-process-about-to-die", utc_in(LEASE), "So far")
-    events = await asyncio.wait_for(visitor.stream(exchange_id), 10)
-    final = dict(events)["final"]
-    assert "So far" in final and "interrupted" in final and events[-1][0] == "done"
+    # Its last renewal: the lease it took then lapses with nobody renewing it.
+    await exchanges.renew(db, exchange_id, "a-process-about-to-die", utc_in(-0.1), "So far")
+    async with visitor.client.request(f"/answers/{exchange_id}/stream") as connection:
+        await connection.send_complete()
+        received = await read_until(connection, b"So far")
+        await sweep_twice(sweeper)
+        received += await read_until(connection, b"event: done")
+    final = dict(parse_events(received.decode()))["final"]
+    assert "So far" in final and "interrupted" in final
 
 
-async def test_a_question_nobody_claimed_is_answered_by_the_sweeper(visitor, app, db, model):
-    owner, exchange_id = await stored_question(visitor, db, "asked while the stream could not start")
-    await asyncio.sleep(LEASE + 0.1)
-    await sweep_twice(app)
-    for _ in range(100):
-        if (await row(db, exchange_id))["status"] == "done":
-            break
-        await asyncio.sleep(0.05)
-    assert (await row(db, exchange_id))["answer"] == "Hello! This is the fake model answering."
+async def test_a_question_nobody_claimed_is_answered_by_the_sweeper(visitor, sweeper, db, model):
+    owner, exchange_id = await stored_question(
+        visitor, db, "asked while the stream could not start", claim_within=-LEASE
+    )
+    await sweep_twice(sweeper)
+
+    async def answered() -> dict | None:
+        found = await row(db, exchange_id)
+        return found if found["status"] == "done" else None
+
+    answer = (await until(answered, "the question answered"))["answer"]
+    assert answer == "Hello! This is the fake model answering."
     assert model.requests[-1]["messages"][-1]["content"] == "asked while the stream could not start"
 
 
 async def test_a_lease_that_lapsed_while_nobody_could_reach_the_database_is_not_swept(
-    visitor, app, db, outage
+    visitor, sweeper, db, outage
 ):
     # A Galera node's death stalls every instance for longer than a short lease: no process
     # could renew meanwhile, so a live answer must not be taken for lost once it is back.
     owner, exchange_id = await stored_question(visitor, db)
-    answers = app.extensions["answers"]
-    await answers.sweeper.sweep()
-    assert await exchanges.claim(db, exchange_id, "a-live-process", utc_in(LEASE))
+    await sweeper.sweep()
+    # The lease lapses as the last calm pass began: by the next pass it would count.
+    assert await exchanges.claim(db, exchange_id, "a-live-process", sweeper.reached)
     outage.down = True
-    await asyncio.sleep(LEASE + 0.2)
     with pytest.raises(DatabaseUnavailable):
-        await answers.sweeper.sweep()
+        await sweeper.sweep()
     outage.down = False
     # Two calm passes give a live process time to renew on a new connection.
     for _ in range(2):
-        await answers.sweeper.sweep()
+        await sweeper.sweep()
         assert (await row(db, exchange_id))["status"] == "streaming"
     # Still not renewed after them: now its process is taken for gone.
-    await answers.sweeper.sweep()
+    await sweeper.sweep()
     assert (await row(db, exchange_id))["status"] == "interrupted"
 
 
@@ -130,12 +170,11 @@ class Stall:
         return next(self.readings, 0.0)
 
 
-async def test_a_lease_that_lapsed_while_the_database_stalled_is_not_swept(visitor, app, db):
+async def test_a_lease_that_lapsed_while_the_database_stalled_is_not_swept(visitor, sweeper, db):
     # A dying Galera node stalls its peers without an error: the sweeper's pass and the
     # writers' renewals wait alike, and the writers whose connection went down with the node
     # renew on a new one only once it is over. The pass after the stall must not race them.
     owner, exchange_id = await stored_question(visitor, db)
-    sweeper = app.extensions["answers"].sweeper
     await sweeper.sweep()
     # The lease lapses during the stall: as the last calm pass began, not before it.
     assert await exchanges.claim(db, exchange_id, "a-live-process", sweeper.reached)
@@ -148,14 +187,15 @@ async def test_a_lease_that_lapsed_while_the_database_stalled_is_not_swept(visit
     assert (await row(db, exchange_id))["status"] == "interrupted"
 
 
-async def test_a_running_answer_renews_its_lease_and_is_not_swept(visitor, app, db, model):
+async def test_a_running_answer_renews_its_lease_and_is_not_swept(visitor, sweeper, db, model):
     model.configure(tokens=60, delay=0.05)
     response = await visitor.ask("a long answer")
     exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
     streaming = asyncio.create_task(visitor.stream(exchange_id))
+    # Three seconds of answer against a lease of one: swept in between unless it is renewed.
     for _ in range(4):
         await asyncio.sleep(LEASE / 2)
-        await app.extensions["answers"].sweeper.sweep()
+        await sweeper.sweep()
     events = await streaming
     assert "w59" in dict(events)["final"]
     assert (await row(db, exchange_id))["status"] == "done"
@@ -232,15 +272,16 @@ async def test_a_stream_following_an_answer_elsewhere_rides_out_a_database_outag
     owner, exchange_id = await stored_question(visitor, db)
     assert await exchanges.claim(db, exchange_id, "another-process", utc_in(60))
     await exchanges.renew(db, exchange_id, "another-process", utc_in(60), "So far")
-    streaming = asyncio.create_task(visitor.stream(exchange_id))
-    await asyncio.sleep(0.3)
-    outage.down = True
-    await asyncio.sleep(4 * LEASE)
-    outage.down = False
-    outcome = exchanges.Outcome(answer="So far, and the rest.", status="done", model="elsewhere")
-    await exchanges.finish(db, exchange_id, outcome, "another-process")
-    events = await asyncio.wait_for(streaming, 10)
-    final = dict(events)["final"]
+    async with visitor.client.request(f"/answers/{exchange_id}/stream") as connection:
+        await connection.send_complete()
+        received = await read_until(connection, b"So far")
+        outage.down = True
+        await asyncio.sleep(2 * LEASE)
+        outage.down = False
+        outcome = exchanges.Outcome(answer="So far, and the rest.", status="done", model="elsewhere")
+        await exchanges.finish(db, exchange_id, outcome, "another-process")
+        received += await read_until(connection, b"event: done")
+    final = dict(parse_events(received.decode()))["final"]
     assert "So far, and the rest." in final and "not answering" not in final
 
 

@@ -78,7 +78,8 @@ async def test_editing_an_earlier_question_starts_a_branch_the_model_follows(vis
     model.configure(answer="A2 edited")
     q2b, body = await again(visitor, q2, "Q2 edited")
     assert sent(model) == ["Q1", "A1", "Q2 edited"]
-    assert "Q3" not in body and "Q1" in body
+    # Questions as their bubbles show them: the form's random token may hold "Q3" too.
+    assert ">Q3</div>" not in body and ">Q1</div>" in body
     model.configure(answer="A4")
     await asked(visitor, "Q4", 1, q2b)
     assert sent(model) == ["Q1", "A1", "Q2 edited", "A2 edited", "Q4"]

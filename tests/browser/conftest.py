@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from app.storage import migrate, open_database
 from tests.conftest import STARTUP_SECONDS
@@ -31,6 +31,9 @@ expect.set_options(timeout=15_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
+# Chromium's headless shell: the same Blink without the browser around it, half the CPU of the
+# whole browser run headless. Its tabs never gain or lose focus, so a test of that uses the whole one.
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -140,14 +143,33 @@ class AppServer:
 
 # One per run (per worker): browser tests run last, and sync Playwright owns the loop while alive.
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium from Debian's package; each test gets a context of its own."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make test does it)")
+def playwright() -> Iterator[Playwright]:
+    """Playwright, driving the browsers of this worker."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+def launch(playwright: Playwright, executable: str, package: str) -> Browser:
+    """A Chromium from Debian's package, or the test fails saying how to get it."""
+    if not Path(executable).exists():
+        pytest.fail(f"{executable} is missing: apt-get install {package} (make test does it)")
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium's headless shell; each test gets a context of its own."""
+    browser = launch(playwright, HEADLESS_SHELL, "chromium-headless-shell")
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def whole_browser(playwright: Playwright) -> Iterator[Browser]:
+    """The whole Chromium, headless, for what the shell lacks: tabs that gain and lose focus."""
+    browser = launch(playwright, CHROMIUM, "chromium")
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

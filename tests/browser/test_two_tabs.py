@@ -10,6 +10,12 @@ from tests.browser.conftest import OUTPUT
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture
+def browser(whole_browser):
+    """The whole Chromium: the headless shell's tabs never gain or lose focus."""
+    return whole_browser
+
+
 def real_focus(page) -> None:
     """Let the page see its window gain and lose focus as tabs switch (Playwright fakes focus by default)."""
     page.context.new_cdp_session(page).send("Emulation.setFocusEmulationEnabled", {"enabled": False})
