@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from app.rendering import live as live_module
 from app.rendering.live import Blocks, LiveAnswer
 from tests.conftest import parse_events
+from tests.waiting import until
 
 RICH = (
     "## Sourdough in three steps\n\nA **starter**, flour and *time* are all you need.\n\n"
@@ -129,11 +129,12 @@ async def test_a_page_loaded_mid_answer_shows_its_blocks_and_the_stream_goes_on_
         while b"Mix and fold" not in received:
             received += await connection.receive()
         # The page shows what was saved (about once a second): wait until that holds a few blocks.
-        for _ in range(60):
+
+        async def saved() -> bool:
             found = await db.fetch_one("SELECT answer FROM exchanges WHERE id = :id", {"id": exchange_id})
-            if "Mix and fold" in (found["answer"] or ""):
-                break
-            await asyncio.sleep(0.1)
+            return "Mix and fold" in (found["answer"] or "")
+
+        await until(saved, "a few blocks saved")
         so_far = app.extensions["answers"].runs[exchange_id].text()
         page = await visitor.open("/c/1")
         await connection.disconnect()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
 
 from tests.conftest import Visitor, parse_events
+from tests.waiting import until
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 
@@ -170,11 +170,12 @@ async def test_browser_leaving_mid_stream_does_not_cut_the_answer(visitor, model
         while received.count(b"event: delta") < 3:
             received += await connection.receive()
         await connection.disconnect()
-    for _ in range(100):
+
+    async def ended() -> dict | None:
         [row] = await rows(db)
-        if row["status"] != "streaming":
-            break
-        await asyncio.sleep(0.05)
+        return row if row["status"] != "streaming" else None
+
+    row = await until(ended, "the answer ended")
     assert row["status"] == "done"
     assert row["answer"].split() == [f"w{n}" for n in range(60)]
     assert model.stats["streams_started"] == 1 and model.stats["streams_completed"] == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import re
 import secrets
@@ -13,6 +12,7 @@ import pytest
 from app import create_app
 from app.config import Config, ConfigError, Rate
 from tests.conftest import CSRF, Visitor
+from tests.waiting import until
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 
@@ -218,11 +218,7 @@ async def test_too_many_streams_refuse_a_new_question_and_keep_an_unstarted_answ
     assert await count(db) == 2
     row = await db.fetch_one("SELECT status FROM exchanges WHERE id = :id", {"id": second_id})
     assert row["status"] == "pending"
-    for _ in range(100):
-        if not app.extensions["answers"].places.taken:
-            break
-        await asyncio.sleep(0.05)
-    assert not app.extensions["answers"].places.taken
+    await until(lambda: not app.extensions["answers"].places.taken, "the answers' places let go")
     events = await visitor.stream(second_id)
     assert [name for name, _ in events][-2:] == ["final", "done"] and "w199" in dict(events)["final"]
 

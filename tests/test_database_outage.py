@@ -14,6 +14,7 @@ import pytest
 from app import create_app
 from app.config import Rate
 from tests.conftest import parse_events
+from tests.waiting import PATIENCE, until
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 ASK_KEY = re.compile(r'name="ask_key" value="([^"]+)"')
@@ -104,8 +105,9 @@ async def chat(app, person: int, asked: list[str], shown: list[str]) -> None:
         key = ASK_KEY.search(body).group(1)
         exchange_id = int(EXCHANGE_ID.search(body).group(1))
         conversation = re.search(r'name="conversation_id" value="(\d+)"', body).group(1)
-        # A stream refused while the database is away is opened again, as a reload would.
-        for _ in range(100):
+        # A stream refused while the database is away is opened again, as a reload would (the
+        # test bounds the whole run).
+        while True:
             stream = await client.get(f"/answers/{exchange_id}/stream")
             events = (
                 dict(parse_events(await stream.get_data(as_text=True))) if stream.status_code == 200 else {}
@@ -143,12 +145,13 @@ async def test_mariadb_going_away_mid_run_loses_and_doubles_nothing(config, data
             await asyncio.sleep(0.1)
             spooled_at_peak = max(spooled_at_peak, await app.extensions["spool"].count())
         proxy.restore()
-        await asyncio.wait_for(chats, 60)
-        for _ in range(50):
+        await asyncio.wait_for(chats, 2 * PATIENCE)
+
+        async def replayed() -> bool:
             await app.extensions["spool"].replay()
-            if await app.extensions["spool"].count() == 0:
-                break
-            await asyncio.sleep(0.1)
+            return await app.extensions["spool"].count() == 0
+
+        await until(replayed, "every spooled write replayed", every=0.1)
     await proxy.stop()
 
     with mysql.connection.cursor() as cursor:

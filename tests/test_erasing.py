@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +12,7 @@ from app.config import Config, Rate
 from app.storage import audit, preferences
 from tests import test_accounts
 from tests.test_accounts import PASSWORD, csrf_of, invite, person
+from tests.waiting import until
 
 admin = test_accounts.admin  # the first account, which is an admin
 accounts = pytest.mark.settings(sign_in="accounts", sign_up="invite", login_rate=Rate(1000, 60))
@@ -100,9 +100,10 @@ async def test_the_app_sweeps_the_audit_trail_in_the_background(config, db):
     await audit.record(db, audit.SIGNED_IN, subject="long ago", at=days_ago(500))
     await audit.record(db, audit.SIGNED_IN, subject="lately", at=days_ago(2))
     app = create_app(replace(config, audit_retention_days=365))
+
+    async def swept() -> bool:
+        return len(await db.fetch_all("SELECT id FROM audit")) == 1
+
     async with app.test_app():
-        for _ in range(100):
-            if len(await db.fetch_all("SELECT id FROM audit")) == 1:
-                break
-            await asyncio.sleep(0.05)
+        await until(swept, "the old line swept")
     assert [row["subject"] for row in await db.fetch_all("SELECT subject FROM audit")] == ["lately"]

@@ -7,6 +7,7 @@ import re
 
 from app import messages
 from tests.conftest import Visitor
+from tests.waiting import until
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 SLOW = dict(answer="The first answer, written slowly.", delay=0.05)
@@ -26,7 +27,7 @@ async def test_a_follow_up_sent_while_the_answer_streams_is_refused_in_the_compo
     model.configure(**SLOW)
     first = await asked_id(await visitor.ask("first question"))
     streaming = asyncio.create_task(visitor.stream(first))
-    await asyncio.sleep(0.2)
+    await until(lambda: model.stats["streams_started"], "the first answer streaming")
 
     refused = await visitor.ask("second question", 1)
 
@@ -61,7 +62,7 @@ async def test_without_javascript_the_refused_follow_up_stays_in_the_composer(vi
     model.configure(**SLOW)
     first = await asked_id(await visitor.ask("first question"))
     streaming = asyncio.create_task(visitor.stream(first))
-    await asyncio.sleep(0.2)
+    await until(lambda: model.stats["streams_started"], "the first answer streaming")
     refused = await Visitor.ask(visitor, "my follow-up, kept", 1, htmx=False)
     page = await refused.get_data(as_text=True)
     assert refused.status_code == 409

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 
@@ -10,6 +9,7 @@ import pytest
 
 from app import messages
 from tests import figures
+from tests.waiting import until
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 TIMEOUT = 1.5
@@ -43,11 +43,10 @@ pytestmark = pytest.mark.settings(llm_timeout=TIMEOUT)
 
 async def settled(app, model) -> None:
     """Wait until the model answers no request any more and no answer holds a place."""
-    for _ in range(100):
-        if not model.stats["responding"] and not app.extensions["answers"].places.taken:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"left open: {model.stats=} {app.extensions['answers'].places.taken=}")
+    await until(
+        lambda: not model.stats["responding"] and not app.extensions["answers"].places.taken,
+        "the model's requests and the answers' places let go",
+    )
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))

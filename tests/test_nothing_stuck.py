@@ -285,6 +285,29 @@ async def test_a_stream_following_an_answer_elsewhere_rides_out_a_database_outag
     assert "So far, and the rest." in final and "not answering" not in final
 
 
+async def test_a_follow_up_whose_versions_cannot_be_read_at_its_end_waits_for_the_database(
+    visitor, db, monkeypatch
+):
+    # A Galera node dying just as a follow-up's answer ends: its versions, read last, wait for the
+    # database like every other read, rather than show a stored answer as one it could not give.
+    first = int(EXCHANGE_ID.search(await (await visitor.ask("first")).get_data(as_text=True)).group(1))
+    await visitor.stream(first)
+    response = await visitor.ask("and then?", conversation_id=1)
+    second = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
+    read_versions = exchanges.versions
+    failures = iter([DatabaseUnavailable("the node holding the session died")])
+
+    async def versions_after_a_failure(*args, **kwargs):
+        if (failure := next(failures, None)) is not None:
+            raise failure
+        return await read_versions(*args, **kwargs)
+
+    monkeypatch.setattr(exchanges, "versions", versions_after_a_failure)
+    final = dict(await visitor.stream(second))["final"]
+    assert "Hello! This is the fake model answering." in final and "not answering" not in final
+    assert next(failures, None) is None
+
+
 @pytest.mark.parametrize("code", [1047, 1180, 1205, 1213, 2006, 2013, 1053, 1927])
 def test_cluster_and_connection_errors_are_taken_for_an_unavailable_database(code):
     assert is_unavailable(pymysql.err.OperationalError(code, "from the server"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from app.storage.history import Search
 from app.storage.retention import sweep
 from tests.test_accounts import csrf_of, person
 from tests.test_quotas import people
+from tests.waiting import until
 
 
 def days_ago(days: float) -> str:
@@ -58,11 +58,12 @@ async def test_the_app_sweeps_in_the_background_when_retention_days_is_set(confi
     await chat_with(db, "someone", "ancient", [400, 399])
     await chat_with(db, "someone", "recent", [2])
     app = create_app(replace(config, retention_days=365))
+
+    async def swept() -> bool:
+        return len(await db.fetch_all("SELECT id FROM exchanges")) == 1
+
     async with app.test_app():
-        for _ in range(100):
-            if len(await db.fetch_all("SELECT id FROM exchanges")) == 1:
-                break
-            await asyncio.sleep(0.05)
+        await until(swept, "the old chat swept")
     assert [row["question"] for row in await db.fetch_all("SELECT question FROM exchanges")] == [
         "recent question 0 about walruses"
     ]

@@ -118,10 +118,16 @@ class Following:
                 if (event := await live.event(text)) is not None:
                     yield Grew(*event, reached)
             finished = await self._patiently(lambda: self.outcome(owner, exchange_id))
-            if finished is not None and finished["status"] == Status.STOPPED and await self._disabled(owner):
+            # Read as patiently as the outcome: a node dying now must not turn a stored answer into an error.
+            if (
+                finished is not None
+                and finished["status"] == Status.STOPPED
+                and await self._patiently(lambda: self._disabled(owner))
+            ):
                 finished["notice"] = messages.STOPPED_DISABLED
             if finished is not None and finished.get("parent_id") is not None:
-                finished["versions"] = (await exchanges.versions(answering.db, [finished]))[exchange_id]
+                versions = await self._patiently(lambda: exchanges.versions(answering.db, [finished]))
+                finished["versions"] = versions[exchange_id]
             # Still running once its stream gave up following it: shown as it stands, without a new stream.
             yield Ended(finished, stalled=finished is not None and finished["status"] in LIVE)
 

@@ -145,9 +145,10 @@ class MySQLDatabase(Database):
     async def open(self) -> None:
         try:
             if await self._is_galera():
-                # Reads wait for the writes the cluster has already accepted: a question stored
-                # through one node is found by the next request, whichever node it reaches.
-                self._settings["init_command"] += ", wsrep_sync_wait = 1"
+                # Reads, inserts, updates and deletes wait for the writes the cluster has already
+                # accepted: a question stored through one node is found by the next request,
+                # whichever node it reaches, and a file's chunks find the file row they belong to.
+                self._settings["init_command"] += ", wsrep_sync_wait = 7"
             self._pool = await aiomysql.create_pool(
                 minsize=1,
                 maxsize=self.pool_size,

@@ -49,7 +49,7 @@ class ModelServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_for("the fake model", self._listening, timeout=15, interval=0.05)
+        wait_for("the fake model", self._listening, timeout=60, interval=0.05)
 
     def _listening(self) -> bool:
         if self.process.poll() is not None:

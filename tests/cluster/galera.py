@@ -392,7 +392,7 @@ class Cluster:
         """Crash a node with SIGKILL (the others keep a majority and go on)."""
         node.kill()
 
-    def wait_evicted(self, node: Node, timeout: float = 30) -> None:
+    def wait_evicted(self, node: Node, timeout: float = 60) -> None:
         """Wait until the other nodes have dropped a crashed node from their view (evs.suspect_timeout, 5 s).
 
         A node restarted before that finds its old self still in the view and takes
@@ -408,7 +408,7 @@ class Cluster:
     def wait_rejoined(self, node: Node, timeout: float = 90) -> Rejoin:
         """Wait until a restarted node is Synced and HAProxy sends sessions to it again."""
         self._wait_synced(self.nodes, len(self.nodes), timeout)
-        self.proxy.wait_until_up({n.name for n in self.nodes}, timeout=15)
+        self.proxy.wait_until_up({n.name for n in self.nodes}, timeout=60)
         # The rsync script runs on every join; it says which transfer it ended up doing.
         transfer = "SST" if "rsync SST completed on joiner" in node.log_since(node.log_start) else "IST"
         return Rejoin(node.name, time.monotonic() - node.killed_at, transfer)

@@ -81,7 +81,7 @@ class Proxy:
             env={**env, "PYTHONPATH": str(ROOT)},
         )
         # HAProxy counts a server UP until its checks say otherwise, so the checks must work first.
-        wait_for("the clustercheck responder to pass every node", self._checks_pass, timeout=15)
+        wait_for("the clustercheck responder to pass every node", self._checks_pass, timeout=60)
         config = self.folder / "haproxy.cfg"
         config.write_text(
             CONFIG.format(stats_socket=self.stats_socket, port=self.port, servers=self._servers())
