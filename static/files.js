@@ -77,7 +77,8 @@
   function progress(detail) {
     var going = detail && detail.lengthComputable && detail.total >= PROGRESS_FROM && detail.loaded < detail.total;
     bar.hidden = !going;
-    if (going) bar.value = Math.round(100 * detail.loaded / detail.total);
+    // Rounded down: the bar is full only once every byte is up (then it hides).
+    if (going) bar.value = Math.floor(100 * detail.loaded / detail.total);
   }
   document.addEventListener("htmx:xhr:progress", function (event) {
     if (event.detail.elt === form()) progress(event.detail);
