@@ -93,7 +93,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark what needs MySQL or the cluster, run browser tests last.
 
     Browser tests last: while sync Playwright runs, no other test may start an event loop.
-    The marks are what `make test-quick` leaves out (`-m "not mysql and not browser and not cluster"`).
+    `make test-quick` leaves out these marks and `exhaustive`, which the security suites put on
+    themselves (`-m "not mysql and not browser and not cluster and not exhaustive"`).
     """
     for item in items:
         callspec = getattr(item, "callspec", None)

@@ -124,12 +124,17 @@ def _validate_fields(fields: Any) -> dict[str, Any]:
     return fields
 
 
+def tokens(answer: str) -> tuple[str, ...]:
+    """The tokens an answer is streamed in (a word and the spaces around it each), joining back exactly."""
+    return tuple(_TOKEN_RE.findall(answer)) or ((answer,) if answer else ())
+
+
 @functools.lru_cache(maxsize=64)
 def _tokens_for(answer: str, count: int | None) -> tuple[str, ...]:
     """Split the answer into tokens (or generate count tokens) so that they join back exactly."""
     if count is not None:
         return tuple(f"w{i} " for i in range(max(count, 0)))
-    return tuple(_TOKEN_RE.findall(answer)) or ((answer,) if answer else ())
+    return tokens(answer)
 
 
 @functools.lru_cache(maxsize=64)

@@ -22,6 +22,9 @@ from app.rendering import highlight, windowed
 from tests import figures
 from tests.hostile import CODE_SHAPES, Shape, alphabet
 
+# Every hostile input it holds: `make test` runs it, `make test-quick` leaves it out.
+pytestmark = pytest.mark.exhaustive
+
 # The allowed lexers themselves (the app imports each on first use only).
 LEXERS = [highlight.lexer_class(name) for name in highlight.ALLOWED]
 # Lexers that loop over the text themselves: JSON one character at a time, a shell session

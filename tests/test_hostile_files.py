@@ -25,6 +25,9 @@ from tests.browser.conftest import AppServer
 from tests.conftest import CSRF
 from tests.test_files import ask_with, count
 
+# Every hostile input it holds: `make test` runs it, `make test-quick` leaves it out.
+pytestmark = pytest.mark.exhaustive
+
 
 @pytest.mark.settings(vision_models=("fake-model",))
 async def test_every_hostile_file_is_refused_clearly_or_read_within_limits(visitor, model, db, monkeypatch):

@@ -13,6 +13,8 @@ import asyncio
 import re
 import threading
 
+import pytest
+
 from app.rendering import answers as rendered
 from app.rendering.highlight import MAX_BLOCK_CHARS
 from app.rendering.markdown import MAX_MARKDOWN_CHARS
@@ -21,6 +23,9 @@ from app.storage.exchanges import Outcome
 from tests import figures
 from tests.conftest import Visitor
 from tests.hostile import CODE_SHAPES, MARKDOWN_SHAPES
+
+# Every hostile input it holds: `make test` runs it, `make test-quick` leaves it out.
+pytestmark = pytest.mark.exhaustive
 
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 SCALA = '```scala\n"' + "\\" * 40 + "\n```"

@@ -19,6 +19,9 @@ from tests import figures
 from tests.hostile import CODE_SHAPES, MARKDOWN_SHAPES
 from tests.work import calls
 
+# Every hostile input it holds: `make test` runs it, `make test-quick` leaves it out.
+pytestmark = pytest.mark.exhaustive
+
 SMALL, BIG = 1_000, 4_000
 LESSON = "## Step\n\nUse **bold**, `code` and [a link](https://example.com).\n\n| a | b |\n|---|---|\n"
 # The worst hostile shape costs about nine times an ordinary answer of its length.

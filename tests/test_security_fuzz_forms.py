@@ -15,6 +15,9 @@ from app.config import Rate
 from tests import figures
 from tests.conftest import Visitor
 
+# Every hostile input it holds: `make test` runs it, `make test-quick` leaves it out.
+pytestmark = pytest.mark.exhaustive
+
 FUZZ = settings(
     max_examples=300,
     deadline=None,

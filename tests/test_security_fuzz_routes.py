@@ -20,6 +20,9 @@ from tests import figures
 from tests.conftest import Visitor
 from tests.test_security_fuzz_forms import FUZZ
 
+# Every hostile input it holds: `make test` runs it, `make test-quick` leaves it out.
+pytestmark = pytest.mark.exhaustive
+
 EXCHANGE_ID = re.compile(r'id="answer-(\d+)"')
 PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 PASSWORD = "route fuzzing password"
