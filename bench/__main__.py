@@ -115,7 +115,9 @@ def run(quick: bool) -> list[Figure]:
         figures += followers.run(model, work, quick)
         p99 = next(f for f in figures if f.name.endswith("one worker: p99 completion"))
 
-        # The classic synchronous baseline: Flask under gunicorn, 4 sync workers.
+        # The classic synchronous baseline: Flask under gunicorn, 4 sync workers, on the burst's answers
+        # (the followers' part leaves the model on longer ones).
+        model.configure(tokens=burst.ANSWER_TOKENS, delay=burst.TOKEN_DELAY)
         sample = 16 if quick else 40
         port = free_port()
         with Child(

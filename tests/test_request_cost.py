@@ -111,3 +111,14 @@ async def test_a_follow_up_reads_its_conversation_in_one_statement(visitor: Visi
     reads = [sql for sql in statements[touched:] if sql.startswith("SELECT") and "exchanges" in sql]
     assert len(reads) == 1
     assert len([sql for sql in statements[touched:] if "FROM conversations" in sql]) == 1
+
+
+async def test_a_stream_reads_its_answer_once_before_starting_it(visitor: Visitor, db):
+    response = await visitor.ask("How often is this answer read before it starts?")
+    exchange_id = int(EXCHANGE_ID.search(await response.get_data(as_text=True)).group(1))
+    statements = traced(db)
+    events = await visitor.stream(exchange_id)
+    assert [name for name, _ in events][-2:] == ["final", "done"]
+    claimed = next(n for n, sql in enumerate(statements) if sql.startswith("UPDATE exchanges SET status"))
+    reads = [sql for sql in statements[:claimed] if "FROM exchanges e WHERE id" in sql and "owner" in sql]
+    assert len(reads) == 1

@@ -66,29 +66,32 @@ class Following:
         self.patience = 2 * answering.config.llm_timeout
 
     async def events(
-        self, owner: str, exchange_id: int, offset: int, client: Hashable
+        self, owner: str, exchange_id: int, offset: int, client: Hashable, read: Row | None = None
     ) -> AsyncIterator[Grew | Ended | Unfollowed]:
         """One stream's events: the answer's text after `offset` characters as it grows, then all of it.
 
+        `read` is the exchange as the caller just read it, which spares reading it again.
         A pending answer is started in one of the client's places. While the database
         recovers (a node dying, its cluster settling) the stream waits, open; past its
         patience the answer is shown as one the database could not give.
         """
         try:
-            async for event in self._events(owner, exchange_id, offset, client):
+            async for event in self._events(owner, exchange_id, offset, client, read):
                 yield event
         except DatabaseUnavailable:
             yield Ended(exchanges.row(id=exchange_id, status=Status.ERROR, error=messages.ANSWER_AWAY))
 
     async def _events(
-        self, owner: str, exchange_id: int, offset: int, client: Hashable
+        self, owner: str, exchange_id: int, offset: int, client: Hashable, read: Row | None
     ) -> AsyncIterator[Grew | Ended | Unfollowed]:
         answering = self.answering
-        try:
-            exchange = await self._patiently(lambda: answering.get(owner, exchange_id))
-        except NotFound as missing:
-            yield Unfollowed(exchange_id, str(missing))
-            return
+        exchange = read
+        if exchange is None:
+            try:
+                exchange = await self._patiently(lambda: answering.get(owner, exchange_id))
+            except NotFound as missing:
+                yield Unfollowed(exchange_id, str(missing))
+                return
         with self.followers.hold(exchange_id) as following:
             if not following:
                 yield Unfollowed(exchange_id, messages.FOLLOWERS_FULL, exchange)

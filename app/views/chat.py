@@ -183,12 +183,13 @@ async def stream_answer(exchange_id: int) -> Response:
     offset = _offset(request.headers.get("Last-Event-ID") or request.args.get("offset"))
     client = limits.current_client()
     # Someone else's answer is a 404 like any other; a database away now is waited for in the stream.
+    read = None
     with suppress(DatabaseUnavailable):
-        await get_answers().get(owner(), exchange_id)
+        read = await get_answers().get(owner(), exchange_id)
 
     @stream_with_context
     async def events() -> AsyncIterator[bytes]:
-        async for event in get_answers().following.events(owner(), exchange_id, offset, client):
+        async for event in get_answers().following.events(owner(), exchange_id, offset, client, read):
             yield await _event(event)
         yield sse.event("done", "")
 
