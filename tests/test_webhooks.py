@@ -374,6 +374,8 @@ async def test_admins_see_dead_and_waiting_events_and_send_a_dead_one_again(
     # The page's deliverer is the app's own, which has no endpoint: these show by their digest.
     page = await (await admin.get("/admin/events")).get_data(as_text=True)
     assert dead in page and waiting in page and "HTTP 500" in page and "Send again" in page
+    # Waiting: the event added here, and the admin's sign-up, an admin action of its own.
+    assert "0 sent · 2 waiting · 1 dead" in " ".join(page.split())
     row_id = (await db.fetch_one("SELECT id FROM webhook_outbox WHERE event_id = :e", {"e": dead}))["id"]
     assert (await person.get("/admin/events")).status_code == 404
     refused = await person.post(f"/admin/events/{row_id}/again", form={"csrf_token": person_token})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from quart import Blueprint, Response, abort, redirect, url_for
 from quart.typing import ResponseReturnValue
@@ -24,22 +25,30 @@ SHOWN = 50
 ENDPOINT = re.compile(r"[0-9a-f]{16}")
 
 
+@dataclass(slots=True)
+class Endpoint:
+    """An endpoint as the page shows it: how many events it has in each state, and those waiting or dead."""
+
+    key: str
+    url: str
+    here: bool  # named in this instance's settings; else shown by its digest alone
+    counts: dict[str, int] = field(default_factory=dict)
+    events: list[Row] = field(default_factory=list)
+
+
 @bp.get("")
 @admin_only
 async def waiting() -> Response:
     """List each endpoint's dead and waiting events, with how many it has in each state."""
     db, deliverer = get_db(), get_deliverer()
-    endpoints: dict[str, dict[str, object]] = {
-        key: {"key": key, "url": shown_url(url), "here": True, "counts": {}, "events": []}
-        for key, url in deliverer.endpoints.items()
-    }
+    endpoints = {key: Endpoint(key, shown_url(url), True) for key, url in deliverer.endpoints.items()}
     for count in await outbox.counts(db):
-        _endpoint(endpoints, count["endpoint"])["counts"][count["state"]] = count["n"]  # type: ignore[index]
+        _endpoint(endpoints, count["endpoint"]).counts[count["state"]] = count["n"]
     by_endpoint: defaultdict[str, list[Row]] = defaultdict(list)
     for event in await outbox.waiting(db, SHOWN):
         by_endpoint[event["endpoint"]].append(event)
     for key, events in by_endpoint.items():
-        _endpoint(endpoints, key)["events"] = events
+        _endpoint(endpoints, key).events = events
     return await render("admin/events.html", endpoints=list(endpoints.values()))
 
 
@@ -67,9 +76,11 @@ async def send_all_again(key: str) -> ResponseReturnValue:
     return redirect(url_for("events.waiting"), 303)
 
 
-def _endpoint(endpoints: dict[str, dict[str, object]], key: str) -> dict[str, object]:
+def _endpoint(endpoints: dict[str, Endpoint], key: str) -> Endpoint:
     """An endpoint of the page; one no longer in the settings is shown by its digest alone."""
-    return endpoints.setdefault(key, {"key": key, "url": key, "here": False, "counts": {}, "events": []})
+    if key not in endpoints:
+        endpoints[key] = Endpoint(key, key, False)
+    return endpoints[key]
 
 
 async def _audit(action: str, subject: str, detail: str = "") -> None:
