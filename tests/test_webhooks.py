@@ -15,7 +15,7 @@ from quart import Quart
 
 from app.config import Config, ConfigError
 from app.storage import Database, Spool, audit, conversations, exchanges, outbox, users
-from app.storage.dialects import TIME_FORMAT
+from app.storage.dialects import TIME_FORMAT, utc_in, utcnow
 from app.storage.exchanges import Outcome
 from app.webhooks import Deliverer, signing
 from tests.conftest import Visitor
@@ -349,6 +349,26 @@ async def test_feedback_given_changed_and_removed_are_events_in_order(
     assert {data["exchange_id"] for data in given_events} == {exchange["id"]}
     assert {data["person"]["owner"] for data in given_events} == {exchange["owner"]}
     assert all(data["model"] == "fake-model" and data["at"].endswith("Z") for data in given_events)
+
+
+async def test_an_answer_swept_then_stored_by_its_run_is_reported_again_with_its_stored_end(
+    db: Database, deliverer: Deliverer, receiver: Receiver
+):
+    conversation_id = await conversations.create(db, "someone", "a chat")
+    exchange = await exchanges.create(db, conversation_id, "someone", "asked of a paused process")
+    assert await exchanges.claim(db, exchange["id"], "a-paused-run", utc_in(-1))
+    # Its lease lapsed while its process was paused: the sweeper takes it for dead...
+    assert [ended["id"] for ended in await exchanges.sweep(db, utcnow())] == [exchange["id"]]
+    # ...and the process, alive after all, then stores the answer's real end.
+    outcome = Outcome(answer="All of it.", status="done", model="fake-model")
+    event = exchanges.finished_event(exchange)
+    await exchanges.finish(db, exchange["id"], outcome, token="a-paused-run", event=event)
+    await deliverer.deliver()
+    sent = [json.loads(request.body) for request in receiver.received]
+    finished = [(event["data"]["exchange_id"], event["data"]["status"]) for event in sent]
+    assert finished == [(exchange["id"], "interrupted"), (exchange["id"], "done")]
+    assert len({request.headers["webhook-id"] for request in receiver.received}) == 2
+    assert (await exchanges.get(db, exchange["id"], "someone"))["answer"] == "All of it."
 
 
 async def test_without_webhooks_nothing_is_added(db: Database):
