@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from quart import Blueprint, Response, abort, redirect, url_for
@@ -44,11 +43,8 @@ async def waiting() -> Response:
     endpoints = {key: Endpoint(key, shown_url(url), True) for key, url in deliverer.endpoints.items()}
     for count in await outbox.counts(db):
         _endpoint(endpoints, count["endpoint"]).counts[count["state"]] = count["n"]
-    by_endpoint: defaultdict[str, list[Row]] = defaultdict(list)
     for event in await outbox.waiting(db, SHOWN):
-        by_endpoint[event["endpoint"]].append(event)
-    for key, events in by_endpoint.items():
-        _endpoint(endpoints, key).events = events
+        _endpoint(endpoints, event["endpoint"]).events.append(event)
     return await render("admin/events.html", endpoints=list(endpoints.values()))
 
 
