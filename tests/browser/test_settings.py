@@ -17,23 +17,24 @@ def test_a_dark_theme_chosen_without_javascript_colours_the_pages(browser, serve
     try:
         page = context.new_page()
         page.goto(server.url + "/settings")
-        background = "getComputedStyle(document.body).backgroundColor"
-        assert page.evaluate(background) == "rgb(255, 255, 255)"
+        body = page.locator("body")
+        expect(body).to_have_css("background-color", "rgb(255, 255, 255)")
         page.get_by_label("Dark").check()
         page.get_by_label("Your instructions").fill("Answer in short sentences.")
         page.get_by_label("Time zone").select_option("Europe/Paris")
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("status")).to_have_text("Saved.")
         expect(page.get_by_label("Your instructions")).to_have_value("Answer in short sentences.")
-        assert page.evaluate(background) == "rgb(22, 24, 28)"
+        expect(body).to_have_css("background-color", "rgb(22, 24, 28)")
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=OUTPUT / "settings-dark.png", full_page=True)
         page.goto(server.url + "/")
-        assert page.evaluate(background) == "rgb(22, 24, 28)"
+        expect(body).to_have_css("background-color", "rgb(22, 24, 28)")
         page.goto(server.url + "/settings")
         page.get_by_label("Light").check()
         page.get_by_role("button", name="Save").click()
-        assert page.evaluate(background) == "rgb(255, 255, 255)"
+        expect(page.get_by_role("status")).to_have_text("Saved.")
+        expect(body).to_have_css("background-color", "rgb(255, 255, 255)")
     finally:
         context.close()
 
@@ -57,6 +58,7 @@ def test_times_show_in_the_browsers_zone_else_in_the_chosen_one(browser, server,
         page.goto(server.url + "/settings")
         page.get_by_label("Time zone").select_option("America/New_York")
         page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_have_text("Saved.")
         page.goto(server.url)
         page.get_by_label("Your question").fill("And in New York?")
         page.get_by_role("button", name="Send").click()

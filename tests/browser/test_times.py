@@ -52,6 +52,7 @@ def test_a_zone_chosen_in_the_settings_wins_over_the_browsers_and_settings_says_
         )
         page.get_by_label("Time zone").select_option("America/New_York")
         page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_have_text("Saved.")
         page.goto(server.url)
         meta = answer_time(page, "what time is it in New York?")
         expect(meta).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T$"))
