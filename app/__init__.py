@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import answers, storage, web, webhooks
+from . import answers, garbage, storage, web, webhooks
 from .api import cors
 from .config import ROOT, Config
 from .files import init_app as init_files
@@ -29,6 +29,7 @@ def create_app(config: Config | None = None) -> Quart:
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.jinja_env.globals.update(model_name=config.model_name, max_question_chars=config.max_question_chars)
+    garbage.init_app(app)
     cors.init_app(app)
     web.init_app(app)
     storage.init_app(app)
