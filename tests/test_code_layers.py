@@ -9,7 +9,16 @@ APP = Path(__file__).resolve().parents[1] / "app"
 
 # From the bottom up; a module may import its own layer's modules and any layer below.
 LAYERS = [
-    {"app.config", "app.messages", "app.metrics", "app.logs", "app.private", "app.asgi", "app.reach"},
+    {
+        "app.config",
+        "app.messages",
+        "app.metrics",
+        "app.logs",
+        "app.private",
+        "app.asgi",
+        "app.reach",
+        "app.garbage",
+    },
     {"app.storage", "app.model", "app.rendering", "app.files", "app.settings", "app.webhooks"},
     {"app.answers"},
     {"app.people"},
