@@ -6,7 +6,7 @@ import gc
 
 from quart import Quart
 
-# CPython collects its youngest objects after every 2,000 allocations that outlive their line.
+# CPython collects its youngest objects once 2,000 more container objects are alive than at its last pass.
 # A burst of a thousand chats keeps far more than that alive at once, so the collector ran
 # hundreds of times per burst, each pass walking objects that were still in use, and moved
 # them on to the older generations, whose passes walk everything the process holds.

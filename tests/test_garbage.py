@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from app import create_app, garbage
 
 
+# The collector is the process's, whatever the engine.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_serving_raises_the_collectors_thresholds_from_pythons_defaults(config):
     before = gc.get_threshold()
     try:
