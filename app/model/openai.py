@@ -18,6 +18,8 @@ from typing import Any
 import aiohttp
 import openai
 import orjson
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from .. import messages
 from ..config import Config
@@ -70,6 +72,7 @@ class OpenAIModel:
         built = {**self.sdk.default_headers, **self.sdk.auth_headers}
         self.headers = {name: value for name, value in built.items() if isinstance(value, str)}
         self.headers["Accept"] = "text/event-stream"
+        self.proxy, self.proxy_headers = proxy_for(self.url)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -82,7 +85,6 @@ class OpenAIModel:
                 # No read timeout here: aiohttp would re-arm a timer on every chunk, a tenth of
                 # the process's CPU at a thousand streams. _Silence watches instead.
                 timeout=aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect),
-                trust_env=True,
             )
         return self._session
 
@@ -152,7 +154,13 @@ class OpenAIModel:
             async with asyncio.timeout(self.timeout) as deadline:
                 for attempt in range(RETRIES + 1):
                     try:
-                        async with self.session.post(self.url, data=body, headers=self.headers) as response:
+                        async with self.session.post(
+                            self.url,
+                            data=body,
+                            headers=self.headers,
+                            proxy=self.proxy,
+                            proxy_headers=self.proxy_headers,
+                        ) as response:
                             if response.status >= 400:
                                 raise await _status_error(response)
                             replied = True
@@ -212,6 +220,20 @@ class OpenAIModel:
             raise ModelError(messages.MODEL_DROPPED) from None
         if not finished:
             raise ModelError(messages.MODEL_ENDED_EARLY)
+
+
+def proxy_for(url: str) -> tuple[URL | None, dict[str, str]]:
+    """The proxy the environment names for `url` (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`), with credentials.
+
+    Read once per server: aiohttp's `trust_env` reads the environment and `~/.netrc` again in
+    a worker thread for every request, two trips through the thread pool before each answer
+    that a saturated event loop made its streams wait for.
+    """
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None, {}
+    return proxy, {"Proxy-Authorization": auth.encode()} if auth is not None else {}
 
 
 async def _reads(response: aiohttp.ClientResponse, pace: Callable[[], float] | None) -> AsyncIterator[bytes]:
