@@ -78,27 +78,29 @@ class Run:
         self.outcome: Outcome | None = None
         self.usage = Usage()
         self.failure: BaseException | None = None
-        self.parts: list[str] = []
+        # Whether any text came yet; the pieces not yet joined into the text (joined once, then let go).
+        self.begun = False
+        self._pieces: list[str] = []
         self.finished = False
         self.halt: Status | None = None
         self.task: asyncio.Task[None] | None = None
         self._text = ""
-        self._joined = 0
         self._changed = asyncio.Event()
         # The messages the model was sent, once read (a question's files are read as it starts).
         self.sent: list[dict[str, Any]] = []
         self.halted = asyncio.Event()
 
     def text(self) -> str:
-        """The answer so far (joined once per new part, not once per reader)."""
-        if self._joined < len(self.parts):
-            self._text += "".join(self.parts[self._joined :])
-            self._joined = len(self.parts)
+        """The answer so far (the new pieces joined once, not once per reader)."""
+        if self._pieces:
+            self._text += "".join(self._pieces)
+            self._pieces.clear()
         return self._text
 
     def add(self, text: str) -> None:
         """Append a piece of the answer and wake the readers."""
-        self.parts.append(text)
+        self._pieces.append(text)
+        self.begun = True
         # Setting an event already set costs nothing: most tokens arrive while readers sleep.
         self._changed.set()
 
@@ -122,7 +124,7 @@ class Run:
 
     def pace(self) -> float:
         """How long a busy process lets tokens gather for one browser batch before reading them."""
-        if not self.parts:
+        if not self.begun:
             # Until the first words: the reply's head and role chunk come first, and its first
             # words must not wait a batch behind them.
             return 0.0
@@ -203,7 +205,7 @@ class Run:
         # Only an API call has options: a chat's answer asks any model as it always did.
         extra = {"options": options} if options else {}
         async for text in model.stream(messages, usage, self.pace, name, temperature, **extra):
-            if not self.parts:
+            if not self.begun:
                 metrics.first_token_seconds.observe(time.perf_counter() - started)
             self.add(text)
 
