@@ -146,7 +146,9 @@ class OpenAIModel:
             params["temperature"] = temperature
         if options:
             params = {key: value for key, value in (params | dict(options)).items() if value is not None}
-        body = orjson.dumps(params)
+        # orjson's bytes keep all the room reserved while they were written, several times their
+        # length; the request waits for its reply (a slow model's first token, a burst) as an exact copy.
+        body: bytes | None = bytes(memoryview(orjson.dumps(params)))
         finished = replied = False
         try:
             # The deadline covers connecting, retries and the first token; after that
@@ -164,6 +166,9 @@ class OpenAIModel:
                             if response.status >= 400:
                                 raise await _status_error(response)
                             replied = True
+                            # Sent, and never again (only a request without a reply is retried): the
+                            # reply may stream for minutes without its request held beside it.
+                            body = None
                             with _Silence(self.timeout) as silence:
                                 async for chunks in _events(silence.watch(_reads(response, pace))):
                                     # The text of one read goes on as one piece, however many tokens it holds.
