@@ -72,7 +72,7 @@ class OpenAIModel:
         built = {**self.sdk.default_headers, **self.sdk.auth_headers}
         self.headers = {name: value for name, value in built.items() if isinstance(value, str)}
         self.headers["Accept"] = "text/event-stream"
-        self.proxy, self.proxy_headers = proxy_for(self.url)
+        self.proxy, self.proxy_headers = _proxy_for(self.url)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -227,7 +227,7 @@ class OpenAIModel:
             raise ModelError(messages.MODEL_ENDED_EARLY)
 
 
-def proxy_for(url: str) -> tuple[URL | None, dict[str, str]]:
+def _proxy_for(url: str) -> tuple[URL | None, dict[str, str]]:
     """The proxy the environment names for `url` (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`), with credentials.
 
     Read once per server: aiohttp's `trust_env` reads the environment and `~/.netrc` again in
