@@ -106,7 +106,7 @@ def run(model: FakeModel, work: Path, quick: bool = False) -> list[Figure]:
     # Where the first word's wait goes: the page, the question, then the stream until the model's words.
     ok = [c for c in chats if c.error is None and c.first_text is not None]
     for name, share, seconds in (
-        ("p10 first word after arriving", 0.1, [(c.first_text or 0) - c.opened for c in ok]),
+        ("p10 first word after arriving", 0.1, firsts),
         ("p50 page loaded after arriving", 0.5, [c.posted - c.opened for c in ok]),
         ("p50 question taken after arriving", 0.5, [c.stream_sent - c.opened for c in ok]),
         ("p50 stream's request to its first word", 0.5, [(c.first_text or 0) - c.stream_sent for c in ok]),
